@@ -1,0 +1,108 @@
+// createApp(deps): the Hono app. Request ids, API metrics, one error renderer, 404 JSON.
+import { Hono, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { AppError, problemBody } from "./errors.ts";
+import { type Logger, requestScope } from "./log.ts";
+import { redactString } from "./redact.ts";
+import { openapiRoutes, openapiSpecs } from "./routes/openapi.ts";
+import type { RouteSpec } from "./routes/spec.ts";
+import { VERSION } from "./version.ts";
+
+/** A feature area: its routes and their OpenAPI descriptions. */
+export interface Area {
+  app: Hono;
+  specs: readonly RouteSpec[];
+}
+
+export interface AppDeps {
+  log: Logger;
+  areas: readonly Area[];
+  /** Middleware run before every route (auth, limits); added by the hardening layer. */
+  guards?: readonly MiddlewareHandler[];
+  /** Called once per request with the route template (bounded cardinality), for API metrics. */
+  observe?: (method: string, endpoint: string, status: number, seconds: number) => void;
+}
+
+/** Paths that belong to AIBrix's API keep AIBrix's error JSON; everything else gets problem+json. */
+const AIBRIX_PREFIXES = ["/v1/models", "/v1/lora_adapter", "/v1/model/", "/v1/runtime/"];
+export const isAibrixPath = (p: string) => AIBRIX_PREFIXES.some((x) => p === x || p.startsWith(x));
+
+let seq = 0;
+function newRequestId(): string {
+  seq = (seq + 1) % 0x1000000;
+  return `${Date.now().toString(36)}-${seq.toString(36)}-${Math.floor(Math.random() * 0xffff).toString(36)}`;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { log } = deps;
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newRequestId();
+    const started = performance.now();
+    await requestScope.run({ requestId }, async () => {
+      await next();
+    });
+    c.header("X-Request-Id", requestId);
+    if (deps.observe) {
+      const template = c.res.status === 404 && c.req.routeIndex < 0 ? "unmatched" : routePath(c, -1);
+      deps.observe(
+        c.req.method,
+        template === "*" || template === "/*" ? "unmatched" : template,
+        c.res.status,
+        (performance.now() - started) / 1000,
+      );
+    }
+  });
+  for (const g of deps.guards ?? []) app.use("*", g);
+
+  const specs = [...openapiSpecs, ...deps.areas.flatMap((a) => a.specs)];
+  app.route(
+    "/",
+    openapiRoutes(() => specs, VERSION),
+  );
+  for (const area of deps.areas) app.route("/", area.app);
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    if (isAibrixPath(path)) return c.json({ detail: "Not Found" }, 404);
+    return c.json(problemBody(new AppError("not_found", 404, `no route for ${c.req.method} ${path}`)), 404, {
+      "content-type": "application/problem+json",
+    });
+  });
+
+  app.onError((err, c) => {
+    const path = c.req.path;
+    if (err instanceof HTTPException && !(err.cause instanceof AppError)) {
+      const status = err.status;
+      const message = err.message || "request rejected";
+      if (isAibrixPath(path)) return c.json({ detail: message }, status);
+      return c.json(problemBody(new AppError("http_error", status, message)), status, {
+        "content-type": "application/problem+json",
+      });
+    }
+    const e =
+      err instanceof AppError
+        ? err
+        : err instanceof HTTPException && err.cause instanceof AppError
+          ? err.cause
+          : null;
+    if (!e) {
+      log.error("unhandled error", { path, error: err });
+      return c.text("Internal Server Error", 500);
+    }
+    const level = e.status >= 500 ? "warn" : "info";
+    log[level]("request failed", { path, status: e.status, code: e.code, error: redactString(e.message) });
+    const status = e.status as 400;
+    if (e.aibrixBody !== undefined) return c.json(e.aibrixBody as Record<string, unknown>, status);
+    if (isAibrixPath(path))
+      return c.json(
+        { object: "error", message: redactString(e.message), type: e.code, param: null, code: e.status },
+        status,
+      );
+    return c.json(problemBody(e, path), status, { "content-type": "application/problem+json" });
+  });
+  return app;
+}

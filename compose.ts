@@ -1,0 +1,63 @@
+// Builds the running sidecar from a Config: engine adapter, background probes, feature areas, the app.
+// Each feature issue adds its area here; stop() tears everything down in reverse order.
+import type { Hono } from "hono";
+import { type Area, createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { type Readiness, startReadiness } from "./engines/readiness.ts";
+import { createEngineAdapter } from "./engines/registry.ts";
+import type { EngineAdapter } from "./engines/types.ts";
+import type { Logger } from "./log.ts";
+import { registerSecret } from "./redact.ts";
+import { engineRoutes, engineSpecs } from "./routes/engine.ts";
+import { healthRoutes, healthSpecs } from "./routes/health.ts";
+
+export interface Sidecar {
+  app: Hono;
+  engine: EngineAdapter;
+  readiness: Readiness;
+  /** Abort background work and release resources (reverse order of start). */
+  stop(): Promise<void>;
+}
+
+export function registerConfigSecrets(c: Config): void {
+  for (const s of [
+    c.hf.token,
+    c.aws.accessKeyId,
+    c.aws.secretAccessKey,
+    c.aws.sessionToken,
+    c.tos.accessKey,
+    c.tos.secretKey,
+    c.tos.sessionKey,
+    c.gcs.accessKeyId,
+    c.gcs.secretAccessKey,
+    c.apiKey,
+  ])
+    registerSecret(s);
+}
+
+export async function composeSidecar(config: Config, log: Logger): Promise<Sidecar> {
+  registerConfigSecrets(config);
+  const closers: Array<() => void | Promise<void>> = [];
+  const engine = createEngineAdapter(config.engine, {
+    baseUrl: config.engineEndpoints[0]!,
+    timeoutMs: config.engineTimeoutMs,
+    metricsPath: config.metricsPath,
+  });
+  const readiness = startReadiness(engine, config.readyIntervalMs, log.child({ component: "readiness" }));
+  closers.push(() => readiness.stop());
+
+  const areas: Area[] = [
+    { app: healthRoutes(readiness), specs: healthSpecs },
+    { app: engineRoutes(engine), specs: engineSpecs },
+  ];
+
+  const app = createApp({ log, areas });
+  return {
+    app,
+    engine,
+    readiness,
+    async stop() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}

@@ -1,0 +1,408 @@
+// One zod schema over the environment and CLI flags. Pure: loadConfig(env, flags) touches nothing else.
+// AIBrix's variable names and defaults are kept (reference/AIBRIX-RUNTIME.md §2.2); our own settings use
+// the AIRUNTIME_ prefix.
+import { z } from "zod";
+
+export const ENGINE_KINDS = ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "generic"] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+/** Variables whose values are secrets: never echoed in errors or logs. */
+export const SECRET_VARS = new Set([
+  "HF_TOKEN",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "TOS_ACCESS_KEY",
+  "TOS_SECRET_KEY",
+  "TOS_SESSION_KEY",
+  "GCS_ACCESS_KEY_ID",
+  "GCS_SECRET_ACCESS_KEY",
+  "AIRUNTIME_API_KEY",
+]);
+
+const TRUE = new Set(["1", "on", "yes", "true"]);
+const FALSE = new Set(["0", "off", "no", "false", ""]);
+
+const bool = (def: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return def;
+      const s = v.trim().toLowerCase();
+      if (TRUE.has(s)) return true;
+      if (FALSE.has(s)) return false;
+      ctx.addIssue({ code: "custom", message: "expected one of 1/0, true/false, yes/no, on/off" });
+      return z.NEVER;
+    });
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return def;
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `expected an integer in [${min}, ${max}]` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** Sizes accept plain bytes or a suffix: 64MiB, 16M, 1GiB, 512k. */
+export function parseSize(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const unit = (m[2] ?? "b").toLowerCase()[0]!;
+  const mult = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit] ?? 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
+const size = (def: number, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return def;
+      const n = parseSize(v);
+      if (n === undefined || n < min) {
+        ctx.addIssue({ code: "custom", message: `expected a size of at least ${min} bytes (e.g. 16MiB)` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** Seconds as a decimal number, returned in milliseconds. */
+const seconds = (defSeconds: number, minSeconds: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return Math.round(defSeconds * 1000);
+      const n = Number(v.trim());
+      if (!Number.isFinite(n) || n < minSeconds) {
+        ctx.addIssue({ code: "custom", message: `expected a number of seconds >= ${minSeconds}` });
+        return z.NEVER;
+      }
+      return Math.round(n * 1000);
+    });
+
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === "http:" || u.protocol === "https:";
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected an http(s) URL such as http://localhost:8000" },
+);
+
+const optStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+  );
+
+const absPath = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const p = v === undefined || v.trim() === "" ? def : v.trim();
+      if (!p.startsWith("/")) {
+        ctx.addIssue({ code: "custom", message: "expected an absolute path" });
+        return z.NEVER;
+      }
+      return p;
+    });
+
+const envSchema = z.object({
+  INFERENCE_ENGINE: z.string().optional(),
+  INFERENCE_ENGINE_VERSION: z.string().optional(),
+  INFERENCE_ENGINE_ENDPOINT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const parts = (v ?? "http://localhost:8000")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (parts.length === 0) {
+        ctx.addIssue({ code: "custom", message: "expected one or more http(s) URLs, comma separated" });
+        return z.NEVER;
+      }
+      for (const p of parts) {
+        if (!httpUrl.safeParse(p).success) {
+          ctx.addIssue({
+            code: "custom",
+            message: `'${p}' is not an http(s) URL (expected e.g. http://localhost:8000)`,
+          });
+          return z.NEVER;
+        }
+      }
+      return parts.map((p) => p.replace(/\/+$/, ""));
+    }),
+  METRIC_SCRAPE_PATH: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.startsWith("/"), "expected a path starting with /"),
+  METRICS_ENABLE_TRANSFORMATION: bool(true),
+  METRICS_RAW_PASSTHROUGH_MODE: bool(false),
+  AIRUNTIME_METRICS_MODE: z.enum(["default", "raw", "standard"]).optional(),
+  AIRUNTIME_METRICS_INTERVAL: seconds(1, 0.05),
+  AIRUNTIME_METRICS_MAX_AGE: seconds(0, 0),
+  AIRUNTIME_METRICS_STALE_AFTER: seconds(5, 0.1),
+  AIRUNTIME_METRICS_AUTH: bool(false),
+
+  DOWNLOADER_LOCAL_DIR: absPath("/tmp/aibrix/models/"),
+  DOWNLOADER_NUM_THREADS: int(16, 1, 256),
+  DOWNLOADER_PART_CHUNKSIZE: size(16 * 1024 * 1024, 64 * 1024),
+  DOWNLOADER_ALLOW_FILE_SUFFIX: list,
+  DOWNLOADER_FORCE_DOWNLOAD: bool(false),
+  DOWNLOADER_CHECK_FILE_EXIST: bool(true),
+  DOWNLOADER_LAYOUT: z.enum(["aibrix", "hf-cache"]).optional(),
+
+  HF_ENDPOINT: httpUrl.optional(),
+  HF_TOKEN: optStr,
+  HF_REVISION: optStr,
+  AWS_ACCESS_KEY_ID: optStr,
+  AWS_SECRET_ACCESS_KEY: optStr,
+  AWS_SESSION_TOKEN: optStr,
+  AWS_ENDPOINT_URL: httpUrl.optional(),
+  AWS_REGION: optStr,
+  AWS_ROLE_ARN: optStr,
+  AWS_WEB_IDENTITY_TOKEN_FILE: optStr,
+  AWS_STS_ENDPOINT: httpUrl.optional(),
+  AIRUNTIME_S3_ADDRESSING: z.enum(["auto", "path", "virtual"]).optional(),
+  TOS_ACCESS_KEY: optStr,
+  TOS_SECRET_KEY: optStr,
+  TOS_SESSION_KEY: optStr,
+  TOS_ENDPOINT: optStr,
+  TOS_REGION: optStr,
+  GCS_ACCESS_KEY_ID: optStr,
+  GCS_SECRET_ACCESS_KEY: optStr,
+  GCS_ENDPOINT: httpUrl.optional(),
+
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || /^(debug|info|warn|warning|error|critical|fatal)$/i.test(v),
+      "expected debug, info, warning or error",
+    ),
+
+  AIRUNTIME_API_KEY: optStr,
+  AIRUNTIME_API_KEY_FILE: optStr,
+  AIRUNTIME_UNIX_SOCKET: optStr,
+  AIRUNTIME_ADAPTERS_DIR: absPath("/tmp/aibrix/adapters"),
+  AIRUNTIME_CREDENTIALS_DIR: absPath("/var/run/secrets/aibrix"),
+  AIRUNTIME_STATE_DIR: absPath("/tmp/aibrix/state"),
+  AIRUNTIME_ALLOWED_SOURCES: list,
+  AIRUNTIME_MAX_DOWNLOAD_BYTES: size(0, 0),
+  AIRUNTIME_ENGINE_TIMEOUT: seconds(25, 0.1),
+  AIRUNTIME_REQUEST_TIMEOUT: seconds(60, 1),
+  AIRUNTIME_MAX_BODY_BYTES: size(1024 * 1024, 1024),
+  AIRUNTIME_READY_INTERVAL: seconds(1, 0.05),
+  AIRUNTIME_SHUTDOWN_GRACE: seconds(10, 0),
+});
+
+export interface Flags {
+  host?: string;
+  port?: number;
+}
+
+export type MetricsMode = "default" | "raw" | "standard";
+
+export interface Config {
+  host: string;
+  port: number;
+  unixSocket?: string;
+  engine: EngineKind;
+  /** The INFERENCE_ENGINE value as given, for the warning when it fell back to generic. */
+  engineRequested: string;
+  engineVersion: string;
+  engineEndpoints: string[];
+  /** METRIC_SCRAPE_PATH when set; otherwise the engine adapter's own metrics path applies. */
+  metricsPath?: string;
+  metricsMode: MetricsMode;
+  metricsIntervalMs: number;
+  metricsMaxAgeMs: number;
+  metricsStaleAfterMs: number;
+  metricsAuth: boolean;
+  downloader: {
+    localDir: string;
+    numThreads: number;
+    partSize: number;
+    allowFileSuffix?: string[];
+    forceDownload: boolean;
+    checkFileExist: boolean;
+    layout: "aibrix" | "hf-cache";
+    maxBytes: number;
+    allowedSources?: string[];
+  };
+  hf: { endpoint: string; token?: string; revision?: string };
+  aws: {
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    sessionToken?: string;
+    endpointUrl?: string;
+    region?: string;
+    roleArn?: string;
+    webIdentityTokenFile?: string;
+    stsEndpoint?: string;
+    addressing: "auto" | "path" | "virtual";
+  };
+  tos: { accessKey?: string; secretKey?: string; sessionKey?: string; endpoint?: string; region?: string };
+  gcs: { accessKeyId?: string; secretAccessKey?: string; endpoint?: string };
+  logLevel: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  adaptersDir: string;
+  credentialsDir: string;
+  stateDir: string;
+  engineTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  readyIntervalMs: number;
+  shutdownGraceMs: number;
+  /** Non-fatal remarks for the start-up log (e.g. unknown engine fell back to generic). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Parse env + flags. Throws ConfigError listing every bad variable at once (secret values never shown). */
+export function loadConfig(env: Record<string, string | undefined>, flags: Flags = {}): Config {
+  const problems: string[] = [];
+  if (flags.port !== undefined && (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535))
+    problems.push(`--port: expected an integer in [0, 65535]`);
+
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape)) raw[key] = env[key];
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? "?");
+      const shown = SECRET_VARS.has(key) || raw[key] === undefined ? "" : ` (got '${raw[key]}')`;
+      problems.push(`${key}: ${issue.message}${shown}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+
+  const warnings: string[] = [];
+  const requested = (e.INFERENCE_ENGINE ?? "vllm").trim();
+  const lower = requested.toLowerCase();
+  const aliases: Record<string, EngineKind> = {
+    "llama.cpp": "llamacpp",
+    "trt-llm": "trtllm",
+    tensorrt: "trtllm",
+  };
+  let engine: EngineKind = (aliases[lower] ?? lower) as EngineKind;
+  if (!ENGINE_KINDS.includes(engine)) {
+    warnings.push(
+      `INFERENCE_ENGINE='${requested}' is not one of ${ENGINE_KINDS.join(", ")}; running in generic mode (metrics passed through raw, no LoRA)`,
+    );
+    engine = "generic";
+  }
+  if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined))
+    warnings.push(
+      "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; S3 requests will be unsigned",
+    );
+
+  const metricsMode: MetricsMode =
+    e.AIRUNTIME_METRICS_MODE ??
+    (e.METRICS_RAW_PASSTHROUGH_MODE || !e.METRICS_ENABLE_TRANSFORMATION ? "raw" : "default");
+  const interval = e.AIRUNTIME_METRICS_INTERVAL;
+
+  return {
+    host: flags.host ?? "0.0.0.0",
+    port: flags.port ?? 8080,
+    unixSocket: e.AIRUNTIME_UNIX_SOCKET,
+    engine,
+    engineRequested: requested,
+    engineVersion: e.INFERENCE_ENGINE_VERSION ?? "unknown",
+    engineEndpoints: e.INFERENCE_ENGINE_ENDPOINT,
+    metricsPath: e.METRIC_SCRAPE_PATH || undefined,
+    metricsMode,
+    metricsIntervalMs: interval,
+    metricsMaxAgeMs: e.AIRUNTIME_METRICS_MAX_AGE > 0 ? e.AIRUNTIME_METRICS_MAX_AGE : 2 * interval,
+    metricsStaleAfterMs: e.AIRUNTIME_METRICS_STALE_AFTER,
+    metricsAuth: e.AIRUNTIME_METRICS_AUTH,
+    downloader: {
+      localDir: e.DOWNLOADER_LOCAL_DIR,
+      numThreads: e.DOWNLOADER_NUM_THREADS,
+      partSize: e.DOWNLOADER_PART_CHUNKSIZE,
+      allowFileSuffix: e.DOWNLOADER_ALLOW_FILE_SUFFIX,
+      forceDownload: e.DOWNLOADER_FORCE_DOWNLOAD,
+      checkFileExist: e.DOWNLOADER_CHECK_FILE_EXIST,
+      layout: e.DOWNLOADER_LAYOUT ?? "aibrix",
+      maxBytes: e.AIRUNTIME_MAX_DOWNLOAD_BYTES,
+      allowedSources: e.AIRUNTIME_ALLOWED_SOURCES,
+    },
+    hf: {
+      endpoint: (e.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),
+      token: e.HF_TOKEN,
+      revision: e.HF_REVISION,
+    },
+    aws: {
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      sessionToken: e.AWS_SESSION_TOKEN,
+      endpointUrl: e.AWS_ENDPOINT_URL,
+      region: e.AWS_REGION,
+      roleArn: e.AWS_ROLE_ARN,
+      webIdentityTokenFile: e.AWS_WEB_IDENTITY_TOKEN_FILE,
+      stsEndpoint: e.AWS_STS_ENDPOINT,
+      addressing: e.AIRUNTIME_S3_ADDRESSING ?? "auto",
+    },
+    tos: {
+      accessKey: e.TOS_ACCESS_KEY,
+      secretKey: e.TOS_SECRET_KEY,
+      sessionKey: e.TOS_SESSION_KEY,
+      endpoint: e.TOS_ENDPOINT,
+      region: e.TOS_REGION,
+    },
+    gcs: {
+      accessKeyId: e.GCS_ACCESS_KEY_ID,
+      secretAccessKey: e.GCS_SECRET_ACCESS_KEY,
+      endpoint: e.GCS_ENDPOINT,
+    },
+    logLevel: e.LOG_LEVEL ?? "info",
+    apiKey: e.AIRUNTIME_API_KEY,
+    apiKeyFile: e.AIRUNTIME_API_KEY_FILE,
+    adaptersDir: e.AIRUNTIME_ADAPTERS_DIR,
+    credentialsDir: e.AIRUNTIME_CREDENTIALS_DIR,
+    stateDir: e.AIRUNTIME_STATE_DIR,
+    engineTimeoutMs: e.AIRUNTIME_ENGINE_TIMEOUT,
+    requestTimeoutMs: e.AIRUNTIME_REQUEST_TIMEOUT,
+    maxBodyBytes: e.AIRUNTIME_MAX_BODY_BYTES,
+    readyIntervalMs: e.AIRUNTIME_READY_INTERVAL,
+    shutdownGraceMs: e.AIRUNTIME_SHUTDOWN_GRACE,
+    warnings,
+  };
+}
+
+/** Every variable the schema knows, for docs and the deploy-manifest consistency test. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);

@@ -1,0 +1,152 @@
+#!/usr/bin/env bun
+// CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same.
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger, parseLevel } from "./log.ts";
+import { argv, environment, exit, onShutdownSignal, runtimeVersion } from "./platform/process.ts";
+import { serve } from "./platform/serve.ts";
+import { VERSION } from "./version.ts";
+
+export const EXIT = { ok: 0, usage: 2, config: 78 } as const;
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const SERVE_USAGE = `usage: airuntime [serve] [--host H] [--port P]
+
+Run the management sidecar (default command). Configuration comes from the environment;
+see README.md for every variable.
+
+  --host H   address to listen on (default 0.0.0.0)
+  --port P   port to listen on (default 8080; 0 picks a free port)
+  -h, --help show this help`;
+
+const commands: Record<string, Command> = {
+  serve: { summary: "run the sidecar (default)", usage: SERVE_USAGE, run: runServe },
+  version: {
+    summary: "print the version",
+    usage: "usage: airuntime version\n\nPrint the airuntime version and the JavaScript runtime.",
+    async run() {
+      console.log(`airuntime ${VERSION} (${runtimeVersion()})`);
+      return EXIT.ok;
+    },
+  },
+};
+
+function topUsage(): string {
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
+  return `usage: airuntime <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\nRun 'airuntime <command> --help' for a command's flags.`;
+}
+
+/** Parse flags strictly: an unknown flag prints usage and exits 2. */
+export function parseFlags<
+  T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
+>(
+  args: string[],
+  options: T,
+  usage: string,
+): { values: Record<string, unknown>; positionals: string[] } | number {
+  try {
+    const r = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if ((r.values as Record<string, unknown>).help) {
+      console.log(usage);
+      return EXIT.ok;
+    }
+    return { values: r.values as Record<string, unknown>, positionals: r.positionals };
+  } catch (e) {
+    console.error(`airuntime: ${(e as Error).message}\n\n${usage}`);
+    return EXIT.usage;
+  }
+}
+
+async function runServe(args: string[]): Promise<number> {
+  const parsed = parseFlags(args, { host: { type: "string" }, port: { type: "string" } }, SERVE_USAGE);
+  if (typeof parsed === "number") return parsed;
+  if (parsed.positionals.length > 0) {
+    console.error(`airuntime: unexpected argument '${parsed.positionals[0]}'\n\n${SERVE_USAGE}`);
+    return EXIT.usage;
+  }
+  const portStr = parsed.values.port as string | undefined;
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(environment(), {
+      host: parsed.values.host as string | undefined,
+      port: portStr === undefined ? undefined : /^\d+$/.test(portStr) ? Number(portStr) : Number.NaN,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`airuntime: ${e.message}`);
+      return EXIT.config;
+    }
+    throw e;
+  }
+  const log = createLogger({ level: parseLevel(config.logLevel), base: { app: "airuntime" } });
+  for (const w of config.warnings) log.warn(w);
+  // Imported here so `version`/`--help` stay instant.
+  const { composeSidecar } = await import("./compose.ts");
+  const sidecar = await composeSidecar(config, log);
+  const server = serve({
+    hostname: config.host,
+    port: config.port,
+    unix: config.unixSocket,
+    fetch: (req) => sidecar.app.fetch(req),
+  });
+  log.info("airuntime listening", {
+    url: server.url,
+    engine: config.engine,
+    engine_endpoint: config.engineEndpoints,
+    version: VERSION,
+  });
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    onShutdownSignal(async (signal) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      await server.stop(config.shutdownGraceMs);
+      await sidecar.stop();
+      log.info("stopped");
+      resolve(EXIT.ok);
+    });
+  });
+}
+
+export async function main(args: string[]): Promise<number> {
+  const first = args[0];
+  if (first === "--help" || first === "-h" || first === "help") {
+    console.log(topUsage());
+    return EXIT.ok;
+  }
+  if (first === "--version") return commands.version!.run([]);
+  if (first !== undefined && !first.startsWith("-")) {
+    const cmd = commands[first];
+    if (!cmd) {
+      console.error(`airuntime: unknown command '${first}'\n\n${topUsage()}`);
+      return EXIT.usage;
+    }
+    return cmd.run(args.slice(1));
+  }
+  return runServe(args);
+}
+
+export function registerCommand(name: string, cmd: Command): void {
+  commands[name] = cmd;
+}
+
+if (import.meta.main) {
+  main(argv()).then(
+    (code) => exit(code),
+    (e) => {
+      console.error(`airuntime: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      exit(1);
+    },
+  );
+}

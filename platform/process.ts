@@ -1,0 +1,36 @@
+// Process-level facts and hooks; node:process works under Bun and Deno alike.
+import process from "node:process";
+import { runtimeName } from "./serve.ts";
+
+export { runtimeName };
+
+export function environment(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
+export function argv(): string[] {
+  // Compiled Bun binaries put the binary path at [0] and "bun" is not present; Deno gives script args only.
+  return process.argv.slice(2);
+}
+
+/** Name this program was invoked as (so a symlink `aibrix_runtime` can be recognized). */
+export function invokedAs(): string {
+  const p = process.argv0 || process.argv[0] || "";
+  return p.split("/").pop() ?? "";
+}
+
+export function onShutdownSignal(handler: (signal: string) => void): void {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
+}
+
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+export function rssBytes(): number {
+  return process.memoryUsage().rss;
+}
+
+export function runtimeVersion(): string {
+  return `${runtimeName} ${runtimeName === "bun" ? (globalThis as any).Bun.version : (globalThis as any).Deno.version.deno}`;
+}
