@@ -17,7 +17,8 @@ const args = [
   `AIRUNTIME_VERSION=${JSON.stringify(pkg.version)}`,
   "main.ts",
   "--outfile",
-  "dist/airuntime",
+  // npm run build -- /tmp/x/airuntime builds elsewhere (parallel test runs must not overwrite each other).
+  process.argv[2] ?? "dist/airuntime",
 ];
 const r = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(r.status ?? 1);
