@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { createOwnMetrics, ownMetrics } from "./own.ts";
+import { OPENMETRICS_EOF } from "./render.ts";
+
+describe("own metrics registry", () => {
+  test("counter, gauge, histogram render in text 0.0.4", () => {
+    const m = createOwnMetrics();
+    const c = m.counter({ name: "aibrix:lora_loads", help: "LoRA loads", labelNames: ["result"] });
+    c.inc({ result: "ok" });
+    c.inc({ result: "ok" }, 2);
+    c.inc({ result: 'bad "x"\n' });
+    const g = m.gauge({ name: "aibrix:active_downloads", help: "Active downloads" });
+    g.set({}, 3);
+    g.dec();
+    m.gauge({ name: "aibrix:adapters_loaded", help: "Adapters", collect: () => 7 });
+    const h = m.histogram({ name: "aibrix:load_duration_seconds", help: "d", buckets: [0.1, 1] });
+    h.observe({}, 0.05);
+    h.observe({}, 0.5);
+    h.observe({}, 5);
+    expect(c.get({ result: "ok" })).toBe(3);
+    expect(m.render()).toBe(
+      [
+        "# HELP aibrix:lora_loads_total LoRA loads",
+        "# TYPE aibrix:lora_loads_total counter",
+        'aibrix:lora_loads_total{result="ok"} 3',
+        'aibrix:lora_loads_total{result="bad \\"x\\"\\n"} 1',
+        "# HELP aibrix:active_downloads Active downloads",
+        "# TYPE aibrix:active_downloads gauge",
+        "aibrix:active_downloads 2",
+        "# HELP aibrix:adapters_loaded Adapters",
+        "# TYPE aibrix:adapters_loaded gauge",
+        "aibrix:adapters_loaded 7",
+        "# HELP aibrix:load_duration_seconds d",
+        "# TYPE aibrix:load_duration_seconds histogram",
+        'aibrix:load_duration_seconds_bucket{le="0.1"} 1',
+        'aibrix:load_duration_seconds_bucket{le="1"} 2',
+        'aibrix:load_duration_seconds_bucket{le="+Inf"} 3',
+        "aibrix:load_duration_seconds_sum 5.55",
+        "aibrix:load_duration_seconds_count 3",
+        "",
+      ].join("\n"),
+    );
+    const om = m.render("openmetrics");
+    expect(om).toContain("# TYPE aibrix:lora_loads counter\naibrix:lora_loads_total{");
+  });
+
+  test("same name and shape returns the same metric; a conflicting shape throws", () => {
+    const m = createOwnMetrics();
+    const a = m.counter({ name: "x_total", help: "x", labelNames: ["a"] });
+    expect(m.counter({ name: "x_total", help: "x", labelNames: ["a"] })).toBe(a);
+    expect(() => m.gauge({ name: "x_total", help: "x" })).toThrow(/already registered/);
+    expect(() => a.inc({ b: "1" })).toThrow(/unknown label 'b'/);
+    expect(() => m.gauge({ name: "bad-name", help: "x" })).toThrow(/not a valid/);
+  });
+
+  test("a process-wide default exists", () => {
+    expect(typeof ownMetrics.counter).toBe("function");
+  });
+
+  test("promtool accepts the rendering", () => {
+    const m = createOwnMetrics();
+    m.counter({ name: "airuntime_things_total", help: "things", labelNames: ["k"] }).inc({ k: "v" });
+    m.histogram({ name: "airuntime_op_seconds", help: "op" }).observe({}, 0.2);
+    const r = spawnSync("promtool", ["check", "metrics"], { input: m.render() });
+    expect(r.stderr.toString() + r.stdout.toString()).toBe("");
+    expect(r.status).toBe(0);
+    expect(m.render("openmetrics") + OPENMETRICS_EOF).toContain("# TYPE airuntime_things counter");
+  });
+});
