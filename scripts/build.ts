@@ -11,6 +11,7 @@ const args = [
   "--compile",
   "--minify",
   "--sourcemap",
+  "--bytecode",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
   `--define`,
