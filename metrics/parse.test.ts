@@ -1,0 +1,239 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { parseExposition } from "./parse.ts";
+import { renderFamilies } from "./render.ts";
+import type { MetricFamily, Sample } from "./types.ts";
+
+describe("parseExposition", () => {
+  test("HELP/TYPE, escapes, labels, timestamps, NaN and ±Inf", () => {
+    const text = [
+      "# HELP vllm:num_requests_waiting Requests \\\\ waiting\\nsecond line",
+      "# TYPE vllm:num_requests_waiting gauge",
+      'vllm:num_requests_waiting{model_name="m \\"q\\" \\\\ \\n",engine="0"} 5 1700000000000',
+      "# TYPE h histogram",
+      'h_bucket{le="0.1"} 1',
+      'h_bucket{le="+Inf"} 2',
+      "h_sum NaN",
+      "h_count 2",
+      "# TYPE c_total counter",
+      "c_total +Inf",
+      "neg -Inf",
+      "# TYPE s summary",
+      's{quantile="0.5"} 1e-3',
+      "s_sum 2",
+      "s_count 3",
+      "",
+    ].join("\n");
+    const r = parseExposition(text);
+    expect(r.errorCount).toBe(0);
+    expect(r.families.map((f) => [f.name, f.type])).toEqual([
+      ["vllm:num_requests_waiting", "gauge"],
+      ["h", "histogram"],
+      ["c_total", "counter"],
+      ["neg", "untyped"],
+      ["s", "summary"],
+    ]);
+    const w = r.byName.get("vllm:num_requests_waiting")!;
+    expect(w.help).toBe("Requests \\ waiting\nsecond line");
+    expect(w.samples[0]).toEqual({
+      name: "vllm:num_requests_waiting",
+      labels: { model_name: 'm "q" \\ \n', engine: "0" },
+      value: 5,
+      timestampMs: 1700000000000,
+    });
+    expect(Number.isNaN(r.byName.get("h")!.samples[2]!.value)).toBe(true);
+    expect(r.byName.get("c_total")!.samples[0]!.value).toBe(Number.POSITIVE_INFINITY);
+    expect(r.byName.get("neg")!.samples[0]!.value).toBe(Number.NEGATIVE_INFINITY);
+    expect(r.byName.get("s")!.samples.length).toBe(3);
+  });
+
+  test("real-engine quirks: duplicate HELP, missing TYPE, split families, CRLF, bad lines skipped", () => {
+    const text = [
+      "# HELP a first",
+      "# HELP a second",
+      "# TYPE a gauge",
+      'a{x="1"} 1',
+      "b 2",
+      'a{x="2"} 3',
+      "tgi_request_count 7\r",
+      "this is not a metric",
+      'bad{x="unterminated} 1',
+      "nov",
+      "c{} 4",
+    ].join("\n");
+    const r = parseExposition(text);
+    expect(r.families.map((f) => f.name)).toEqual(["a", "b", "tgi_request_count", "c"]);
+    expect(r.byName.get("a")!.help).toBe("first");
+    expect(r.byName.get("a")!.samples.map((s) => s.value)).toEqual([1, 3]);
+    expect(r.byName.get("tgi_request_count")!.samples[0]!.value).toBe(7);
+    expect(r.errorCount).toBe(3);
+    expect(r.errors[0]).toContain("line 8");
+  });
+
+  test("OpenMetrics input is normalized to the 0.0.4 model", () => {
+    const text = [
+      "# TYPE req counter",
+      "# HELP req Requests.",
+      "# UNIT req requests",
+      'req_total{a="b"} 3 1700000000.5 # {trace_id="x"} 1',
+      "req_created 1700000000",
+      "# TYPE build info",
+      'build_info{version="1"} 1',
+      "# TYPE thing unknown",
+      "thing 1",
+      "# EOF",
+      "after 1",
+    ].join("\n");
+    const r = parseExposition(text);
+    expect(r.errorCount).toBe(0);
+    expect(r.families.map((f) => [f.name, f.type])).toEqual([
+      ["req_total", "counter"],
+      ["req_created", "gauge"],
+      ["build_info", "gauge"],
+      ["thing", "untyped"],
+    ]);
+    expect(r.byName.get("req_total")!.samples[0]!.timestampMs).toBe(1700000000500);
+  });
+
+  // --- property tests -------------------------------------------------------------------------------
+  const labelName = fc
+    .stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/)
+    .filter((s) => s !== "le" && s !== "quantile");
+  const labelValue = fc.string({
+    maxLength: 12,
+    unit: fc.constantFrom("a", "Z", " ", '"', "\\", "\n", "é", ",", "}", "=", "#"),
+  });
+  const labels = fc.dictionary(labelName, labelValue, { maxKeys: 3 });
+  const value = fc.oneof(
+    fc.double({ noNaN: false }),
+    fc.integer({ min: -1e9, max: 1e9 }),
+    fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0),
+  );
+  const help = fc.string({ maxLength: 20, unit: fc.constantFrom("a", " ", "\\", "\n", '"', "#", "ü") });
+  const baseName = fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,10}$/);
+
+  const family = (i: number) =>
+    fc
+      .record({
+        base: baseName,
+        type: fc.constantFrom("counter", "gauge", "untyped", "histogram", "summary"),
+        help,
+        series: fc.array(
+          fc.tuple(labels, value, fc.option(fc.integer({ min: 0, max: 2e12 }), { nil: undefined })),
+          { minLength: 1, maxLength: 3 },
+        ),
+      })
+      .map(({ base, type, help, series }): MetricFamily => {
+        let name = `f${i}_${base}`;
+        const samples: Sample[] = [];
+        // distinct series: make label sets unique by index
+        series.forEach(([l, v, ts], k) => {
+          const lab = { ...l, idx: String(k) };
+          const withTs = (s: Sample): Sample => (ts === undefined ? s : { ...s, timestampMs: ts });
+          if (type === "histogram") {
+            samples.push(withTs({ name: `${name}_bucket`, labels: { ...lab, le: "1" }, value: 1 }));
+            samples.push(withTs({ name: `${name}_bucket`, labels: { ...lab, le: "+Inf" }, value: 2 }));
+            samples.push(withTs({ name: `${name}_sum`, labels: lab, value: v }));
+            samples.push(withTs({ name: `${name}_count`, labels: lab, value: 2 }));
+          } else if (type === "summary") {
+            samples.push(withTs({ name, labels: { ...lab, quantile: "0.5" }, value: v }));
+            samples.push(withTs({ name: `${name}_sum`, labels: lab, value: v }));
+            samples.push(withTs({ name: `${name}_count`, labels: lab, value: 1 }));
+          } else {
+            if (type === "counter") name = name.endsWith("_total") ? name : `${name}_total`;
+            samples.push(withTs({ name, labels: lab, value: v }));
+          }
+        });
+        return { name, type, help, samples } as MetricFamily;
+      });
+  const families = fc
+    .integer({ min: 0, max: 6 })
+    .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => family(i))));
+
+  const canon = (fs: readonly MetricFamily[]) =>
+    JSON.stringify(fs, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
+
+  test("property: render text 0.0.4 -> parse is the identity", () => {
+    fc.assert(
+      fc.property(families, (fs) => {
+        const r = parseExposition(renderFamilies(fs, "text"));
+        expect(r.errorCount).toBe(0);
+        expect(canon(r.families)).toBe(canon(fs));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("property: render OpenMetrics -> parse is the identity (timestamps to the ms)", () => {
+    fc.assert(
+      fc.property(families, (fs) => {
+        const r = parseExposition(renderFamilies(fs, "openmetrics") + "# EOF\n");
+        expect(r.errorCount).toBe(0);
+        expect(canon(r.families)).toBe(canon(fs));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("property: garbage never throws and never hangs", () => {
+    const chunk = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        "# HELP ",
+        "# TYPE x histogram\n",
+        "{",
+        "}",
+        '"',
+        "\\",
+        "\n",
+        " 1",
+        "x_bucket",
+        "le=",
+        "# EOF",
+        "\r\n",
+        "NaN",
+        "+Inf",
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 60 }), (parts) => {
+        const t0 = performance.now();
+        const r = parseExposition(parts.join(""));
+        expect(performance.now() - t0).toBeLessThan(200);
+        for (const f of r.families) expect(typeof f.name).toBe("string");
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("property: every parsed exposition re-renders into something that parses the same", () => {
+    const lines = fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          "# TYPE a counter",
+          "# TYPE h histogram",
+          "# HELP a x\\ny",
+          "a_total 1",
+          'h_bucket{le="1"} 1',
+          "h_sum 2",
+          "h_count 1",
+          'a{b="c"} 2',
+          "zz 3 1000",
+        ),
+        fc.string({ maxLength: 20 }),
+      ),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(lines, (ls) => {
+        const first = parseExposition(ls.join("\n"));
+        const second = parseExposition(renderFamilies(first.families, "text"));
+        expect(second.errorCount).toBe(0);
+        expect(canon(second.families.filter((f) => f.samples.length > 0))).toBe(
+          canon(first.families.filter((f) => f.samples.length > 0)),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
