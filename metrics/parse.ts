@@ -71,7 +71,7 @@ export function parseNumber(s: string): number | undefined {
   return n;
 }
 
-function unescape(s: string, quoteEscapes: boolean): string {
+function unescapeText(s: string, quoteEscapes: boolean): string {
   if (s.indexOf("\\") < 0) return s;
   let out = "";
   for (let i = 0; i < s.length; i++) {
@@ -188,7 +188,7 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
       if (kw === "UNIT") continue;
       const d = draftFor(name);
       if (kw === "HELP") {
-        if (d.help === undefined) d.help = unescape(rest, openMetrics);
+        if (d.help === undefined) d.help = unescapeText(rest, openMetrics);
       } else {
         const t = rest.trim();
         if (!TYPES.has(t)) {
@@ -268,7 +268,7 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
           bad = `duplicate label '${lname}'`;
           break;
         }
-        labels[lname] = escaped ? unescape(raw, true) : raw;
+        labels[lname] = escaped ? unescapeText(raw, true) : raw;
         while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
         if (line.charCodeAt(i) === 44 /* , */) i++;
         else if (line.charCodeAt(i) !== 125) {
