@@ -10,6 +10,7 @@ import type { Logger } from "./log.ts";
 import { registerSecret } from "./redact.ts";
 import { engineRoutes, engineSpecs } from "./routes/engine.ts";
 import { healthRoutes, healthSpecs } from "./routes/health.ts";
+import { securityGuards } from "./security/guards.ts";
 
 export interface Sidecar {
   app: Hono;
@@ -51,7 +52,7 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     { app: engineRoutes(engine), specs: engineSpecs },
   ];
 
-  const app = createApp({ log, areas });
+  const app = createApp({ log, areas, guards: await securityGuards(config) });
   return {
     app,
     engine,

@@ -92,7 +92,16 @@ async function runServe(args: string[]): Promise<number> {
   for (const w of config.warnings) log.warn(w);
   // Imported here so `version`/`--help` stay instant.
   const { composeSidecar } = await import("./compose.ts");
-  const sidecar = await composeSidecar(config, log);
+  let sidecar: Awaited<ReturnType<typeof composeSidecar>>;
+  try {
+    sidecar = await composeSidecar(config, log);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`airuntime: ${e.message}`);
+      return EXIT.config;
+    }
+    throw e;
+  }
   const server = serve({
     hostname: config.host,
     port: config.port,

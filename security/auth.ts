@@ -1,0 +1,51 @@
+// Bearer auth for management routes (AIRUNTIME_API_KEY or AIRUNTIME_API_KEY_FILE). Probes and /metrics stay
+// open unless AIRUNTIME_METRICS_AUTH=1. Comparison is constant-time (both sides hashed to equal length).
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { AppError, problemBody } from "../errors.ts";
+
+const PROBES = new Set(["/healthz", "/ready"]);
+const METRICS = new Set(["/metrics", "/metrics/"]);
+
+/** Header a caller can use instead of Authorization, so Authorization stays free for the engine's key. */
+export const KEY_HEADER = "x-airuntime-key";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+export function keyMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+export function isOpenPath(path: string, metricsAuth: boolean): boolean {
+  return PROBES.has(path) || (!metricsAuth && METRICS.has(path));
+}
+
+/**
+ * The guard. When the caller authenticates with `Authorization: Bearer <our key>`, that header is removed
+ * before the routes see it, so our key is never forwarded to the engine (the engine's own key can travel
+ * as additional_config["api-key"], as the AIBrix controller sends it).
+ */
+export function apiKeyGuard(key: string, metricsAuth: boolean): MiddlewareHandler {
+  return async (c, next) => {
+    if (isOpenPath(c.req.path, metricsAuth)) return next();
+    const viaHeader = c.req.header(KEY_HEADER);
+    const auth = c.req.header("authorization") ?? "";
+    const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+    if (viaHeader !== undefined && keyMatches(viaHeader, key)) return next();
+    if (bearer !== undefined && keyMatches(bearer, key)) {
+      c.req.raw.headers.delete("authorization");
+      return next();
+    }
+    const err = new AppError(
+      "unauthorized",
+      401,
+      bearer === undefined && viaHeader === undefined
+        ? "missing API key: send 'Authorization: Bearer <AIRUNTIME_API_KEY>' or 'X-Airuntime-Key'"
+        : "invalid API key",
+    );
+    return c.json(problemBody(err, c.req.path), 401, {
+      "content-type": "application/problem+json",
+      "www-authenticate": 'Bearer realm="airuntime"',
+    });
+  };
+}

@@ -1,0 +1,121 @@
+// Issue 7 (access, input limits) against the compiled binary.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { keyMatches } from "../security/auth.ts";
+import { jsonShape } from "../security/limits.ts";
+import { type Proc, startSidecar } from "./helpers/sidecar.ts";
+
+const KEY = "sidecar-key-Zq81kTnLmP";
+const procs: Proc[] = [];
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop("SIGKILL")));
+});
+async function sidecar(env: Record<string, string>) {
+  const state = mkdtempSync(join(tmpdir(), "airuntime-sec-"));
+  const p = await startSidecar({
+    AIRUNTIME_STATE_DIR: state,
+    AIRUNTIME_ADAPTERS_DIR: join(state, "adapters"),
+    DOWNLOADER_LOCAL_DIR: join(state, "models"),
+    ...env,
+  });
+  procs.push(p);
+  return p;
+}
+
+type Op = { method: string; path: string };
+async function managementRoutes(url: string): Promise<Op[]> {
+  const doc = (await (
+    await fetch(`${url}/openapi.json`, { headers: { authorization: `Bearer ${KEY}` } })
+  ).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  return Object.entries(doc.paths)
+    .flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: path.replace(/\{[^}]+\}/g, "x") })),
+    )
+    .filter((o) => !["/healthz", "/ready", "/metrics", "/metrics/"].includes(o.path));
+}
+
+describe("API key", () => {
+  test("without the key: 401 on every management route; with it: not 401; probes and metrics open", async () => {
+    const p = await sidecar({ AIRUNTIME_API_KEY: KEY });
+    const routes = await managementRoutes(p.url);
+    expect(routes.length).toBeGreaterThanOrEqual(2);
+    for (const r of routes) {
+      const init = {
+        method: r.method,
+        headers: { "content-type": "application/json" },
+        body: r.method === "GET" ? undefined : "{}",
+      };
+      const anon = await fetch(p.url + r.path, init);
+      expect(`${r.method} ${r.path} -> ${anon.status}`).toBe(`${r.method} ${r.path} -> 401`);
+      expect(((await anon.json()) as { detail: string }).detail).toContain("API key");
+      const wrong = await fetch(p.url + r.path, {
+        ...init,
+        headers: { ...init.headers, authorization: "Bearer nope" },
+      });
+      expect(wrong.status).toBe(401);
+      const ok = await fetch(p.url + r.path, {
+        ...init,
+        headers: { ...init.headers, authorization: `Bearer ${KEY}` },
+      });
+      expect(`${r.method} ${r.path} -> ${ok.status === 401 ? 401 : "authorized"}`).toBe(
+        `${r.method} ${r.path} -> authorized`,
+      );
+      const viaHeader = await fetch(p.url + r.path, {
+        ...init,
+        headers: { ...init.headers, "x-airuntime-key": KEY },
+      });
+      expect(viaHeader.status).not.toBe(401);
+    }
+    expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${p.url}/ready`)).status).not.toBe(401);
+    expect((await fetch(`${p.url}/metrics`)).status).not.toBe(401);
+    expect(p.output()).not.toContain(KEY);
+  });
+
+  test("AIRUNTIME_METRICS_AUTH=1 protects /metrics too; the key can come from a file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "airuntime-keyfile-"));
+    writeFileSync(join(dir, "key"), `${KEY}\n`);
+    const p = await sidecar({ AIRUNTIME_API_KEY_FILE: join(dir, "key"), AIRUNTIME_METRICS_AUTH: "1" });
+    expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
+    expect(
+      (await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).status,
+    ).not.toBe(401);
+    expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
+    expect(p.output()).not.toContain(KEY);
+  });
+
+  test("keys compare in constant time over equal-length digests (any length is safe)", () => {
+    expect(keyMatches(KEY, KEY)).toBe(true);
+    expect(keyMatches("short", KEY)).toBe(false);
+    expect(keyMatches(`${KEY}x`, KEY)).toBe(false);
+    expect(keyMatches("", KEY)).toBe(false);
+  });
+});
+
+describe("input limits", () => {
+  test("oversized body: 413; deep JSON and huge strings: 400; nothing reaches the route", async () => {
+    const p = await sidecar({ AIRUNTIME_MAX_BODY_BYTES: "4096" });
+    const big = await fetch(`${p.url}/v1/lora_adapter/load`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ lora_name: "x", lora_path: "/tmp/" + "a".repeat(10_000) }),
+    });
+    expect(big.status).toBe(413);
+    const deep = await fetch(`${p.url}/v1/lora_adapter/load`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "[".repeat(100) + "]".repeat(100),
+    });
+    expect(deep.status).toBe(400);
+    expect(await deep.text()).toContain("nesting");
+  });
+
+  test("jsonShape counts depth and string length, ignoring brackets inside strings", () => {
+    expect(jsonShape('{"a":[1,{"b":"[[[["}]}')).toEqual({ depth: 3, longestString: 4 });
+    expect(jsonShape('"he said \\"hi\\""').longestString).toBe(14);
+  });
+});
