@@ -2,14 +2,19 @@
 // Each feature issue adds its area here; stop() tears everything down in reverse order.
 import type { Hono } from "hono";
 import { type Area, createApp } from "./app.ts";
-import type { Config } from "./config.ts";
+import { type Config, ENGINE_KINDS, type EngineKind } from "./config.ts";
 import { type Readiness, startReadiness } from "./engines/readiness.ts";
+import { composeLora } from "./engines/lora-compose.ts";
 import { createEngineAdapter } from "./engines/registry.ts";
 import type { EngineAdapter } from "./engines/types.ts";
+import { startLifecycle } from "./lifecycle/index.ts";
 import type { Logger } from "./log.ts";
+import { ownMetrics } from "./metrics/own.ts";
+import { environment } from "./platform/process.ts";
 import { registerSecret } from "./redact.ts";
 import { engineRoutes, engineSpecs } from "./routes/engine.ts";
 import { healthRoutes, healthSpecs } from "./routes/health.ts";
+import { lifecycleRoutes, lifecycleSpecs } from "./routes/lifecycle.ts";
 import { securityGuards } from "./security/guards.ts";
 
 export interface Sidecar {
@@ -51,6 +56,31 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     { app: healthRoutes(readiness), specs: healthSpecs },
     { app: engineRoutes(engine), specs: engineSpecs },
   ];
+
+  // ModelClaim engine lifecycle (lifecycle/). Mounted before the attached engine's sleep/wake so those
+  // routes answer for engines this sidecar launched and pass every other model_name on. Sidecar stop()
+  // leaves launched engines running: they belong to the pod and the next sidecar re-adopts them.
+  const lifecycle = await startLifecycle(config.lifecycle, {
+    log: log.child({ component: "lifecycle" }),
+    env: environment(),
+    downloadDir: config.downloader.localDir,
+    logDir: `${config.stateDir}/engine-logs`,
+    metrics: ownMetrics,
+    engineFor: (kind, baseUrl) =>
+      (ENGINE_KINDS as readonly string[]).includes(kind)
+        ? createEngineAdapter(kind as EngineKind, { baseUrl, timeoutMs: 10_000 })
+        : null,
+  });
+  closers.push(() => lifecycle.stop());
+  areas.push({
+    app: lifecycleRoutes(lifecycle, { passOtherModels: true }),
+    specs: lifecycleSpecs.filter((s) => !/\/(sleep|wake)$/.test(s.path)),
+  });
+
+  // LoRA adapters (load/unload/list, self-healing) and sleep/wake of the attached engine.
+  const loraParts = await composeLora({ config, engine, readiness, log, metrics: ownMetrics });
+  closers.push(() => loraParts.stop());
+  areas.push(...loraParts.areas);
 
   const app = createApp({ log, areas, guards: await securityGuards(config) });
   return {

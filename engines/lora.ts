@@ -1,0 +1,403 @@
+// The LoRA manager: load/unload adapters through the engine adapter, one operation per adapter at a time
+// (identical concurrent loads join: one download, one engine call, every caller gets the outcome; AIBrix
+// bug B10), downloads published only when complete, an adapter registry in memory and on disk, and
+// self-healing: when the engine restarts, what the sidecar had loaded is loaded again.
+import { rm, stat } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { AppError, errorMessage, notImplemented } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { FetchToDir } from "../storage/types.ts";
+import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
+import { keyedSerial } from "./keyed.ts";
+import { resolveCredentials } from "./lora-credentials.ts";
+import type { AdapterRecord, AdapterStore } from "./lora-store.ts";
+import type { CallCtx, EngineAdapter } from "./types.ts";
+
+/** Schemes accepted in artifact_url (AIBrix's list plus gs://, hf:// and http(s)://; B5). */
+export const REMOTE_SCHEMES = ["s3", "gs", "gcs", "tos", "hf", "huggingface", "http", "https"] as const;
+
+export type LoadRequest =
+  | { mode: "direct"; name: string; lora_path: string; authorization?: string }
+  | {
+      mode: "delegation";
+      name: string;
+      artifact_url: string;
+      credentials?: Record<string, string> | null;
+      credentials_secret?: string | null;
+      additional_config?: Record<string, string> | null;
+      local_dir?: string | null;
+      authorization?: string;
+    };
+
+export interface LoadOutcome {
+  name: string;
+  path: string;
+  source: string;
+  /** The engine already had it (no engine call, or its "already loaded" answer). */
+  already: boolean;
+  engineMessage: string;
+}
+
+export interface UnloadOutcome {
+  engineMessage: string;
+  removedLocal: boolean;
+}
+
+/** Hooks for the sidecar's own metrics (metrics/own.ts); all optional. */
+export interface LoraMetrics {
+  load(engine: string, result: string, seconds: number): void;
+  unload(engine: string, result: string): void;
+  loaded(count: number): void;
+}
+
+export interface LoraManagerDeps {
+  engine: EngineAdapter;
+  store: AdapterStore;
+  fetchToDir?: FetchToDir;
+  adaptersDir: string;
+  credentialsDir: string;
+  /** Deadline of each engine call (below the controller's 30 s). */
+  engineTimeoutMs: number;
+  /** How long a request waits for its (possibly joined) operation before answering 503 "still running". */
+  waitMs: number;
+  log: Logger;
+  metrics?: LoraMetrics;
+}
+
+export interface LoraManager {
+  load(req: LoadRequest): Promise<LoadOutcome>;
+  unload(name: string, opts: { cleanupLocal: boolean; authorization?: string }): Promise<UnloadOutcome>;
+  list(
+    authorization?: string,
+  ): Promise<{ adapters: Array<AdapterRecord & { in_engine: boolean | null }>; engine: string[] | null }>;
+  /** Load again what the registry holds and the engine lacks. `engineRestarted` when health went down and up. */
+  reconcile(reason: string, engineRestarted?: boolean): Promise<void>;
+  /** The registry as it is, without asking the engine. */
+  registry(): AdapterRecord[];
+  /** Adapter names the sidecar has loaded, for aibrix:lora_requests_info on engines without it. */
+  loadedNames(): string[];
+  stop(): void;
+}
+
+const sourceOf = (r: LoadRequest) => (r.mode === "direct" ? r.lora_path : r.artifact_url);
+const schemeOf = (url: string) => /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+
+export function createLoraManager(d: LoraManagerDeps): LoraManager {
+  const serial = keyedSerial();
+  const ac = new AbortController();
+  const log = d.log;
+  const kind = d.engine.kind;
+  // Bumped whenever the engine is seen restarting; a record loaded in an older epoch must be reloaded.
+  let epoch = 0;
+  // `at` is a sequence number shared with list calls: "loaded after the engine was listed".
+  const loadedEpoch = new Map<string, { epoch: number; at: number }>();
+  let seq = 0;
+
+  const engineCtx = (authorization?: string): CallCtx => ({
+    signal: AbortSignal.any([ac.signal, AbortSignal.timeout(d.engineTimeoutMs)]),
+    authorization,
+  });
+  const countLoaded = () => d.metrics?.loaded(d.store.all().filter((r) => r.state === "loaded").length);
+
+  const requireLoad = () => {
+    const f = d.engine.loadLora;
+    if (!f)
+      throw notImplemented(
+        `engine '${kind}' does not support the capability 'lora_load' (loading LoRA adapters at runtime)`,
+      );
+    return f;
+  };
+
+  /** Whether the engine still has `name` (asks it when it can list adapters; else trusts the epoch). */
+  async function engineHas(name: string, authorization?: string): Promise<boolean> {
+    if (d.engine.listLoras) {
+      try {
+        return (await d.engine.listLoras(engineCtx(authorization))).includes(name);
+      } catch {
+        return false;
+      }
+    }
+    return loadedEpoch.get(name)?.epoch === epoch;
+  }
+
+  async function resolvePath(req: LoadRequest, existing: AdapterRecord | undefined) {
+    if (req.mode === "direct") return { path: req.lora_path, downloaded: false };
+    const url = req.artifact_url;
+    if (url.startsWith("/")) {
+      // Absolute local paths are used in place, never copied (AIBrix bug B5).
+      const p = checkAbsolutePath(url, "artifact_url");
+      const st = await stat(p).catch(() => null);
+      if (!st)
+        throw new AppError(
+          "artifact_not_found",
+          404,
+          `Artifact not found: local path '${shown(p)}' does not exist`,
+        );
+      return { path: p, downloaded: false };
+    }
+    const scheme = schemeOf(url);
+    if (!scheme || !(REMOTE_SCHEMES as readonly string[]).includes(scheme))
+      throw new AppError(
+        "unsupported_scheme",
+        400,
+        `Unsupported URL scheme: ${scheme ?? "(none)"} in artifact_url '${shown(url)}'. Supported: ${REMOTE_SCHEMES.join(", ")} and absolute paths`,
+      );
+    let root = d.adaptersDir;
+    if (req.local_dir) {
+      // AIBrix ignores local_dir (B7); we honour it, but only inside the adapters directory.
+      const ld = resolve(req.local_dir);
+      if (
+        !isAbsolute(req.local_dir) ||
+        (ld !== resolve(d.adaptersDir) && !(await isInside(d.adaptersDir, ld)))
+      )
+        throw new AppError(
+          "invalid_local_dir",
+          400,
+          `local_dir '${shown(req.local_dir)}' must be inside ${d.adaptersDir}`,
+        );
+      root = ld;
+    }
+    const dest = await childPath(root, req.name, "lora_name", true);
+    if (existing?.downloaded && existing.source === url && (await stat(existing.path).catch(() => null)))
+      return { path: existing.path, downloaded: true };
+    if (!d.fetchToDir)
+      throw new AppError("downloads_unavailable", 501, `artifact downloads are not available in this build`);
+    if (existing?.downloaded && existing.source !== url) await rm(dest, { recursive: true, force: true });
+    const credentials = await resolveCredentials(req, d.credentialsDir);
+    const started = Date.now();
+    log.info("downloading adapter", { lora_name: req.name, artifact_url: url, dest });
+    try {
+      const res = await d.fetchToDir({ uri: url, dest, credentials, signal: ac.signal });
+      log.info("adapter downloaded", {
+        lora_name: req.name,
+        path: res.path,
+        files: res.files,
+        bytes: res.bytes,
+        seconds: (Date.now() - started) / 1000,
+      });
+      return { path: res.path, downloaded: true };
+    } catch (e) {
+      throw downloadError(e, url);
+    }
+  }
+
+  async function doLoad(req: LoadRequest): Promise<LoadOutcome> {
+    const load = requireLoad();
+    const source = sourceOf(req);
+    const existing = d.store.get(req.name);
+    const bearer =
+      (req.mode === "delegation" && req.additional_config?.["api-key"]
+        ? `Bearer ${req.additional_config["api-key"]}`
+        : undefined) ?? req.authorization;
+    if (existing?.state === "loaded" && existing.source === source && (await engineHas(req.name, bearer)))
+      return { name: req.name, path: existing.path, source, already: true, engineMessage: "already loaded" };
+    const { path, downloaded } = await resolvePath(req, existing);
+    const rec: AdapterRecord = {
+      name: req.name,
+      source,
+      mode: req.mode,
+      path,
+      downloaded,
+      state: "downloaded",
+      loaded_at: new Date().toISOString(),
+      reloads: 0,
+    };
+    let res: Awaited<ReturnType<typeof load>>;
+    try {
+      res = await load({ name: req.name, path }, engineCtx(bearer));
+    } catch (e) {
+      // Keep the downloaded files so a retry does not download again.
+      if (downloaded) await d.store.put(rec);
+      throw e;
+    }
+    rec.state = "loaded";
+    await d.store.put(rec);
+    loadedEpoch.set(req.name, { epoch, at: ++seq });
+    log.info(res.already ? "adapter was already loaded in the engine" : "adapter loaded", {
+      lora_name: req.name,
+      path,
+      engine: kind,
+    });
+    return { name: req.name, path, source, already: res.already, engineMessage: res.engineMessage };
+  }
+
+  /** Wait for `p` at most waitMs; the operation itself keeps running (a repeated load joins it). */
+  function waitBounded<T>(p: Promise<T>, name: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new AppError(
+              "still_running",
+              503,
+              `adapter '${name}' is still being loaded (download or engine call in progress): service unavailable, timeout waiting; retry to join it`,
+            ),
+          ),
+        d.waitMs,
+      );
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
+  async function reloadRecord(name: string, why: string, present: Set<string> | null, listedAt: number) {
+    const load = d.engine.loadLora;
+    const current = d.store.get(name);
+    if (!load || !current || current.state !== "loaded") return;
+    const last = loadedEpoch.get(name);
+    // Loaded (by a request) after the engine was listed: the list cannot show it yet.
+    if (last && last.at > listedAt && last.epoch === epoch) return;
+    if (present ? present.has(name) : last?.epoch === epoch) return;
+    try {
+      const r = await load({ name: current.name, path: current.path }, engineCtx());
+      const next = { ...current, reloads: current.reloads + 1 };
+      await d.store.put(next);
+      loadedEpoch.set(name, { epoch, at: ++seq });
+      d.metrics?.load(kind, r.already ? "already" : "reloaded", 0);
+      log.info("adapter reloaded after engine restart", {
+        lora_name: name,
+        path: current.path,
+        reason: why,
+        reloads: next.reloads,
+      });
+    } catch (e) {
+      d.metrics?.load(kind, "reload_error", 0);
+      log.warn("adapter reload failed; will retry", { lora_name: name, reason: why, error: errorMessage(e) });
+    }
+  }
+
+  let reconciling: Promise<void> | null = null;
+
+  return {
+    async load(req) {
+      checkName(req.name, "lora_name");
+      const started = performance.now();
+      const p = serial.run(req.name, `load:${req.mode}:${sourceOf(req)}`, () => doLoad(req));
+      try {
+        const out = await waitBounded(p, req.name);
+        d.metrics?.load(kind, out.already ? "already" : "success", (performance.now() - started) / 1000);
+        countLoaded();
+        return out;
+      } catch (e) {
+        d.metrics?.load(
+          kind,
+          e instanceof AppError ? String(e.status) : "error",
+          (performance.now() - started) / 1000,
+        );
+        throw e;
+      }
+    },
+
+    async unload(name, { cleanupLocal, authorization }) {
+      checkName(name, "lora_name");
+      if (!d.engine.unloadLora) {
+        d.metrics?.unload(kind, "501");
+        throw notImplemented(
+          `engine '${kind}' does not support the capability 'lora_unload' (unloading LoRA adapters at runtime)`,
+        );
+      }
+      const unload = d.engine.unloadLora;
+      return serial.run(name, null, async () => {
+        const rec = d.store.get(name);
+        let engineError: unknown = null;
+        let engineMessage = "";
+        try {
+          engineMessage = await unload(name, engineCtx(authorization));
+        } catch (e) {
+          engineError = e;
+        }
+        const gone = !engineError || (engineError instanceof AppError && engineError.status === 404);
+        let removedLocal = false;
+        if (gone && rec) {
+          // Local files only for adapters the sidecar downloaded into its own directory.
+          if (cleanupLocal && rec.downloaded && (await isInside(d.adaptersDir, rec.path))) {
+            await rm(await childPath(d.adaptersDir, name, "lora_name"), { recursive: true, force: true });
+            removedLocal = true;
+          }
+          await d.store.delete(name);
+          loadedEpoch.delete(name);
+          countLoaded();
+        }
+        d.metrics?.unload(
+          kind,
+          engineError ? (engineError instanceof AppError ? String(engineError.status) : "error") : "success",
+        );
+        if (engineError) {
+          if (removedLocal && engineError instanceof AppError)
+            throw new AppError(
+              engineError.code,
+              engineError.status,
+              `${engineError.message} (local files removed)`,
+            );
+          throw engineError;
+        }
+        log.info("adapter unloaded", { lora_name: name, removed_local: removedLocal });
+        return { engineMessage, removedLocal };
+      });
+    },
+
+    async list(authorization) {
+      let engineNames: string[] | null = null;
+      if (d.engine.listLoras) engineNames = await d.engine.listLoras(engineCtx(authorization));
+      const adapters = d.store.all().map((r) => ({
+        ...r,
+        in_engine: engineNames ? engineNames.includes(r.name) : null,
+      }));
+      return { adapters, engine: engineNames };
+    },
+
+    reconcile(reason, engineRestarted = false) {
+      if (engineRestarted) epoch++;
+      if (reconciling) return reconciling;
+      const records = d.store.all().filter((r) => r.state === "loaded");
+      if (records.length === 0 || !d.engine.loadLora) return Promise.resolve();
+      reconciling = (async () => {
+        const listedAt = ++seq;
+        let present: Set<string> | null = null;
+        if (d.engine.listLoras) {
+          try {
+            present = new Set(await d.engine.listLoras(engineCtx()));
+          } catch {
+            return; // engine not answering: the next round tries again
+          }
+        }
+        await Promise.all(
+          records.map((r) => serial.run(r.name, null, () => reloadRecord(r.name, reason, present, listedAt))),
+        );
+        countLoaded();
+      })().finally(() => {
+        reconciling = null;
+      });
+      return reconciling;
+    },
+
+    registry: () => d.store.all(),
+
+    loadedNames: () =>
+      d.store
+        .all()
+        .filter((r) => r.state === "loaded")
+        .map((r) => r.name),
+
+    stop() {
+      ac.abort();
+    },
+  };
+}
+
+/** A failed download as an error the controller can act on (transient ones keep their retry words). */
+function downloadError(e: unknown, url: string): AppError {
+  if (e instanceof AppError) return e;
+  const msg = errorMessage(e);
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const status = (e as { status?: unknown })?.status;
+  if (typeof status === "number" && status >= 400 && status < 600)
+    return new AppError("download_failed", status, `Failed to download ${url}: ${msg}`, { cause: e });
+  if (code === "ENOENT" || /not found|404/i.test(msg))
+    return new AppError("artifact_not_found", 404, `Artifact not found: ${url}: ${msg}`, { cause: e });
+  if (/denied|forbidden|403|401|unauthori/i.test(msg))
+    return new AppError("permission_denied", 403, `Permission denied: ${url}: ${msg}`, { cause: e });
+  return new AppError("download_failed", 502, `Failed to download ${url} (bad gateway): ${msg}`, {
+    cause: e,
+  });
+}

@@ -1,0 +1,100 @@
+// One name rule and one containment rule for everything that turns a request field into a path
+// (AIBrix bug B17: its layers disagreed on names; #2296: symlink escapes). Reused by LoRA, downloads, secrets.
+import { lstat, mkdir, realpath } from "node:fs/promises";
+import { isAbsolute, normalize, relative, resolve, sep } from "node:path";
+import { AppError } from "../errors.ts";
+
+export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+const NAME_RE = new RegExp(NAME_PATTERN);
+
+/** True when `name` is a safe single path segment (no "/", no "..", not hidden, at most 128 chars). */
+export function isValidName(name: unknown): name is string {
+  return typeof name === "string" && NAME_RE.test(name) && name !== "." && name !== "..";
+}
+
+/** A short, printable form of untrusted input for error messages. */
+export function shown(v: string, max = 64): string {
+  const s = JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
+  return s.slice(1, -1);
+}
+
+/** Throws a 400 naming the field and the rule when `name` is not a valid name. */
+export function checkName(name: string, field = "name"): string {
+  if (isValidName(name)) return name;
+  const s = String(name);
+  throw new AppError(
+    "invalid_name",
+    400,
+    `Invalid ${field} '${shown(s)}' (${s.length} chars): must match ${NAME_PATTERN}`,
+  );
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel);
+}
+
+/** Resolve the real path of the longest existing prefix of `p`, then append the rest (symlinks resolved). */
+async function realpathOfExistingPrefix(p: string): Promise<string> {
+  const rest: string[] = [];
+  let cur = p;
+  for (;;) {
+    try {
+      const real = await realpath(cur);
+      return rest.length ? resolve(real, ...rest.reverse()) : real;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const parent = resolve(cur, "..");
+      if (parent === cur) return p;
+      rest.push(cur.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
+      cur = parent;
+    }
+  }
+}
+
+/**
+ * `<root>/<name>` for a valid name, checked to stay strictly inside `root` once symlinks are resolved
+ * (an existing symlink at `<root>/<name>` that points outside, or at root itself, is refused).
+ * Creates `root` when `createRoot` is set. Returns the lexical path (what the engine is told).
+ */
+export async function childPath(
+  root: string,
+  name: string,
+  field = "name",
+  createRoot = false,
+): Promise<string> {
+  checkName(name, field);
+  if (createRoot) await mkdir(root, { recursive: true });
+  const lexical = resolve(root, name);
+  const realRoot = await realpathOfExistingPrefix(resolve(root));
+  const realChild = await realpathOfExistingPrefix(lexical);
+  if (!inside(realRoot, realChild))
+    throw new AppError("path_escape", 400, `${field} '${shown(name)}' resolves outside ${root}`);
+  return lexical;
+}
+
+/** True when `p` (after resolving symlinks) is strictly inside `root`. */
+export async function isInside(root: string, p: string): Promise<boolean> {
+  const realRoot = await realpathOfExistingPrefix(resolve(root));
+  const realP = await realpathOfExistingPrefix(resolve(p));
+  return inside(realRoot, realP);
+}
+
+/** An absolute, normalized local path without ".." segments; 400 otherwise. */
+export function checkAbsolutePath(p: string, field = "path"): string {
+  if (!isAbsolute(p) || p.includes("\0"))
+    throw new AppError("invalid_path", 400, `${field} '${shown(p)}' must be an absolute path`);
+  if (p.split("/").includes(".."))
+    throw new AppError("invalid_path", 400, `${field} '${shown(p)}' must not contain '..'`);
+  return normalize(p);
+}
+
+/** Whether something exists at `p` (without following a final symlink's target errors). */
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
