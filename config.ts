@@ -2,6 +2,7 @@
 // AIBrix's variable names and defaults are kept (reference/AIBRIX-RUNTIME.md §2.2); our own settings use
 // the AIRUNTIME_ prefix.
 import { z } from "zod";
+import { parseTemplate } from "./lifecycle/command.ts";
 
 export const ENGINE_KINDS = ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "generic"] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
@@ -130,6 +131,21 @@ const absPath = (def: string) =>
       return p;
     });
 
+/** A command line: a JSON array of strings or whitespace-separated words (see lifecycle/command.ts). */
+const commandTemplate = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return undefined;
+    try {
+      parseTemplate(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+    return v.trim();
+  });
+
 const envSchema = z.object({
   INFERENCE_ENGINE: z.string().optional(),
   INFERENCE_ENGINE_VERSION: z.string().optional(),
@@ -218,6 +234,33 @@ const envSchema = z.object({
   AIRUNTIME_MAX_BODY_BYTES: size(1024 * 1024, 1024),
   AIRUNTIME_READY_INTERVAL: seconds(1, 0.05),
   AIRUNTIME_SHUTDOWN_GRACE: seconds(10, 0),
+
+  // ModelClaim engine lifecycle (lifecycle/, reference/AIBRIX-RUNTIME.md §1.9, §2.3, §6.1).
+  AIBRIX_ENGINE_REGISTRY_PATH: absPath("/var/run/aibrix/engines.json"),
+  AIBRIX_MODEL_RUNTIME_MOCK: bool(false),
+  AIBRIX_WEIGHT_CACHE_DIR: optStr,
+  AIRUNTIME_ENGINE_PORT_RANGE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v ?? "20000-21000");
+      const lo = Number(m?.[1]);
+      const hi = Number(m?.[2]);
+      if (!m || lo < 1 || hi > 65536 || hi <= lo) {
+        ctx.addIssue({ code: "custom", message: "expected 'LOW-HIGH' (HIGH exclusive), e.g. 20000-21000" });
+        return z.NEVER;
+      }
+      return [lo, hi] as [number, number];
+    }),
+  ...(Object.fromEntries(
+    ENGINE_KINDS.map((k) => [`AIRUNTIME_ENGINE_COMMAND_${k.toUpperCase()}`, commandTemplate]),
+  ) as Record<`AIRUNTIME_ENGINE_COMMAND_${Uppercase<EngineKind>}`, typeof commandTemplate>),
+  AIRUNTIME_KVCTL_COMMAND: commandTemplate,
+  AIRUNTIME_ENGINE_MAX_RESTARTS: int(5, 0, 10_000),
+  AIRUNTIME_ENGINE_RESTART_BACKOFF: seconds(2, 0.001),
+  AIRUNTIME_ENGINE_RESTART_BACKOFF_MAX: seconds(60, 0.001),
+  AIRUNTIME_ENGINE_STOP_GRACE: seconds(10, 0),
+  AIRUNTIME_SUPERVISOR_INTERVAL: seconds(1, 0.01),
 });
 
 export interface Flags {
@@ -279,8 +322,26 @@ export interface Config {
   maxBodyBytes: number;
   readyIntervalMs: number;
   shutdownGraceMs: number;
+  lifecycle: LifecycleConfig;
   /** Non-fatal remarks for the start-up log (e.g. unknown engine fell back to generic). */
   warnings: string[];
+}
+
+export interface LifecycleConfig {
+  registryPath: string;
+  /** AIBRIX_MODEL_RUNTIME_MOCK: engines default to `airuntime mock-engine`, KV limits are only recorded. */
+  mock: boolean;
+  weightCacheDir: string;
+  /** [low, high): ports tried for engines activated with port 0. */
+  portRange: [number, number];
+  /** Engine kind -> command template (AIRUNTIME_ENGINE_COMMAND_<KIND>); unset kinds use the defaults. */
+  commands: Partial<Record<EngineKind, string>>;
+  kvctlCommand?: string;
+  maxRestarts: number;
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  stopGraceMs: number;
+  supervisorIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -400,6 +461,24 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
     maxBodyBytes: e.AIRUNTIME_MAX_BODY_BYTES,
     readyIntervalMs: e.AIRUNTIME_READY_INTERVAL,
     shutdownGraceMs: e.AIRUNTIME_SHUTDOWN_GRACE,
+    lifecycle: {
+      registryPath: e.AIBRIX_ENGINE_REGISTRY_PATH,
+      mock: e.AIBRIX_MODEL_RUNTIME_MOCK,
+      weightCacheDir: e.AIBRIX_WEIGHT_CACHE_DIR ?? `${env.HOME ?? "/root"}/.cache/huggingface`,
+      portRange: e.AIRUNTIME_ENGINE_PORT_RANGE,
+      commands: Object.fromEntries(
+        ENGINE_KINDS.flatMap((k) => {
+          const t = e[`AIRUNTIME_ENGINE_COMMAND_${k.toUpperCase() as Uppercase<EngineKind>}`];
+          return t ? [[k, t]] : [];
+        }),
+      ),
+      kvctlCommand: e.AIRUNTIME_KVCTL_COMMAND,
+      maxRestarts: e.AIRUNTIME_ENGINE_MAX_RESTARTS,
+      restartBackoffMs: e.AIRUNTIME_ENGINE_RESTART_BACKOFF,
+      restartBackoffMaxMs: e.AIRUNTIME_ENGINE_RESTART_BACKOFF_MAX,
+      stopGraceMs: e.AIRUNTIME_ENGINE_STOP_GRACE,
+      supervisorIntervalMs: e.AIRUNTIME_SUPERVISOR_INTERVAL,
+    },
     warnings,
   };
 }

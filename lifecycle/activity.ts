@@ -1,0 +1,75 @@
+// Request activity of one engine for the snapshot (AIBrix `engine_request_activity`): GET /metrics with a
+// 0.5 s deadline, keep samples labelled model_name=<model>, sum running / waiting / success counters.
+export interface Activity {
+  request_metrics_observed: boolean;
+  requests_running: number;
+  requests_waiting: number;
+  request_success_total: number | null;
+}
+
+const RUNNING = new Set(["vllm:num_requests_running", "vllm_num_requests_running"]);
+const WAITING = new Set(["vllm:num_requests_waiting", "vllm_num_requests_waiting"]);
+const SUCCESS = new Set([
+  "vllm:request_success_total",
+  "vllm_request_success_total",
+  "vllm:num_requests_success_total",
+  "vllm_num_requests_success_total",
+]);
+
+export const NO_ACTIVITY: Activity = {
+  request_metrics_observed: false,
+  requests_running: 0,
+  requests_waiting: 0,
+  request_success_total: null,
+};
+
+/** Parse only what we need from Prometheus text: `name{labels} value`. */
+export function activityFromText(text: string, model: string): Activity {
+  let observed = false;
+  let running = 0;
+  let waiting = 0;
+  let success: number | null = null;
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const [, name, labels, value] = m;
+    const kind = RUNNING.has(name!) ? "r" : WAITING.has(name!) ? "w" : SUCCESS.has(name!) ? "s" : null;
+    if (!kind) continue;
+    const label = /model_name="((?:[^"\\]|\\.)*)"/.exec(labels ?? "")?.[1];
+    if (label !== model) continue;
+    const v = Number(value);
+    if (!Number.isFinite(v)) continue;
+    observed = true;
+    if (kind === "r") running += v;
+    else if (kind === "w") waiting += v;
+    else success = (success ?? 0) + v;
+  }
+  return {
+    request_metrics_observed: observed,
+    requests_running: Math.round(running),
+    requests_waiting: Math.round(waiting),
+    request_success_total: success === null ? null : Math.round(success),
+  };
+}
+
+export async function engineActivity(port: number, model: string, timeoutMs = 500): Promise<Activity> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!r.ok) return NO_ACTIVITY;
+    return activityFromText(await r.text(), model);
+  } catch {
+    return NO_ACTIVITY;
+  }
+}
+
+/** GET /health answers 200 within `timeoutMs` (AIBrix: 1 s). */
+export async function engineHealthy(port: number, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    await r.body?.cancel();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,145 @@
+// Builds the ModelClaim lifecycle from config: templates, KV limiter, registry re-adoption, supervisor.
+// On sidecar shutdown the engines keep running: in AIBrix they belong to the pod, and the next sidecar
+// (after a crash, an upgrade or a SIGTERM) re-adopts them from the registry. Only deactivate stops one.
+import { accessSync, constants } from "node:fs";
+import { rename } from "node:fs/promises";
+import { join } from "node:path";
+import { ENGINE_KINDS, type LifecycleConfig } from "../config.ts";
+import type { EngineAdapter } from "../engines/types.ts";
+import type { Logger } from "../log.ts";
+import type { OwnMetrics } from "../metrics/own.ts";
+import type { FetchToDir } from "../storage/types.ts";
+import { DEFAULT_TEMPLATES, MOCK_TEMPLATE, parseTemplate } from "./command.ts";
+import { commandLimiter, type KvLimiter } from "./kv.ts";
+import { LifecycleManager } from "./manager.ts";
+import { registerLifecycleMetrics } from "./metrics.ts";
+import { readopt } from "./readopt.ts";
+import { selfCommand } from "./self.ts";
+import { startSupervisor, type Supervisor } from "./supervisor.ts";
+
+export interface LifecycleDeps {
+  log: Logger;
+  env: Record<string, string | undefined>;
+  /** Where remote weights are downloaded (DOWNLOADER_LOCAL_DIR). */
+  downloadDir: string;
+  /** Engine logs directory. */
+  logDir: string;
+  fetchToDir?: FetchToDir;
+  metrics?: OwnMetrics;
+  engineFor(kind: string, baseUrl: string): EngineAdapter | null;
+  nvidiaSmi?: string;
+}
+
+export interface Lifecycle {
+  manager: LifecycleManager;
+  supervisor: Supervisor;
+  nvidiaSmi: string;
+  weightCacheDir: string;
+  /** Stop supervising; the engines keep running (see the file comment). */
+  stop(): void;
+}
+
+function onPath(bin: string, env: Record<string, string | undefined>): boolean {
+  return (env.PATH ?? "").split(":").some((dir) => {
+    try {
+      accessSync(join(dir || ".", bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function templatesFor(c: LifecycleConfig): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const base: Record<string, string> = c.mock
+    ? Object.fromEntries(ENGINE_KINDS.filter((k) => k !== "generic").map((k) => [k, MOCK_TEMPLATE]))
+    : DEFAULT_TEMPLATES;
+  for (const [k, t] of Object.entries({ ...base, ...c.commands })) if (t) out[k] = parseTemplate(t);
+  return out;
+}
+
+function kvLimiterFor(
+  c: LifecycleConfig,
+  env: Record<string, string | undefined>,
+  log: Logger,
+): KvLimiter | null {
+  if (c.kvctlCommand) return commandLimiter(c.kvctlCommand);
+  if (c.mock)
+    return async (ipc, bytes) => {
+      log.info("mock kv limit", { ipc_name: ipc, limit_bytes: bytes });
+    };
+  if (onPath("kvctl", env)) return commandLimiter("kvctl limit {ipc_name} {limit_bytes}");
+  return null;
+}
+
+export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Promise<Lifecycle> {
+  const log = d.log;
+  let metrics: ReturnType<typeof registerLifecycleMetrics> | undefined;
+  const manager: LifecycleManager = new LifecycleManager(
+    {
+      registryPath: c.registryPath,
+      logDir: d.logDir,
+      downloadDir: d.downloadDir,
+      portRange: c.portRange,
+      templates: templatesFor(c),
+      self: selfCommand(),
+      maxRestarts: c.maxRestarts,
+      backoffBaseMs: c.restartBackoffMs,
+      backoffMaxMs: c.restartBackoffMaxMs,
+      stopGraceMs: c.stopGraceMs,
+      env: d.env,
+      fetchToDir: d.fetchToDir,
+      kvLimiter: kvLimiterFor(c, d.env, log),
+      engineFor: d.engineFor,
+      get metrics() {
+        return metrics;
+      },
+      weightCacheDir: c.weightCacheDir,
+      log,
+    },
+    {},
+  );
+  if (d.metrics)
+    metrics = registerLifecycleMetrics(d.metrics, () =>
+      [...manager.instances.values()].map((i) => ({
+        model: i.rec.model_name,
+        phase: i.rec.phase,
+        ipcName: i.rec.ipc_name,
+        hbmPeak: i.hbmPeak,
+      })),
+    );
+
+  let state: Awaited<ReturnType<typeof manager.registry.load>>;
+  try {
+    state = await manager.registry.load();
+  } catch (e) {
+    // Never overwrite what we cannot read: keep it aside for a human, start empty.
+    const aside = `${c.registryPath}.unreadable-${Date.now()}`;
+    await rename(c.registryPath, aside).catch(() => {});
+    log.error("engine registry unreadable; moved aside, starting with no engines", {
+      path: c.registryPath,
+      moved_to: aside,
+      error: e,
+    });
+    state = { engines: [], operations: {} };
+  }
+  for (const [action, ids] of Object.entries(state.operations))
+    for (const k of ids) {
+      const [model, op] = k.split("\u0000");
+      if (model !== undefined && op !== undefined) manager.ops.record(action as never, model, op);
+    }
+  const counts = await readopt(manager, state.engines);
+  if (state.engines.length > 0) log.info("engine registry re-adopted", { path: c.registryPath, ...counts });
+  const supervisor = startSupervisor(manager, c.supervisorIntervalMs);
+  return {
+    manager,
+    supervisor,
+    nvidiaSmi: d.nvidiaSmi ?? "nvidia-smi",
+    weightCacheDir: c.weightCacheDir,
+    stop() {
+      supervisor.stop();
+      manager.close();
+    },
+  };
+}

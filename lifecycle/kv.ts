@@ -1,0 +1,71 @@
+// KV cache figures and limits for kvcached engines. Usage is read from the shared-memory segment
+// /dev/shm/<ipc_name> (three little-endian int64: total, used, prealloc); limits go through a command
+// (AIBrix: `kvctl limit <ipc> <bytes>`), configurable with AIRUNTIME_KVCTL_COMMAND.
+import { execFile } from "node:child_process";
+import { closeSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { parseTemplate } from "./command.ts";
+
+export interface KvUsage {
+  total: number;
+  used: number;
+}
+
+export async function readKvUsage(ipcName: string, shmDir = "/dev/shm"): Promise<KvUsage> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(`${shmDir}/${ipcName}`, "r");
+    const buf = Buffer.alloc(24);
+    const { bytesRead } = await fh.read(buf, 0, 24, 0);
+    if (bytesRead < 24) return { total: 0, used: 0 };
+    return decode(buf);
+  } catch {
+    return { total: 0, used: 0 };
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Same as readKvUsage, synchronous (for scrape-time gauges; the segment is 24 bytes in tmpfs). */
+export function readKvUsageSync(ipcName: string, shmDir = "/dev/shm"): KvUsage {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${shmDir}/${ipcName}`, "r");
+    const buf = Buffer.alloc(24);
+    if (readSync(fd, buf, 0, 24, 0) < 24) return { total: 0, used: 0 };
+    return decode(buf);
+  } catch {
+    return { total: 0, used: 0 };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function decode(buf: Buffer): KvUsage {
+  return {
+    total: Number(buf.readBigInt64LE(0)),
+    used: Number(buf.readBigInt64LE(8)) + Number(buf.readBigInt64LE(16)),
+  };
+}
+
+export type KvLimiter = (ipcName: string, limitBytes: number) => Promise<void>;
+
+/** A limiter running `template` ({ipc_name}, {limit_bytes}) with a 10 s deadline; failures carry stderr. */
+export function commandLimiter(template: string, timeoutMs = 10_000): KvLimiter {
+  const argv = parseTemplate(template);
+  return (ipcName, limitBytes) =>
+    new Promise((resolve, reject) => {
+      const args = argv.map((t) =>
+        t.replace(/\{ipc_name\}/g, ipcName).replace(/\{limit_bytes\}/g, String(limitBytes)),
+      );
+      execFile(args[0]!, args.slice(1), { timeout: timeoutMs }, (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const why = err.killed ? `timed out after ${timeoutMs / 1000} s` : err.message.split("\n")[0];
+        reject(
+          new Error(
+            `${args.join(" ")} failed: ${why}${stderr.trim() ? `: ${stderr.trim().slice(0, 500)}` : ""}`,
+          ),
+        );
+      });
+    });
+}

@@ -1,0 +1,515 @@
+// The ModelClaim lifecycle manager: activate, deactivate, sleep, wake and KV limits for engine processes
+// this sidecar launches, supervised by supervisor.ts and persisted in registry.ts before any spawn.
+//
+// Locking (fixes AIBrix B18): each model has its own mutex for state changes; reads (list, snapshot) take
+// none, and downloads run outside every lock, so a long download delays nothing but its own engine.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { EngineAdapter } from "../engines/types.ts";
+import { AppError, errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { redactString, registerSecret } from "../redact.ts";
+import type { FetchToDir } from "../storage/types.ts";
+import { argProblem, engineArgs, expandCommand, ipcNameFor } from "./command.ts";
+import type { KvLimiter } from "./kv.ts";
+import { KeyedMutex } from "./lock.ts";
+import type { LifecycleMetrics } from "./metrics.ts";
+import { writeServedMarker } from "./markers.ts";
+import { OperationLog } from "./operations.ts";
+import { safeJoin } from "./paths.ts";
+import { pickPort } from "./ports.ts";
+import { isOurProcess, signalGroup, spawnGroup, stopGroup } from "./proc.ts";
+import { createRegistry, type Registry } from "./registry.ts";
+import type { ClaimRef, EngineConfig, EngineRecord, LifecycleAction, Phase } from "./types.ts";
+import { nowIso } from "./types.ts";
+
+export interface LifecycleOptions {
+  registryPath: string;
+  /** Engine stdout/stderr go to <logDir>/<model>.log. */
+  logDir: string;
+  /** Where remote weights are downloaded: <downloadDir>/<model_name>. */
+  downloadDir: string;
+  portRange: readonly [number, number];
+  /** Engine kind -> command template tokens (see command.ts). */
+  templates: Readonly<Record<string, readonly string[]>>;
+  /** argv that runs this airuntime binary ({self}). */
+  self: readonly string[];
+  maxRestarts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  stopGraceMs: number;
+  /** The agent's environment, copied to every engine (plus the kvcached variables). */
+  env: Record<string, string | undefined>;
+  fetchToDir?: FetchToDir;
+  /** null: no KV limit command configured (kv-limit answers 501). */
+  kvLimiter: KvLimiter | null;
+  /** An adapter for a launched engine (sleep/wake are its capabilities). */
+  engineFor(kind: string, baseUrl: string): EngineAdapter | null;
+  metrics?: LifecycleMetrics;
+  /** AIBrix cache markers go to <weightCacheDir>/.aibrix/served/<model>.json. */
+  weightCacheDir?: string;
+  log: Logger;
+}
+
+export interface ActivateRequest {
+  model_name: string;
+  artifact_url: string;
+  engine: string;
+  port: number;
+  ipc_name?: string | null;
+  credentials?: Record<string, string> | null;
+  engine_config?: EngineConfig | null;
+  claim_ref?: ClaimRef | null;
+  additional_config?: Record<string, string> | null;
+}
+
+export interface OperationResult {
+  status: "success";
+  model_name: string;
+  operation_id: string;
+  applied: boolean;
+  phase: Phase;
+}
+
+/** One engine as the manager tracks it: the persisted record plus in-memory handles. */
+export interface Instance {
+  rec: EngineRecord;
+  /** Aborts the weights download while one runs. */
+  download?: AbortController;
+  /** Credentials from the activation: kept in memory only, never written to the registry. */
+  credentials?: Record<string, string>;
+  hbmPeak: number;
+}
+
+/** AIBrix's `{"detail": "..."}` error body with the given status. */
+export function detailError(status: number, message: string, code = "lifecycle_error"): AppError {
+  const m = redactString(message);
+  return new AppError(code, status, m, { aibrixBody: { detail: m } });
+}
+
+function activateError(status: 400 | 500, req: { model_name: string }, message: string): AppError {
+  const m = redactString(message);
+  return new AppError(status === 400 ? "invalid_activation" : "activation_failed", status, m, {
+    aibrixBody: { status: "error", model_name: req.model_name, port: null, ipc_name: null, message: m },
+  });
+}
+
+export class LifecycleManager {
+  readonly instances = new Map<string, Instance>();
+  readonly ops: OperationLog;
+  readonly registry: Registry;
+  private readonly mutex = new KeyedMutex();
+  private closed = false;
+
+  constructor(
+    readonly o: LifecycleOptions,
+    initialOps: Record<string, string[]> = {},
+  ) {
+    this.ops = new OperationLog(initialOps);
+    this.registry = createRegistry(o.registryPath, () => ({
+      engines: [...this.instances.values()].map((i) => i.rec),
+      operations: this.ops.toJSON(),
+    }));
+  }
+
+  get log(): Logger {
+    return this.o.log;
+  }
+
+  /** Run `fn` holding the model's lock. */
+  withModel<T>(model: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(model, fn);
+  }
+
+  isBusy(model: string): boolean {
+    return this.mutex.isBusy(model);
+  }
+
+  persist(): Promise<void> {
+    return this.registry.save();
+  }
+
+  setPhase(inst: Instance, phase: Phase, lastError?: string | null): void {
+    if (inst.rec.phase !== phase) {
+      this.log.info("engine phase", {
+        model: inst.rec.model_name,
+        from: inst.rec.phase,
+        to: phase,
+        error: lastError ?? undefined,
+      });
+      inst.rec.phase = phase;
+      inst.rec.last_transition = nowIso();
+    }
+    if (lastError !== undefined) inst.rec.last_error = lastError;
+  }
+
+  alive(inst: Instance): boolean {
+    return inst.rec.pid !== null && isOurProcess(inst.rec.pid, inst.rec.pid_start_time);
+  }
+
+  // ---- activate ------------------------------------------------------------------------------------
+
+  async activate(req: ActivateRequest) {
+    const template = this.o.templates[req.engine];
+    if (!template)
+      throw activateError(
+        400,
+        req,
+        `engine '${req.engine}' is not supported; expected one of ${Object.keys(this.o.templates).join(", ")} (set AIRUNTIME_ENGINE_COMMAND_${req.engine.toUpperCase().replace(/[^A-Z0-9]/g, "_")} to add one)`,
+      );
+    const args = engineArgs(req.engine_config, req.additional_config);
+    const problem = argProblem(args);
+    if (problem) throw activateError(400, req, problem);
+    if (req.port !== 0 && (req.port < 1 || req.port > 65535))
+      throw activateError(400, req, `port ${req.port} is not a valid TCP port`);
+    for (const v of Object.values(req.credentials ?? {})) registerSecret(v);
+
+    return this.withModel(req.model_name, async () => {
+      if (this.closed) throw activateError(500, req, "the lifecycle manager is shutting down");
+      const existing = this.instances.get(req.model_name);
+      if (existing) {
+        // Idempotent by model_name, as AIBrix: the running instance is the answer.
+        if (existing.rec.phase === "failed")
+          throw activateError(
+            500,
+            req,
+            `model '${req.model_name}' failed (${existing.rec.last_error ?? "unknown error"}); deactivate it before activating again`,
+          );
+        if (existing.rec.phase === "stopping")
+          throw activateError(
+            500,
+            req,
+            `model '${req.model_name}' is stopping; activate it again once it is gone`,
+          );
+        return this.activateReply(existing);
+      }
+      const taken = new Set([...this.instances.values()].map((i) => i.rec.port));
+      if (req.port !== 0 && taken.has(req.port))
+        throw activateError(400, req, `port ${req.port} is already used by another engine`);
+      let port: number;
+      try {
+        port = req.port !== 0 ? req.port : await pickPort(this.o.portRange, taken);
+      } catch (e) {
+        throw activateError(500, req, errorMessage(e));
+      }
+      const inst: Instance = {
+        rec: {
+          model_name: req.model_name,
+          engine: req.engine,
+          artifact_url: req.artifact_url,
+          port,
+          ipc_name: ipcNameFor(req.model_name, req.ipc_name),
+          pid: null,
+          pid_start_time: null,
+          engine_config: req.engine_config ?? null,
+          additional_config: req.additional_config ?? null,
+          claim_ref: req.claim_ref ?? null,
+          phase: "booting",
+          restart_count: 0,
+          last_error: null,
+          last_transition: nowIso(),
+          next_restart_at: null,
+          model_path: null,
+        },
+        credentials: req.credentials ?? undefined,
+        hbmPeak: 0,
+      };
+      this.instances.set(req.model_name, inst);
+      // The intent is on disk before anything is spawned or downloaded.
+      await this.persist();
+      this.log.info("activating model", {
+        model: req.model_name,
+        engine: req.engine,
+        port,
+        artifact_url: req.artifact_url,
+      });
+      if (!req.artifact_url.includes("://")) {
+        inst.rec.model_path = req.artifact_url;
+        const err = await this.launch(inst);
+        if (err) throw activateError(500, req, err);
+      } else {
+        this.startDownload(inst);
+      }
+      return this.activateReply(inst);
+    });
+  }
+
+  private activateReply(inst: Instance) {
+    return {
+      status: "success" as const,
+      model_name: inst.rec.model_name,
+      port: inst.rec.port,
+      ipc_name: inst.rec.ipc_name,
+      message: null,
+    };
+  }
+
+  /**
+   * Bring remote weights into <downloadDir>/<model> through the downloader, holding no lock while it
+   * runs. A failed download fails the activation visibly: phase failed, last_error says why.
+   */
+  startDownload(inst: Instance): void {
+    const rec = inst.rec;
+    const ac = new AbortController();
+    inst.download = ac;
+    const fail = (message: string) =>
+      this.withModel(rec.model_name, async () => {
+        if (this.instances.get(rec.model_name) !== inst || ac.signal.aborted) return;
+        inst.download = undefined;
+        this.setPhase(inst, "failed", message);
+        await this.persist();
+      });
+    if (!this.o.fetchToDir) {
+      void fail(`cannot download ${rec.artifact_url}: no downloader is available in this build`);
+      return;
+    }
+    const dest = safeJoin(this.o.downloadDir, rec.model_name);
+    if (!dest) {
+      void fail(`model_name '${rec.model_name}' cannot be used as a directory name`);
+      return;
+    }
+    const started = performance.now();
+    this.log.info("downloading weights", { model: rec.model_name, uri: rec.artifact_url, dest });
+    this.o
+      .fetchToDir({ uri: rec.artifact_url, dest, credentials: inst.credentials, signal: ac.signal })
+      .then(
+        (res) =>
+          this.withModel(rec.model_name, async () => {
+            if (this.instances.get(rec.model_name) !== inst || ac.signal.aborted) return;
+            inst.download = undefined;
+            this.log.info("weights ready", {
+              model: rec.model_name,
+              path: res.path,
+              bytes: res.bytes,
+              seconds: Math.round(performance.now() - started) / 1000,
+            });
+            rec.model_path = res.path;
+            await this.launch(inst);
+          }),
+        (e) => fail(`download of ${rec.artifact_url} failed: ${errorMessage(e)}`),
+      )
+      .catch((e) => this.log.error("activation after download failed", { model: rec.model_name, error: e }));
+  }
+
+  /** Spawn the engine (caller holds the model lock). Returns an error message when it cannot start. */
+  async launch(inst: Instance): Promise<string | null> {
+    const rec = inst.rec;
+    const template = this.o.templates[rec.engine];
+    if (!template || rec.model_path == null) {
+      this.setPhase(inst, "failed", `engine '${rec.engine}' has no command template`);
+      await this.persist();
+      return rec.last_error;
+    }
+    const argv = expandCommand(template, {
+      self: this.o.self,
+      engine: rec.engine,
+      model: rec.model_path,
+      model_name: rec.model_name,
+      port: rec.port,
+      ipc_name: rec.ipc_name,
+      args: engineArgs(rec.engine_config, rec.additional_config),
+    });
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.o.env)) if (v !== undefined) env[k] = v;
+    env.ENABLE_KVCACHED = "true";
+    env.KVCACHED_AUTOPATCH = "1";
+    env.KVCACHED_IPC_NAME = rec.ipc_name;
+    env.VLLM_SERVER_DEV_MODE ??= "1";
+    this.setPhase(inst, "booting");
+    rec.next_restart_at = null;
+    try {
+      await mkdir(this.o.logDir, { recursive: true, mode: 0o700 });
+      const logFile = join(this.o.logDir, `${rec.model_name.replace(/[^A-Za-z0-9._-]/g, "_")}.log`);
+      const p = spawnGroup(argv, env, logFile);
+      rec.pid = p.pid;
+      rec.pid_start_time = p.startTime;
+      this.log.info("engine started", {
+        model: rec.model_name,
+        pid: p.pid,
+        port: rec.port,
+        argv,
+        log_file: logFile,
+      });
+      if (this.o.weightCacheDir)
+        writeServedMarker(this.o.weightCacheDir, rec.model_name, rec.artifact_url).catch((e) =>
+          this.log.warn("could not write the cache marker", { model: rec.model_name, error: e }),
+        );
+    } catch (e) {
+      rec.pid = null;
+      this.setPhase(inst, "failed", `could not start engine: ${errorMessage(e)}`);
+    }
+    await this.persist();
+    return rec.phase === "failed" ? rec.last_error : null;
+  }
+
+  // ---- deactivate ----------------------------------------------------------------------------------
+
+  async deactivate(model: string): Promise<{ status: "success" }> {
+    // Abort a running download first, so its completion cannot start an engine we are stopping.
+    this.instances.get(model)?.download?.abort();
+    await this.withModel(model, async () => {
+      const inst = this.instances.get(model);
+      if (!inst) return;
+      inst.download?.abort();
+      this.setPhase(inst, "stopping");
+      await this.persist();
+      const { pid, pid_start_time } = inst.rec;
+      if (pid !== null) await stopGroup(pid, pid_start_time, this.o.stopGraceMs);
+      this.instances.delete(model);
+      this.o.metrics?.forget(model);
+      await this.persist();
+      this.log.info("model deactivated", { model, pid });
+    });
+    return { status: "success" };
+  }
+
+  // ---- sleep / wake / kv-limit -----------------------------------------------------------------------
+
+  private requireInstance(model: string): Instance {
+    const inst = this.instances.get(model);
+    if (!inst) throw detailError(404, `model '${model}' is not active`, "model_not_active");
+    return inst;
+  }
+
+  private adapterFor(inst: Instance, action: "sleep" | "wake"): EngineAdapter {
+    const a = this.o.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
+    if (!a?.[action])
+      throw detailError(409, `${action} is unsupported for engine '${inst.rec.engine}'`, "unsupported");
+    return a;
+  }
+
+  private reply(inst: Instance, operationId: string, applied: boolean): OperationResult {
+    return {
+      status: "success",
+      model_name: inst.rec.model_name,
+      operation_id: operationId,
+      applied,
+      phase: inst.rec.phase,
+    };
+  }
+
+  /** Shared idempotency + metrics frame for sleep, wake and kv-limit. */
+  private async operation(
+    action: LifecycleAction,
+    model: string,
+    operationId: string,
+    body: (inst: Instance) => Promise<boolean>,
+  ): Promise<OperationResult> {
+    this.requireInstance(model);
+    return this.withModel(model, async () => {
+      const inst = this.requireInstance(model);
+      if (this.ops.has(action, model, operationId)) {
+        this.o.metrics?.operation(action, model, "skipped", 0);
+        return this.reply(inst, operationId, false);
+      }
+      const t0 = performance.now();
+      let applied: boolean;
+      try {
+        applied = await body(inst);
+      } catch (e) {
+        this.o.metrics?.operation(action, model, "failed", (performance.now() - t0) / 1000);
+        throw e;
+      }
+      this.ops.record(action, model, operationId);
+      this.o.metrics?.operation(
+        action,
+        model,
+        applied ? "applied" : "skipped",
+        (performance.now() - t0) / 1000,
+      );
+      await this.persist();
+      return this.reply(inst, operationId, applied);
+    });
+  }
+
+  sleep(model: string, level: 1 | 2, operationId: string): Promise<OperationResult> {
+    this.adapterFor(this.requireInstance(model), "sleep");
+    return this.operation("sleep", model, operationId, async (inst) => {
+      if (inst.rec.phase === "sleeping") return false;
+      if (inst.rec.phase !== "active" && inst.rec.phase !== "booting")
+        throw detailError(
+          409,
+          `model '${model}' is ${inst.rec.phase}; only a running engine can sleep`,
+          "wrong_phase",
+        );
+      try {
+        await this.adapterFor(inst, "sleep").sleep!(level, { signal: AbortSignal.timeout(10_000) });
+      } catch (e) {
+        throw detailError(500, `sleep of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
+      }
+      this.setPhase(inst, "sleeping");
+      return true;
+    });
+  }
+
+  wake(model: string, operationId: string): Promise<OperationResult> {
+    this.adapterFor(this.requireInstance(model), "wake");
+    return this.operation("wake", model, operationId, async (inst) => {
+      if (inst.rec.phase !== "sleeping") return false;
+      try {
+        await this.adapterFor(inst, "wake").wake!({ signal: AbortSignal.timeout(10_000) });
+      } catch (e) {
+        throw detailError(500, `wake of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
+      }
+      // The supervisor promotes it to active once /health answers.
+      this.setPhase(inst, "booting");
+      return true;
+    });
+  }
+
+  kvLimit(model: string, limitBytes: number, operationId: string): Promise<OperationResult> {
+    this.requireInstance(model);
+    const limiter = this.o.kvLimiter;
+    if (!limiter)
+      throw detailError(
+        501,
+        "kv-limit needs a KV limit command: set AIRUNTIME_KVCTL_COMMAND (e.g. 'kvctl limit {ipc_name} {limit_bytes}') or put kvctl on PATH",
+        "not_implemented",
+      );
+    this.o.metrics?.kvRequested(model, limitBytes);
+    return this.operation("kv-limit", model, operationId, async (inst) => {
+      try {
+        await limiter(inst.rec.ipc_name, limitBytes);
+      } catch (e) {
+        throw detailError(500, `kv-limit of model '${model}' failed: ${errorMessage(e)}`, "kvctl_failed");
+      }
+      this.o.metrics?.kvApplied(model, limitBytes);
+      return true;
+    });
+  }
+
+  // ---- restarts ---------------------------------------------------------------------------------------
+
+  backoffMs(restartNumber: number): number {
+    return Math.min(this.o.backoffBaseMs * 2 ** (restartNumber - 1), this.o.backoffMaxMs);
+  }
+
+  /** The engine process is gone: schedule a restart, or fail once the budget is spent (lock held). */
+  onEngineDeath(inst: Instance, why = "engine exited"): void {
+    const rec = inst.rec;
+    // Workers of the dead leader may linger in its group; the leader is gone, so the group is ours.
+    if (rec.pid !== null && !isOurProcess(rec.pid, null)) signalGroup(rec.pid, "SIGKILL");
+    rec.pid = null;
+    rec.pid_start_time = null;
+    if (rec.restart_count >= this.o.maxRestarts) {
+      rec.next_restart_at = null;
+      this.setPhase(inst, "failed", `${why}; restart budget exhausted`);
+      this.o.metrics?.budgetExhausted(rec.model_name);
+      return;
+    }
+    rec.restart_count += 1;
+    rec.next_restart_at = (Date.now() + this.backoffMs(rec.restart_count)) / 1000;
+    this.setPhase(inst, "restarting", why);
+    this.o.metrics?.restartAttempt(rec.model_name);
+  }
+
+  /** Stop supervising (engines keep running: they belong to the pod and are re-adopted on restart). */
+  close(): void {
+    this.closed = true;
+    for (const inst of this.instances.values()) inst.download?.abort();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,89 @@
+// Supervision (reference/AIBRIX-RUNTIME.md §6.1): every interval, each engine is checked. A live process
+// whose /health answers 200 is `active`, live but not answering is `booting`; a dead one is restarted
+// after min(base·2^(n-1), max) backoff, up to the restart budget, then `failed`. Sleeping and stopping
+// engines are only checked for death. Health is probed outside the model lock; a model busy with a
+// lifecycle call is skipped for this round.
+import { engineHealthy } from "./activity.ts";
+import type { Instance, LifecycleManager } from "./manager.ts";
+
+export interface Supervisor {
+  /** Run one round now (tests, and right after an activation). */
+  tick(): Promise<void>;
+  stop(): void;
+}
+
+export async function superviseOnce(m: LifecycleManager, inst: Instance): Promise<void> {
+  const model = inst.rec.model_name;
+  if (m.isBusy(model)) return;
+  const { pid, phase } = inst.rec;
+  const alive = m.alive(inst);
+  const probe =
+    alive && (phase === "booting" || phase === "active") ? await engineHealthy(inst.rec.port) : null;
+  await m.withModel(model, async () => {
+    if (m.instances.get(model) !== inst || m.isClosed) return;
+    const rec = inst.rec;
+    if (rec.pid !== pid || rec.phase !== phase) return; // something changed while we probed
+    if (rec.phase === "failed" || rec.phase === "stopping") return;
+    if (rec.pid === null) {
+      if (
+        rec.phase === "restarting" &&
+        rec.next_restart_at !== null &&
+        Date.now() / 1000 >= rec.next_restart_at
+      ) {
+        m.log.info("restarting engine", { model, attempt: rec.restart_count });
+        await m.launch(inst);
+      }
+      return; // otherwise: weights still downloading, or waiting out the backoff
+    }
+    if (!m.alive(inst)) {
+      m.log.warn("engine process exited", { model, pid: rec.pid });
+      m.onEngineDeath(inst);
+      await m.persist();
+      return;
+    }
+    if (probe === null) return;
+    const next = probe ? "active" : "booting";
+    if (next !== rec.phase) {
+      m.setPhase(inst, next, probe ? null : undefined);
+      await m.persist();
+    }
+  });
+}
+
+export function startSupervisor(m: LifecycleManager, intervalMs: number): Supervisor {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  const tick = (): Promise<void> => {
+    if (running) return running;
+    running = Promise.all(
+      [...m.instances.values()].map((inst) =>
+        superviseOnce(m, inst).catch((e) =>
+          m.log.error("supervisor round failed", { model: inst.rec.model_name, error: e }),
+        ),
+      ),
+    )
+      .then(() => {})
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+
+  const loop = () => {
+    if (stopped) return;
+    tick().finally(() => {
+      if (!stopped) timer = setTimeout(loop, intervalMs);
+    });
+  };
+  timer = setTimeout(loop, intervalMs);
+
+  return {
+    tick,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,241 @@
+// ModelClaim lifecycle API (reference/AIBRIX-RUNTIME.md §1.9) with AIBrix's exact JSON: activate,
+// deactivate, kv-limit, sleep/wake for engines this sidecar launched, the model list and the snapshot.
+// Request bodies forbid unknown fields (422, FastAPI shape), as AIBrix's models do.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Lifecycle } from "../lifecycle/index.ts";
+import { PHASES } from "../lifecycle/types.ts";
+import { listModels, snapshot } from "../lifecycle/views.ts";
+import type { RouteSpec } from "./spec.ts";
+import { jsonBody } from "./validate.ts";
+
+const ClaimRef = z
+  .object({ namespace: z.string().default(""), name: z.string().default(""), uid: z.string().default("") })
+  .strict();
+const StrMap = z.record(z.string(), z.string());
+
+export const ActivateBody = z
+  .object({
+    model_name: z.string().min(1),
+    artifact_url: z.string().min(1),
+    engine: z.string().default("vllm"),
+    port: z.number().int().min(0).max(65535).default(0),
+    ipc_name: z.string().nullish(),
+    credentials: StrMap.nullish(),
+    engine_config: z
+      .object({ args: StrMap.default({}) })
+      .strict()
+      .nullish(),
+    claim_ref: ClaimRef.nullish(),
+    additional_config: StrMap.nullish(),
+  })
+  .strict();
+export const DeactivateBody = z
+  .object({ model_name: z.string().min(1), mode: z.string().default("stop") })
+  .strict();
+export const KvLimitBody = z
+  .object({
+    model_name: z.string().min(1),
+    limit_bytes: z.number().int().min(0),
+    operation_id: z.string().min(1),
+  })
+  .strict();
+export const SleepBody = z
+  .object({
+    model_name: z.string().min(1),
+    level: z.number().int().min(1).max(2),
+    operation_id: z.string().min(1),
+  })
+  .strict();
+export const WakeBody = z.object({ model_name: z.string().min(1), operation_id: z.string().min(1) }).strict();
+
+const Phase = z.enum(PHASES);
+const ActivateReply = z.object({
+  status: z.enum(["success", "error"]),
+  model_name: z.string(),
+  port: z.number().int().nullable(),
+  ipc_name: z.string().nullable(),
+  message: z.string().nullable(),
+});
+const OperationReply = z.object({
+  status: z.literal("success"),
+  model_name: z.string(),
+  operation_id: z.string(),
+  applied: z.boolean(),
+  phase: Phase,
+});
+const Detail = z.object({ detail: z.string() });
+const ModelsReply = z.object({
+  models: z.array(
+    z.object({
+      model_name: z.string(),
+      port: z.number().int(),
+      ipc_name: z.string(),
+      phase: Phase,
+      ready: z.boolean(),
+      kv_used_bytes: z.number().int(),
+      kv_total_bytes: z.number().int(),
+    }),
+  ),
+});
+const SnapshotReply = z.object({
+  observed_at: z.string(),
+  accelerators: z.array(
+    z.object({ id: z.string(), hbm_total_bytes: z.number(), hbm_free_bytes: z.number() }),
+  ),
+  models: z.array(
+    z.object({
+      model_name: z.string(),
+      artifact_url: z.string(),
+      claim_ref: z.object({ namespace: z.string(), name: z.string(), uid: z.string() }).nullable(),
+      port: z.number().int(),
+      ipc_name: z.string(),
+      phase: Phase,
+      ready: z.boolean(),
+      alive: z.boolean(),
+      restart_count: z.number().int(),
+      last_error: z.string().nullable(),
+      last_transition: z.string(),
+      kv_used_bytes: z.number().int(),
+      kv_capacity_bytes: z.number().int(),
+      hbm_peak_bytes: z.number().int(),
+      request_metrics_observed: z.boolean(),
+      requests_running: z.number().int(),
+      requests_waiting: z.number().int(),
+      request_success_total: z.number().int().nullable(),
+    }),
+  ),
+  cached_artifacts: z.array(z.string()),
+});
+
+const validation = { 422: { description: "unknown or invalid fields (FastAPI detail list)" } };
+const opErrors = {
+  404: { description: "model is not active", schema: Detail },
+  500: { description: "the engine or command failed", schema: Detail },
+  ...validation,
+};
+
+export const lifecycleSpecs: RouteSpec[] = [
+  {
+    method: "post",
+    path: "/v1/runtime/models/activate",
+    summary: "Launch (or return) the engine for a model: download weights, spawn, supervise",
+    tags: ["lifecycle"],
+    body: ActivateBody,
+    responses: {
+      200: { description: "activated (phase booting until /health answers)", schema: ActivateReply },
+      400: { description: "invalid engine or engine args", schema: ActivateReply },
+      500: {
+        description: "cannot activate (failed model, no free port, spawn failed)",
+        schema: ActivateReply,
+      },
+      ...validation,
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/runtime/models/deactivate",
+    summary: "Stop a model's engine process group (TERM, then KILL after the grace period)",
+    tags: ["lifecycle"],
+    body: DeactivateBody,
+    responses: {
+      200: {
+        description: "stopped (also for unknown models)",
+        schema: z.object({ status: z.literal("success") }),
+      },
+      ...validation,
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/runtime/models/kv-limit",
+    summary: "Set a model's KV cache limit through the configured command (kvctl)",
+    tags: ["lifecycle"],
+    body: KvLimitBody,
+    responses: {
+      200: { description: "applied, or applied:false for a repeated operation_id", schema: OperationReply },
+      501: { description: "no KV limit command configured", schema: Detail },
+      ...opErrors,
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/runtime/models/sleep",
+    summary: "Put a launched engine to sleep (level 1 or 2); idempotent by operation_id",
+    tags: ["lifecycle"],
+    body: SleepBody,
+    responses: {
+      200: { description: "sleeping", schema: OperationReply },
+      409: { description: "the engine has no sleep mode, or is not running", schema: Detail },
+      ...opErrors,
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/runtime/models/wake",
+    summary:
+      "Wake a sleeping launched engine (phase booting until /health answers); idempotent by operation_id",
+    tags: ["lifecycle"],
+    body: WakeBody,
+    responses: {
+      200: { description: "woken", schema: OperationReply },
+      409: { description: "the engine has no sleep mode", schema: Detail },
+      ...opErrors,
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/runtime/models",
+    summary: "Launched engines with phase, readiness and KV usage (never waits on downloads or other calls)",
+    tags: ["lifecycle"],
+    responses: { 200: { description: "models", schema: ModelsReply } },
+  },
+  {
+    method: "get",
+    path: "/v1/runtime/snapshot",
+    summary: "Accelerators, launched engines and cached artifacts, for placement and pool policy",
+    tags: ["lifecycle"],
+    responses: { 200: { description: "snapshot", schema: SnapshotReply } },
+  },
+];
+
+export interface LifecycleRouteOptions {
+  /**
+   * Sleep/wake for a model this sidecar did not launch fall through to the next handler: the attached
+   * engine's (routes/runtime.ts, mounted after this area). When false they answer 404 "is not active".
+   */
+  passOtherModels?: boolean;
+}
+
+export function lifecycleRoutes(life: Lifecycle, opts: LifecycleRouteOptions = {}): Hono {
+  const m = life.manager;
+  const app = new Hono();
+  app.post("/v1/runtime/models/activate", jsonBody(ActivateBody), async (c) =>
+    c.json(await m.activate(c.req.valid("json"))),
+  );
+  app.post("/v1/runtime/models/deactivate", jsonBody(DeactivateBody), async (c) => {
+    const b = c.req.valid("json");
+    if (b.mode !== "stop")
+      m.log.info("deactivate mode is not supported; stopping", { model: b.model_name, mode: b.mode });
+    return c.json(await m.deactivate(b.model_name));
+  });
+  app.post("/v1/runtime/models/kv-limit", jsonBody(KvLimitBody), async (c) => {
+    const b = c.req.valid("json");
+    return c.json(await m.kvLimit(b.model_name, b.limit_bytes, b.operation_id));
+  });
+  app.post("/v1/runtime/models/sleep", jsonBody(SleepBody), async (c, next) => {
+    const b = c.req.valid("json");
+    if (!m.instances.has(b.model_name) && opts.passOtherModels) return next();
+    return c.json(await m.sleep(b.model_name, b.level as 1 | 2, b.operation_id));
+  });
+  app.post("/v1/runtime/models/wake", jsonBody(WakeBody), async (c, next) => {
+    const b = c.req.valid("json");
+    if (!m.instances.has(b.model_name) && opts.passOtherModels) return next();
+    return c.json(await m.wake(b.model_name, b.operation_id));
+  });
+  app.get("/v1/runtime/models", async (c) => c.json(await listModels(m)));
+  app.get("/v1/runtime/snapshot", async (c) =>
+    c.json(await snapshot(m, { nvidiaSmi: life.nvidiaSmi, weightCacheDir: life.weightCacheDir })),
+  );
+  return app;
+}
