@@ -9,6 +9,7 @@ import { createEngineAdapter } from "./engines/registry.ts";
 import type { EngineAdapter } from "./engines/types.ts";
 import { startLifecycle } from "./lifecycle/index.ts";
 import type { Logger } from "./log.ts";
+import { composeMetrics } from "./metrics/area.ts";
 import { ownMetrics } from "./metrics/own.ts";
 import { environment } from "./platform/process.ts";
 import { registerSecret } from "./redact.ts";
@@ -82,7 +83,13 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
   closers.push(() => loraParts.stop());
   areas.push(...loraParts.areas);
 
-  const app = createApp({ log, areas, guards: await securityGuards(config) });
+  // Metrics: the engine polled on a timer, standardized aibrix:* families, own metrics (metrics/area.ts).
+  const metrics = composeMetrics(config, engine, log);
+  closers.push(() => metrics.stop());
+  metrics.setLoraInfo(() => loraParts.lora.loraInfo());
+  areas.push(metrics.area);
+
+  const app = createApp({ log, areas, guards: await securityGuards(config), observe: metrics.observe });
   return {
     app,
     engine,

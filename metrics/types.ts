@@ -34,36 +34,51 @@ export interface SourceRef {
 }
 
 /**
- * One standardized family and how to compute it from engine families. The first source present in the
- * scraped exposition wins (so renamed engine versions are listed newest first).
+ * One standardized family and how to compute it from engine families. The first candidate source
+ * present in the scraped exposition wins (renamed engine versions are listed newest first).
  *
  * kinds:
- *  - "copy":     same type as the source; values (and histogram `le` bounds) multiplied by `scale`.
- *  - "invert":   gauge = 1 / source value (tokens/s -> s/token); 0 or missing -> no sample.
- *  - "fromSum":  counter = the `_sum` sample of a source histogram (TGI has no token counters).
- *  - "fromCount":counter = the `_count` sample of a source histogram.
- *  - "label":    gauge = numeric value of one label of the source (vllm:cache_config_info{block_size}).
- *  - "ratio":    gauge = numerator / denominator (both gauges), clamped to [0, 1].
+ *  - "copy":      same type as the source; values (histogram `le` bounds and `_sum` too) ÷ `divideBy`.
+ *  - "invert":    gauge = 1 / source value (tokens/s -> s/token); 0 or missing -> no sample.
+ *  - "fromSum":   counter = the `_sum` samples of a source histogram (TGI has no token counters).
+ *  - "fromCount": counter = the `_count` samples of a source histogram.
+ *  - "label":     gauge = numeric value of one label of the source (vllm:cache_config_info{block_size}).
+ *  - "ratio":     gauge = source / `denominator`, series joined on their labels.
+ *  - "sum":       counter or gauge = the sum of every listed source (not first-wins), joined on labels.
  */
-export type RuleKind = "copy" | "invert" | "fromSum" | "fromCount" | "label" | "ratio";
+export type RuleKind = "copy" | "invert" | "fromSum" | "fromCount" | "label" | "ratio" | "sum";
+
+/** How one target's series from several endpoints (data-parallel ranks) combine. */
+export type Aggregation = "sum" | "mean" | "max";
 
 export interface MetricRule {
-  /** Target family name (e.g. "aibrix:queue_size"). */
+  /** Target family name (e.g. "aibrix:queue_size"); counters end in `_total`. */
   readonly target: string;
   readonly kind: RuleKind;
-  /** Candidate engine families, first present wins. */
+  /** Candidate engine families; first present wins (all of them for "sum"). */
   readonly sources: readonly SourceRef[];
-  /** "copy": multiply values (and `le` bounds) by this; e.g. 1e-3 for ms, 1e-6 for µs. */
-  readonly scale?: number;
+  /** "copy": unit conversion, values (and `le` bounds) divided by this: 1000 for ms, 1e6 for µs. */
+  readonly divideBy?: number;
   /** "label": the label whose value is the number. */
   readonly label?: string;
   /** "ratio": the denominator family. */
   readonly denominator?: SourceRef;
   /** Labels dropped from the output (their meaning was consumed, e.g. request_type). */
   readonly dropLabels?: readonly string[];
-  /** Engine label renamed to model_name (Triton's `model`). */
-  readonly modelLabel?: string;
-  readonly help: string;
-  /** Target type when it differs from the source's ("copy" keeps the source type). */
+  /** "label": keep only these labels (info families carry dozens); default model_name, engine. */
+  readonly keepLabels?: readonly string[];
+  /** Do not add a model_name label (vLLM's lora_requests_info has exactly three labels). */
+  readonly noModelName?: boolean;
+  /** Across endpoints; default "sum" (histogram buckets are always summed). */
+  readonly aggregate?: Aggregation;
+  /** Output type; default: the source's type for "copy", gauge or counter otherwise. */
   readonly type?: MetricType;
+  readonly help: string;
+}
+
+/** Every rule for one engine, plus how that engine names its model. */
+export interface RuleSet {
+  readonly rules: readonly MetricRule[];
+  /** Engine label that holds the model name, renamed to model_name (Triton's `model`). */
+  readonly modelLabel?: string;
 }

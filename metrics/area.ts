@@ -1,0 +1,91 @@
+// Wires the metrics pipeline into a sidecar: a per-instance registry (info, API requests, engine scrape
+// health), the poller over the engine endpoint(s) and the /metrics routes. compose.ts calls this.
+import type { AppDeps, Area } from "../app.ts";
+import type { Config } from "../config.ts";
+import type { EngineAdapter } from "../engines/types.ts";
+import type { Logger } from "../log.ts";
+import { metricsRoutes, metricsSpecs } from "../routes/metrics.ts";
+import { VERSION } from "../version.ts";
+import { createOwnMetrics, type OwnMetrics, ownMetrics } from "./own.ts";
+import { createMetricsPoller, type MetricsPoller } from "./poller.ts";
+import { rulesFor } from "./rules.ts";
+import type { LoraInfo } from "./snapshot.ts";
+
+/** AIBrix's API latency buckets (seconds). */
+export const API_LATENCY_BUCKETS = [0.1, 0.2, 0.5, 1, 2, 5] as const;
+
+export interface MetricsParts {
+  area: Area;
+  /** This sidecar's registry (the process-wide `ownMetrics` is served too). */
+  own: OwnMetrics;
+  poller: MetricsPoller;
+  /** createApp's observe hook: aibrix:api_request_total / aibrix:api_request_latency. */
+  observe: NonNullable<AppDeps["observe"]>;
+  /** Adapters for aibrix:lora_requests_info on engines that do not report it (the LoRA manager's view). */
+  setLoraInfo(fn: () => LoraInfo | undefined): void;
+  stop(): void;
+}
+
+export function composeMetrics(config: Config, engine: EngineAdapter, log: Logger): MetricsParts {
+  const own = createOwnMetrics();
+  own
+    .gauge({
+      name: "aibrix:info_info",
+      help: "AIBrix Info",
+      labelNames: ["engine", "engine_version", "version"],
+    })
+    .set({ engine: config.engine, engine_version: config.engineVersion, version: VERSION }, 1);
+  const requests = own.counter({
+    name: "aibrix:api_request_total",
+    help: "Count of AIBrix API Requests by method, endpoint and status",
+    labelNames: ["method", "endpoint", "status"],
+  });
+  const latency = own.histogram({
+    name: "aibrix:api_request_latency",
+    help: "Latency of AIBrix API Requests by method, endpoint and status",
+    labelNames: ["method", "endpoint", "status"],
+    buckets: API_LATENCY_BUCKETS,
+  });
+
+  let loraInfo: (() => LoraInfo | undefined) | undefined;
+  const registries = [own, ownMetrics];
+  const poller = createMetricsPoller({
+    endpoints: config.engineEndpoints,
+    path: config.metricsPath ?? engine.metricsPath,
+    mode: config.metricsMode,
+    rules: rulesFor(config.engine),
+    intervalMs: config.metricsIntervalMs,
+    maxAgeMs: config.metricsMaxAgeMs,
+    staleAfterMs: config.metricsStaleAfterMs,
+    timeoutMs: Math.min(Math.max(config.metricsIntervalMs, 1000), config.engineTimeoutMs),
+    own,
+    reserved: () => new Set(registries.flatMap((r) => r.names())),
+    loraInfo: () => loraInfo?.(),
+    resolveModelName: async (signal) => firstModelId(await engine.listModels({ signal })),
+    log: log.child({ component: "metrics" }),
+  });
+  poller.start();
+
+  return {
+    area: { app: metricsRoutes({ poller, own: registries }), specs: metricsSpecs },
+    own,
+    poller,
+    observe(method, endpoint, status, seconds) {
+      const labels = { method, endpoint, status: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+    },
+    setLoraInfo(fn) {
+      loraInfo = fn;
+    },
+    stop: () => poller.stop(),
+  };
+}
+
+function firstModelId(list: unknown): string | undefined {
+  const data = (list as { data?: Array<{ id?: unknown; parent?: unknown }> } | undefined)?.data;
+  if (!Array.isArray(data)) return undefined;
+  // The base model, not a LoRA adapter (vLLM lists adapters with `parent` set).
+  const base = data.find((m) => typeof m?.id === "string" && !m.parent) ?? data[0];
+  return typeof base?.id === "string" ? base.id : undefined;
+}

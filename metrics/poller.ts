@@ -1,0 +1,234 @@
+// Polls the engine's metrics endpoint(s) on a timer, one poll in flight at most, each with a deadline,
+// and keeps an immutable snapshot for /metrics. Scrapes never wait on the engine: a scrape that finds
+// the snapshot older than maxAge asks for one coalesced refresh and waits for it only briefly.
+import type { MetricsMode } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { OwnMetrics } from "./own.ts";
+import { parseExposition } from "./parse.ts";
+import { buildSnapshot, type EndpointData, type LoraInfo, type Snapshot } from "./snapshot.ts";
+import { modelNameIn, standardize } from "./standardize.ts";
+import type { Labels, RuleSet } from "./types.ts";
+
+export interface PollerOptions {
+  /** Engine base URLs (INFERENCE_ENGINE_ENDPOINT, comma separated: data-parallel ranks). */
+  endpoints: readonly string[];
+  /** Metrics path on each endpoint ("/metrics", trtllm "/prometheus/metrics"). */
+  path: string;
+  mode: MetricsMode;
+  rules: RuleSet;
+  intervalMs: number;
+  maxAgeMs: number;
+  staleAfterMs: number;
+  /** Deadline of one poll; default max(interval, 1 s). */
+  timeoutMs?: number;
+  /** How long a scrape may wait for a refresh it triggered; default 100 ms. */
+  refreshWaitMs?: number;
+  /** The sidecar's own registry: engine_up, scrape duration and errors are registered there. */
+  own: OwnMetrics;
+  /** Names of the sidecar's own families (engine families never shadow them). */
+  reserved?: () => ReadonlySet<string>;
+  /** Adapters the sidecar knows about, for engines that have no LoRA metric. */
+  loraInfo?: () => LoraInfo | undefined;
+  /** The served model's name, for engines whose metrics have no model_name label (TGI, llama.cpp). */
+  resolveModelName?: (signal: AbortSignal) => Promise<string | undefined>;
+  log: Logger;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export interface MetricsPoller {
+  /** The latest snapshot (never waits). */
+  current(): Snapshot;
+  /** The latest snapshot, refreshed first (briefly awaited) when older than maxAge. */
+  fresh(): Promise<Snapshot>;
+  /** Poll now, or join the poll in flight. */
+  refresh(): Promise<Snapshot>;
+  start(): void;
+  stop(): void;
+}
+
+interface EndpointState {
+  rank: number;
+  url: string;
+  up: boolean;
+  data?: EndpointData;
+  lastDurationS: number;
+}
+
+export function createMetricsPoller(o: PollerOptions): MetricsPoller {
+  const now = o.now ?? Date.now;
+  const doFetch = o.fetch ?? fetch;
+  const timeoutMs = o.timeoutMs ?? Math.max(o.intervalMs, 1000);
+  const refreshWaitMs = o.refreshWaitMs ?? 100;
+  const multi = o.endpoints.length > 1;
+  const states: EndpointState[] = o.endpoints.map((base, rank) => ({
+    rank,
+    url: base.replace(/\/+$/, "") + o.path,
+    up: false,
+    lastDurationS: 0,
+  }));
+  const ac = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inflight: Promise<Snapshot> | undefined;
+  let inflightSince = 0;
+  let stopped = false;
+  let started = false;
+  let modelName: string | undefined;
+  let modelNameAsked = 0;
+
+  const rankLabels = (s: EndpointState): Labels => (multi ? { rank: String(s.rank) } : {});
+  const labelNames = multi ? ["rank"] : [];
+  const isUp = (s: EndpointState) =>
+    s.up && s.data !== undefined && now() - s.data.scrapedAt <= o.staleAfterMs;
+  o.own.gauge({
+    name: "aibrix:engine_up",
+    help: "1 when the last scrape of the engine's metrics succeeded within the staleness bound, else 0.",
+    labelNames,
+    collect: () => states.map((s) => ({ labels: rankLabels(s), value: isUp(s) ? 1 : 0 })),
+  });
+  o.own.gauge({
+    name: "aibrix:engine_scrape_duration_seconds",
+    help: "Duration of the last scrape of the engine's metrics endpoint, seconds.",
+    labelNames,
+    collect: () => states.map((s) => ({ labels: rankLabels(s), value: s.lastDurationS })),
+  });
+  const scrapeErrors = o.own.counter({
+    name: "aibrix:engine_scrape_errors_total",
+    help: "Failed scrapes of the engine's metrics endpoint, by reason.",
+    labelNames: [...labelNames, "reason"],
+  });
+
+  const build = (): Snapshot =>
+    buildSnapshot({
+      endpoints: states.flatMap((s) =>
+        s.data && now() - s.data.scrapedAt <= o.staleAfterMs ? [s.data] : [],
+      ),
+      endpointCount: states.length,
+      mode: o.mode,
+      rules: o.rules,
+      reserved: o.reserved?.() ?? new Set(o.own.names()),
+      lora: o.loraInfo?.(),
+      staleAfterMs: o.staleAfterMs,
+      now: now(),
+    });
+  let snapshot: Snapshot = build();
+
+  async function scrapeOne(s: EndpointState): Promise<void> {
+    const t0 = performance.now();
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let reason: string | undefined;
+    try {
+      const res = await doFetch(s.url, {
+        headers: { accept: "text/plain;version=0.0.4;q=1,*/*;q=0.1" },
+        signal: AbortSignal.any([ac.signal, deadline]),
+      });
+      const text = await res.text();
+      if (res.status !== 200) {
+        reason = "http_status";
+        o.log.debug("engine metrics answered non-200", { url: s.url, status: res.status });
+      } else {
+        const parsed = parseExposition(text, {
+          openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
+        });
+        if (parsed.errorCount > 0) {
+          scrapeErrors.inc({ ...rankLabels(s), reason: "malformed_lines" }, 1);
+          o.log.debug("engine metrics had malformed lines", {
+            count: parsed.errorCount,
+            first: parsed.errors,
+          });
+        }
+        const standard =
+          o.mode === "raw"
+            ? []
+            : standardize(parsed.byName, o.rules, {
+                modelName: modelNameIn(parsed.families, o.rules.modelLabel ?? "model_name") ?? modelName,
+              });
+        s.data = { rank: s.rank, raw: parsed.families, standard, scrapedAt: now() };
+        if (!modelName && o.resolveModelName && o.mode !== "raw" && !modelNameIn(parsed.families))
+          askModelName();
+      }
+    } catch (e) {
+      reason = deadline.aborted ? "timeout" : ac.signal.aborted ? undefined : "unreachable";
+      if (reason) o.log.debug("engine metrics scrape failed", { url: s.url, reason, error: String(e) });
+    }
+    s.lastDurationS = (performance.now() - t0) / 1000;
+    const wasUp = s.up;
+    s.up = reason === undefined;
+    if (reason) scrapeErrors.inc({ ...rankLabels(s), reason });
+    if (wasUp !== s.up && !stopped)
+      o.log[s.up ? "info" : "warn"](s.up ? "engine metrics reachable" : "engine metrics unreachable", {
+        url: s.url,
+        reason,
+      });
+  }
+
+  function askModelName(): void {
+    if (now() - modelNameAsked < 5000) return;
+    modelNameAsked = now();
+    o.resolveModelName!(ac.signal).then(
+      (n) => {
+        if (n) modelName = n;
+      },
+      () => {},
+    );
+  }
+
+  function refresh(): Promise<Snapshot> {
+    if (inflight) return inflight;
+    inflightSince = now();
+    inflight = Promise.all(states.map(scrapeOne))
+      .then(() => {
+        snapshot = build();
+        return snapshot;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  }
+
+  function loop(): void {
+    if (stopped) return;
+    const started = now();
+    refresh().then(
+      () => schedule(started),
+      (e) => {
+        o.log.error("metrics poll failed", { error: e });
+        schedule(started);
+      },
+    );
+  }
+  function schedule(started: number): void {
+    if (stopped) return;
+    timer = setTimeout(loop, Math.max(0, o.intervalMs - (now() - started)));
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  return {
+    current: () => snapshot,
+    async fresh() {
+      const t = now();
+      // An endpoint went stale since the snapshot was built: drop its families right away.
+      if (t > snapshot.expiresAt) snapshot = build();
+      if (t - snapshot.builtAt <= o.maxAgeMs) return snapshot;
+      const p = refresh();
+      const waited = t - inflightSince;
+      if (waited >= refreshWaitMs || !states.some((s) => s.up)) return snapshot;
+      let to: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([p, new Promise((r) => (to = setTimeout(r, refreshWaitMs - waited)))]);
+      clearTimeout(to);
+      return snapshot;
+    },
+    refresh,
+    start() {
+      if (started || stopped) return;
+      started = true;
+      loop();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      ac.abort();
+    },
+  };
+}

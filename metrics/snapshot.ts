@@ -1,0 +1,117 @@
+// The immutable engine part of /metrics, built once per poll: passthrough families (per mode) plus the
+// standardized `aibrix:*` families, rendered to text 0.0.4 at build time; OpenMetrics and gzip bodies
+// are rendered at most once per snapshot, on first request.
+import { gzipSync } from "node:zlib";
+import type { MetricsMode } from "../config.ts";
+import { mergeFamilies, withRank } from "./aggregate.ts";
+import { type ExpositionFormat, renderFamilies } from "./render.ts";
+import { ALL_TARGETS, LORA_INFO } from "./rules.ts";
+import type { Aggregation, MetricFamily, RuleSet } from "./types.ts";
+
+/** What the sidecar knows about its adapters, for engines that do not report LoRA metrics. */
+export interface LoraInfo {
+  maxLora: number;
+  running: readonly string[];
+  waiting: readonly string[];
+}
+
+/** One endpoint's latest good scrape, already parsed and standardized. */
+export interface EndpointData {
+  rank: number;
+  /** Families as the engine exposed them. */
+  raw: readonly MetricFamily[];
+  /** The `aibrix:*` families computed from them. */
+  standard: readonly MetricFamily[];
+  /** When this data was scraped (ms since epoch); it drops out after the staleness bound. */
+  scrapedAt: number;
+}
+
+export interface Snapshot {
+  readonly builtAt: number;
+  /** The earliest time one of the included endpoints goes stale (Infinity when none is included). */
+  readonly expiresAt: number;
+  readonly familyNames: ReadonlySet<string>;
+  readonly seriesCount: number;
+  body(format: ExpositionFormat): string;
+  gzipped(format: ExpositionFormat): Uint8Array;
+}
+
+export interface SnapshotInput {
+  endpoints: readonly EndpointData[];
+  /** How many endpoints are configured (a `rank` label is added to passthrough when more than one). */
+  endpointCount: number;
+  mode: MetricsMode;
+  rules: RuleSet;
+  /** Names the sidecar's own metrics use: engine families never shadow them. */
+  reserved: ReadonlySet<string>;
+  lora?: LoraInfo;
+  staleAfterMs: number;
+  now: number;
+}
+
+export function buildSnapshot(input: SnapshotInput): Snapshot {
+  const { endpoints, mode } = input;
+  const families: MetricFamily[] = [];
+
+  if (mode !== "standard") {
+    const lists =
+      input.endpointCount > 1 ? endpoints.map((e) => withRank(e.raw, e.rank)) : endpoints.map((e) => e.raw);
+    const merged = lists.length === 0 ? [] : mergeFamilies(lists, () => "sum");
+    // In default mode the engine's own families keep their names; none may collide with an aibrix target.
+    for (const f of merged) if (!ALL_TARGETS.has(f.name) && !input.reserved.has(f.name)) families.push(f);
+  }
+  if (mode !== "raw") {
+    const aggregation = new Map<string, Aggregation>();
+    for (const r of input.rules.rules) aggregation.set(r.target, r.aggregate ?? "sum");
+    const lists = endpoints.map((e) => e.standard);
+    const standard = lists.length === 0 ? [] : mergeFamilies(lists, (f) => aggregation.get(f.name) ?? "sum");
+    families.push(...standard.filter((f) => !input.reserved.has(f.name)));
+    if (input.lora && !standard.some((f) => f.name === LORA_INFO) && !input.reserved.has(LORA_INFO))
+      families.push(loraFamily(input.lora, input.now));
+  }
+
+  const text = renderFamilies(families, "text");
+  const expiresAt = endpoints.reduce(
+    (m, e) => Math.min(m, e.scrapedAt + input.staleAfterMs),
+    Number.POSITIVE_INFINITY,
+  );
+  let om: string | undefined;
+  const gz: Partial<Record<ExpositionFormat, Uint8Array>> = {};
+  const body = (format: ExpositionFormat) => {
+    if (format === "text") return text;
+    om ??= renderFamilies(families, "openmetrics");
+    return om;
+  };
+  return {
+    builtAt: input.now,
+    expiresAt,
+    familyNames: new Set(families.map((f) => f.name)),
+    seriesCount: families.reduce((n, f) => n + f.samples.length, 0),
+    body,
+    gzipped(format) {
+      // Level 1: several times faster than the default at a ratio still around 8x for expositions.
+      gz[format] ??= gzipSync(body(format), { level: 1 });
+      return gz[format]!;
+    },
+  };
+}
+
+/** `aibrix:lora_requests_info` like vLLM's: three labels, value = Unix time (seconds) of the update. */
+export function loraFamily(info: LoraInfo, nowMs: number): MetricFamily {
+  return {
+    name: LORA_INFO,
+    type: "gauge",
+    help: "LoRA adapters: max_lora, running and waiting adapters; value = Unix time of the last update.",
+    samples: [
+      {
+        name: LORA_INFO,
+        labels: {
+          max_lora: String(info.maxLora),
+          running_lora_adapters: info.running.join(","),
+          waiting_lora_adapters: info.waiting.join(","),
+        },
+        value: nowMs / 1000,
+      },
+    ],
+  };
+}
