@@ -1,0 +1,186 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { createOwnMetrics } from "./own.ts";
+import { parseExposition } from "./parse.ts";
+import { renderFamilies } from "./render.ts";
+import { conceptTable, rulesFor } from "./rules.ts";
+import { buildSnapshot, type EndpointData } from "./snapshot.ts";
+import { modelNameIn, standardize } from "./standardize.ts";
+import type { MetricFamily } from "./types.ts";
+
+const fixture = (n: string) => readFileSync(new URL(`./fixtures/${n}.prom`, import.meta.url), "utf8");
+const values = (fs: MetricFamily[], name: string) =>
+  fs
+    .flatMap((f) => f.samples)
+    .filter((s) => s.name === name)
+    .map((s) => ({ labels: s.labels, value: s.value }));
+
+describe("standardize", () => {
+  test("vLLM: names kept from AIBrix, counters renamed (B8 fixed), block size/count from cache_config_info", () => {
+    const p = parseExposition(fixture("vllm"));
+    const out = standardize(p.byName, rulesFor("vllm"), { modelName: modelNameIn(p.families) });
+    expect(values(out, "aibrix:queue_size")).toEqual([
+      { labels: { engine: "0", model_name: "llama" }, value: 5 },
+    ]);
+    expect(values(out, "aibrix:prompt_tokens_total")[0]!.value).toBe(1200);
+    expect(values(out, "aibrix:request_success_total").map((s) => s.labels.finished_reason)).toEqual([
+      "stop",
+      "length",
+      "abort",
+    ]);
+    expect(values(out, "aibrix:kv_cache_block_size")).toEqual([
+      { labels: { engine: "0", model_name: "llama" }, value: 16 },
+    ]);
+    expect(values(out, "aibrix:kv_cache_num_blocks")[0]!.value).toBe(2048);
+    expect(values(out, "aibrix:lora_requests_info")[0]!.labels).toEqual({
+      max_lora: "4",
+      running_lora_adapters: "a1,a2",
+      waiting_lora_adapters: "",
+    });
+    expect(out.find((f) => f.name === "aibrix:time_to_first_token_seconds")!.type).toBe("histogram");
+  });
+
+  test("TGI: token counters derived from histogram sums, model_name added, KV proxy ratio", () => {
+    const p = parseExposition(fixture("tgi"));
+    const out = standardize(p.byName, rulesFor("tgi"), { modelName: "bigscience/bloom" });
+    const m = { model_name: "bigscience/bloom" };
+    expect(values(out, "aibrix:prompt_tokens_total")).toEqual([{ labels: m, value: 1800 }]);
+    expect(values(out, "aibrix:generation_tokens_total")).toEqual([{ labels: m, value: 3600 }]);
+    expect(values(out, "aibrix:request_success_total")).toEqual([{ labels: m, value: 18 }]);
+    expect(values(out, "aibrix:queue_size")).toEqual([{ labels: m, value: 3 }]);
+    expect(values(out, "aibrix:kv_cache_usage_perc")).toEqual([{ labels: m, value: 0.25 }]);
+    expect(out.find((f) => f.name === "aibrix:request_success_total")!.type).toBe("counter");
+  });
+
+  test("Triton: µs counters and ms histogram (le bounds included) converted to seconds; model -> model_name", () => {
+    const p = parseExposition(fixture("triton"));
+    const out = standardize(p.byName, rulesFor("triton"));
+    expect(values(out, "aibrix:request_duration_seconds_total")).toEqual([
+      { labels: { model_name: "ensemble", version: "1" }, value: 12.5 },
+    ]);
+    expect(
+      values(out, "aibrix:time_to_first_token_seconds_bucket").map((s) => [s.labels.le, s.value]),
+    ).toEqual([
+      ["0.1", 10],
+      ["0.5", 40],
+      ["+Inf", 42],
+    ]);
+    expect(values(out, "aibrix:time_to_first_token_seconds_sum")[0]!.value).toBe(8.4);
+    expect(values(out, "aibrix:queue_size")).toEqual([
+      { labels: { model_name: "tensorrt_llm", version: "1" }, value: 2 },
+    ]);
+    expect(values(out, "aibrix:kv_cache_block_size")[0]!.value).toBe(64);
+    expect(values(out, "aibrix:kv_cache_num_blocks")[0]!.value).toBe(4000);
+  });
+
+  test("llama.cpp: tokens/s inverted to seconds per token", () => {
+    const p = parseExposition(fixture("llamacpp"));
+    const out = standardize(p.byName, rulesFor("llamacpp"), { modelName: "m" });
+    expect(values(out, "aibrix:avg_time_per_output_token_seconds")).toEqual([
+      { labels: { model_name: "m" }, value: 0.025 },
+    ]);
+    expect(values(out, "aibrix:generation_tokens_total")[0]!.value).toBe(2048);
+    expect(values(out, "aibrix:num_requests_running")[0]!.value).toBe(1);
+  });
+
+  test("generic engine has no rules", () => {
+    expect(rulesFor("generic").rules).toEqual([]);
+  });
+
+  test("the README table is generated from the rules", () => {
+    const t = conceptTable();
+    expect(t).toContain(
+      "| `aibrix:queue_size` | gauge | `vllm:num_requests_waiting` | `sglang:num_queue_reqs`",
+    );
+    expect(t.split("\n").length).toBeGreaterThan(15);
+  });
+});
+
+describe("snapshot", () => {
+  const endpoint = (rank: number, text: string, scrapedAt = 1000): EndpointData => {
+    const p = parseExposition(text);
+    return {
+      rank,
+      raw: p.families,
+      standard: standardize(p.byName, rulesFor("vllm"), { modelName: modelNameIn(p.families) }),
+      scrapedAt,
+    };
+  };
+  const base = {
+    mode: "default" as const,
+    rules: rulesFor("vllm"),
+    reserved: new Set<string>(),
+    staleAfterMs: 5000,
+    now: 2000,
+  };
+
+  test("several endpoints: passthrough keeps a rank label, aibrix counters/gauges summed, buckets merged, kv mean", () => {
+    const a = endpoint(0, fixture("vllm"));
+    const b = endpoint(1, fixture("vllm"));
+    const s = buildSnapshot({ ...base, endpoints: [a, b], endpointCount: 2 });
+    const p = parseExposition(s.body("text"));
+    expect(p.errorCount).toBe(0);
+    expect(values(p.families, "vllm:num_requests_waiting").map((x) => x.labels.rank)).toEqual(["0", "1"]);
+    expect(values(p.families, "aibrix:queue_size")).toEqual([
+      { labels: { engine: "0", model_name: "llama" }, value: 10 },
+    ]);
+    expect(values(p.families, "aibrix:kv_cache_usage_perc")[0]!.value).toBe(0.4875);
+    expect(values(p.families, "aibrix:time_to_first_token_seconds_bucket").map((x) => x.value)).toEqual([
+      0, 8, 24, 26,
+    ]);
+    expect(values(p.families, "aibrix:kv_cache_block_size")[0]!.value).toBe(16);
+  });
+
+  test("modes: raw has no aibrix families, standard has no engine families; no family twice", () => {
+    const e = endpoint(0, fixture("vllm"));
+    for (const mode of ["default", "raw", "standard"] as const) {
+      const s = buildSnapshot({ ...base, mode, endpoints: [e], endpointCount: 1 });
+      const names = parseExposition(s.body("text")).families.map((f) => f.name);
+      expect(new Set(names).size).toBe(names.length);
+      expect(names.some((n) => n.startsWith("vllm:"))).toBe(mode !== "standard");
+      expect(names.some((n) => n.startsWith("aibrix:"))).toBe(mode !== "raw");
+    }
+  });
+
+  test("LoRA info synthesized from the sidecar's registry when the engine has none", () => {
+    const p = parseExposition(fixture("tgi"));
+    const e: EndpointData = {
+      rank: 0,
+      raw: p.families,
+      standard: standardize(p.byName, rulesFor("tgi")),
+      scrapedAt: 1000,
+    };
+    const s = buildSnapshot({
+      ...base,
+      rules: rulesFor("tgi"),
+      endpoints: [e],
+      endpointCount: 1,
+      lora: { maxLora: 8, running: ["a", "b"], waiting: [] },
+    });
+    const v = values(parseExposition(s.body("text")).families, "aibrix:lora_requests_info");
+    expect(v).toEqual([
+      { labels: { max_lora: "8", running_lora_adapters: "a,b", waiting_lora_adapters: "" }, value: 2 },
+    ]);
+  });
+
+  test("engine families never shadow the sidecar's own names", () => {
+    const own = createOwnMetrics();
+    own.gauge({ name: "vllm:num_requests_waiting", help: "x" });
+    const s = buildSnapshot({
+      ...base,
+      endpoints: [endpoint(0, fixture("vllm"))],
+      endpointCount: 1,
+      reserved: new Set(own.names()),
+    });
+    expect(s.familyNames.has("vllm:num_requests_waiting")).toBe(false);
+  });
+
+  test("OpenMetrics body renders and re-parses", () => {
+    const s = buildSnapshot({ ...base, endpoints: [endpoint(0, fixture("vllm"))], endpointCount: 1 });
+    const om = s.body("openmetrics");
+    expect(om).toContain("# TYPE aibrix:prompt_tokens counter\naibrix:prompt_tokens_total{");
+    const back = parseExposition(om + "# EOF\n");
+    expect(back.errorCount).toBe(0);
+    expect(renderFamilies(back.families, "text")).toBe(s.body("text"));
+  });
+});
