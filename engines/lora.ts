@@ -62,6 +62,8 @@ export interface LoraManagerDeps {
   waitMs: number;
   log: Logger;
   metrics?: LoraMetrics;
+  /** The engine's adapter capacity when known (reported as max_lora). */
+  maxLoras?: number;
 }
 
 export interface LoraManager {
@@ -74,8 +76,10 @@ export interface LoraManager {
   reconcile(reason: string, engineRestarted?: boolean): Promise<void>;
   /** The registry as it is, without asking the engine. */
   registry(): AdapterRecord[];
-  /** Adapter names the sidecar has loaded, for aibrix:lora_requests_info on engines without it. */
+  /** Adapter names the sidecar has loaded. */
   loadedNames(): string[];
+  /** For aibrix:lora_requests_info on engines that do not report it: the adapters loaded through us. */
+  loraInfo(): { maxLora: number; running: string[]; waiting: string[] };
   stop(): void;
 }
 
@@ -373,6 +377,14 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
 
     registry: () => d.store.all(),
 
+    loraInfo() {
+      const running = d.store
+        .all()
+        .filter((r) => r.state === "loaded")
+        .map((r) => r.name);
+      return { maxLora: Math.max(d.maxLoras ?? 0, running.length), running, waiting: [] };
+    },
+
     loadedNames: () =>
       d.store
         .all()
@@ -385,19 +397,23 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
   };
 }
 
-/** A failed download as an error the controller can act on (transient ones keep their retry words). */
+const RETRY_WORDS =
+  /connection refused|connection reset|timeout|no route to host|network is unreachable|temporary failure|service unavailable|bad gateway/i;
+
+/** A failed download as an error the controller can act on: transient ones always carry a retry word. */
 function downloadError(e: unknown, url: string): AppError {
-  if (e instanceof AppError) return e;
   const msg = errorMessage(e);
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const status = (e as { status?: unknown })?.status;
-  if (typeof status === "number" && status >= 400 && status < 600)
-    return new AppError("download_failed", status, `Failed to download ${url}: ${msg}`, { cause: e });
-  if (code === "ENOENT" || /not found|404/i.test(msg))
-    return new AppError("artifact_not_found", 404, `Artifact not found: ${url}: ${msg}`, { cause: e });
-  if (/denied|forbidden|403|401|unauthori/i.test(msg))
-    return new AppError("permission_denied", 403, `Permission denied: ${url}: ${msg}`, { cause: e });
-  return new AppError("download_failed", 502, `Failed to download ${url} (bad gateway): ${msg}`, {
-    cause: e,
-  });
+  let status = e instanceof AppError ? e.status : 502;
+  if (!(e instanceof AppError)) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === "ENOENT" || /not found|404/i.test(msg)) status = 404;
+    else if (/denied|forbidden|403|401|unauthori/i.test(msg)) status = 403;
+  }
+  const code = e instanceof AppError ? e.code : "download_failed";
+  const prefix =
+    status === 404 ? "Artifact not found" : status === 403 ? "Permission denied" : "Failed to download";
+  let text = `${prefix}: ${url}: ${msg}`;
+  if (status >= 500 && !RETRY_WORDS.test(text))
+    text += status === 504 ? " (timeout)" : " (service unavailable)";
+  return new AppError(code, status, text, { cause: e });
 }
