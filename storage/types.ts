@@ -23,6 +23,10 @@ export interface RemoteFile {
   gitSha1?: string;
   /** Plain MD5 (S3 single-part ETag). */
   md5?: string;
+  /** Source-specific locator (full object key, URL) when `path` alone does not name the object. */
+  key?: string;
+  /** False when the server cannot serve byte ranges (then the file is one part, restarted on retry). */
+  acceptRanges?: boolean;
 }
 
 export interface Source {
@@ -33,6 +37,10 @@ export interface Source {
     range: { start: number; end: number } | null,
     signal: AbortSignal,
   ): Promise<ReadableStream<Uint8Array>>;
+  /** The immutable revision the listing was pinned to (HF commit), once list() has run. */
+  pinnedRevision?(uri: ParsedUri): string | undefined;
+  /** Local sources: the file's path on this machine (copied with copy_file_range, or used in place). */
+  localPath?(uri: ParsedUri, file: RemoteFile): string;
 }
 
 /** Credentials as the AIBrix controller sends them (K8s Secret keys + additional_config), or from env. */

@@ -1,0 +1,478 @@
+// The download engine for every source: plan -> lock -> parallel ranged transfer with a per-part journal
+// -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
+// `downloadModel` serves /v1/model/download and the CLI; `fetchToDir` is the contract the LoRA manager uses.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
+import { loadConfig } from "../config.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { environment } from "../platform/process.ts";
+import { DownloadError } from "./errors.ts";
+import { openJournal } from "./journal.ts";
+import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
+import { acquireLock, type Lock } from "./lock.ts";
+import { checkFreeSpace, type Filters, fmtBytes, listFiles } from "./plan.ts";
+import { createProgress } from "./progress.ts";
+import { writeStatus } from "./registry.ts";
+import { createSource, type SourceSettings } from "./sources/index.ts";
+import { type FileTask, transfer } from "./transfer.ts";
+import type { Credentials, DownloadProgress, FetchToDir, ParsedUri, RemoteFile, Source } from "./types.ts";
+import { inferModelName, parseUri, sourceName } from "./uri.ts";
+import { createVerifier } from "./verify.ts";
+
+export interface EngineTuning {
+  connections: number;
+  partSize: number;
+  stallMs: number;
+  maxRetries: number;
+  hedgeAfterMs: number;
+  writeBuffer: number;
+  lockStaleMs: number;
+  /** Hash files whose expected digest is known (SHA-256, git SHA-1, MD5). */
+  verify: boolean;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  connections: 16,
+  partSize: 16 * 1024 * 1024,
+  stallMs: 10_000,
+  maxRetries: 8,
+  hedgeAfterMs: 2000,
+  writeBuffer: 1024 * 1024,
+  lockStaleMs: 30_000,
+  verify: true,
+};
+
+export interface DownloadRequest extends Filters {
+  uri: string | ParsedUri;
+  localDir: string;
+  modelName?: string;
+  revision?: string;
+  layout?: "aibrix" | "hf-cache";
+  /** Model root chosen by the caller (fetchToDir staging); overrides localDir/modelName. */
+  root?: string;
+  force?: boolean;
+  /** Skip files whose size and recorded ETag already match (DOWNLOADER_CHECK_FILE_EXIST). */
+  checkExisting?: boolean;
+  settings: SourceSettings;
+  credentials?: Credentials;
+  tuning?: Partial<EngineTuning>;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  log?: Logger;
+  /** Take the model lock (default true). */
+  lock?: boolean;
+}
+
+export interface DownloadResult {
+  modelName: string;
+  root: string;
+  /** What the engine should load. */
+  path: string;
+  source: string;
+  files: number;
+  bytes: number;
+  /** Bytes fetched from the source by this call (0 when everything was already there). */
+  fetchedBytes: number;
+}
+
+export interface ModelTarget {
+  uri: ParsedUri;
+  modelName: string;
+  source: string;
+  layout: Layout;
+}
+
+/** Where a request's model lives, without touching the network. */
+export function resolveTarget(
+  req: Pick<DownloadRequest, "uri" | "localDir" | "modelName" | "revision" | "layout" | "root">,
+): ModelTarget {
+  const uri = typeof req.uri === "string" ? parseUri(req.uri) : req.uri;
+  if (req.revision && uri.scheme === "hf") uri.revision = req.revision;
+  const modelName = (req.modelName ?? inferModelName(uri)).replace(/^\/+|\/+$/g, "");
+  if (!modelName || modelName.split("/").some((s) => s === ".." || s === "." || s === ""))
+    throw new DownloadError("bad_uri", `invalid model name '${req.modelName ?? modelName}'`);
+  const source = sourceName(uri);
+  const layout =
+    req.root !== undefined
+      ? aibrixLayout(req.root, source)
+      : req.layout === "hf-cache" && uri.scheme === "hf"
+        ? hfCacheLayout(req.localDir, uri.bucket!)
+        : aibrixLayout(join(req.localDir, modelName), source);
+  return { uri, modelName, source, layout };
+}
+
+const inProcess = new Map<string, Promise<DownloadResult>>();
+
+/** Download a model; concurrent calls for the same root share one transfer (in-process and across processes). */
+export function downloadModel(req: DownloadRequest): Promise<DownloadResult> {
+  const target = resolveTarget(req);
+  const key = target.layout.root;
+  const existing = inProcess.get(key);
+  if (existing) return existing;
+  const p = runDownload(req, target).finally(() => inProcess.delete(key));
+  inProcess.set(key, p);
+  return p;
+}
+
+async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<DownloadResult> {
+  const tune = { ...DEFAULT_TUNING, ...req.tuning };
+  const log = (req.log ?? createLogger({ level: "warn" })).child({ model: t.modelName, uri: t.uri.raw });
+  const signal = req.signal ?? new AbortController().signal;
+  const { layout } = t;
+  const source = createSource(t.uri, req.settings, req.credentials); // credential errors before any I/O
+  const card = { model_name: t.modelName, model_root_path: layout.root, source: t.source, uri: t.uri.raw };
+  let lastProgress: DownloadProgress | undefined;
+  const progress = createProgress((p) => {
+    lastProgress = p;
+    req.onProgress?.(p);
+    if (lock) void writeStatus(layout, { ...card, status: "downloading", progress: p }).catch(() => {});
+  });
+  let lock: Lock | null = null;
+  const started = performance.now();
+  try {
+    await mkdir(layout.stateDir, { recursive: true });
+    if (req.lock !== false)
+      lock = await acquireLock(layout.modelLock, {
+        staleMs: tune.lockStaleMs,
+        signal,
+        onWait: (holder, ms) =>
+          log.info("waiting for another process downloading this model", {
+            holder_pid: holder?.pid,
+            waited_s: Math.round(ms / 1000),
+          }),
+      });
+    // Checked under the lock (B13): a model finished by another process is reused, not fetched again.
+    if (!req.force) {
+      const done = await readMarker(layout);
+      if (done) {
+        progress.setTotals(done.files, done.bytes);
+        progress.addResumed(done.bytes);
+        progress.setPhase("done");
+        return { ...done, modelName: t.modelName, root: layout.root, source: t.source, fetchedBytes: 0 };
+      }
+    }
+    await writeStatus(layout, { ...card, status: "downloading", progress: progress.snapshot() });
+    const files = await listFiles(source, t.uri, req, signal);
+    const commit = source.pinnedRevision?.(t.uri);
+    const total = files.reduce((s, f) => s + f.size, 0);
+    progress.setTotals(files.length, total);
+    log.info("planned download", { files: files.length, bytes: total, commit });
+
+    // Skip files already published with the same ETag and size; the rest need space.
+    const todo: RemoteFile[] = [];
+    let need = 0;
+    for (const f of files) {
+      const paths = layout.files(f, commit);
+      if (!req.force && req.checkExisting !== false && (await isPublished(paths.final, paths.metadata, f))) {
+        if (paths.link) await linkSnapshot(paths.final, paths.link);
+        progress.addResumed(f.size);
+        progress.fileDone();
+        continue;
+      }
+      todo.push(f);
+      need += f.size - (await allocated(paths.part));
+    }
+    await checkFreeSpace(layout.root, need);
+
+    // Small files first: they finish early and the big ones then share every connection.
+    todo.sort((a, b) => a.size - b.size);
+    const prepare = (f: RemoteFile, fresh: boolean) => prepareTask(layout, f, commit, tune, fresh, progress);
+    const tasks: FileTask[] = [];
+    for (const f of todo) tasks.push(await prepare(f, req.force === true));
+    const resumed = tasks.reduce((s, k) => s + k.journal.done.size, 0);
+    if (resumed > 0) log.info("resuming", { parts_already_done: resumed });
+    progress.setPhase("downloading");
+
+    await transfer(tasks, {
+      source,
+      uri: t.uri,
+      connections: tune.connections,
+      stallMs: tune.stallMs,
+      maxRetries: tune.maxRetries,
+      hedgeAfterMs: tune.hedgeAfterMs,
+      writeBuffer: tune.writeBuffer,
+      signal,
+      log,
+      onBytes: (n) => progress.addBytes(n),
+      onFileComplete: async (task) => {
+        await publishFile(layout, task, commit, t, source);
+        progress.fileDone();
+      },
+      restartFile: async (task) => {
+        await task.fh.close().catch(() => {});
+        const fresh = await relist(source, t.uri, task.file, signal);
+        return prepare(fresh, true);
+      },
+    });
+
+    progress.setPhase("publishing");
+    await fsyncDir(layout.root);
+    const result = { files: files.length, bytes: total, path: layout.modelPath(commit) };
+    await writeAtomic(
+      layout.marker,
+      JSON.stringify({ ...card, ...result, commit, completed: new Date().toISOString() }),
+    );
+    if (layout.ref && commit)
+      await writeAtomic(layout.ref(t.uri.revision ?? req.settings.hf.revision ?? "main"), commit);
+    progress.setPhase("done");
+    await writeStatus(layout, {
+      ...card,
+      status: "downloaded",
+      progress: progress.snapshot(),
+      model_path: result.path,
+    });
+    log.info("download complete", {
+      files: files.length,
+      bytes: total,
+      fetched: progress.fetched(),
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    });
+    return {
+      ...result,
+      modelName: t.modelName,
+      root: layout.root,
+      source: t.source,
+      fetchedBytes: progress.fetched(),
+    };
+  } catch (e) {
+    const err =
+      e instanceof DownloadError
+        ? e
+        : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
+    progress.setPhase("failed");
+    await writeStatus(layout, {
+      ...card,
+      status: "failed",
+      progress: lastProgress ?? progress.snapshot(),
+      error: { reason: err.reason, message: err.message },
+    }).catch(() => {});
+    log.warn("download failed", { reason: err.reason, error: err.message });
+    throw err;
+  } finally {
+    progress.stop();
+    await lock?.release();
+  }
+}
+
+async function prepareTask(
+  layout: Layout,
+  file: RemoteFile,
+  commit: string | undefined,
+  tune: EngineTuning,
+  fresh: boolean,
+  progress: ReturnType<typeof createProgress>,
+): Promise<FileTask> {
+  const paths = layout.files(file, commit);
+  await mkdir(dirname(paths.part), { recursive: true });
+  await mkdir(dirname(paths.lock), { recursive: true });
+  await writeFile(paths.lock, "", { flag: "a" });
+  // Servers without ranges get a single part (restarted from 0 on retry).
+  const partSize = file.acceptRanges === false ? Math.max(1, file.size) : tune.partSize;
+  if (fresh) {
+    await rm(paths.journal, { force: true });
+    await rm(paths.part, { force: true });
+  }
+  const journal = await openJournal(paths.journal, { size: file.size, partSize, etag: file.etag });
+  if (!journal.resumed) await rm(paths.part, { force: true });
+  const fh = await open(paths.part, journal.resumed ? "r+" : "w+").catch(() => open(paths.part, "w+"));
+  if ((await fh.stat()).size !== file.size) await fh.truncate(file.size);
+  const verifier = createVerifier(file, fh, { hash: tune.verify });
+  for (const i of journal.done) {
+    const start = i * partSize;
+    const end = Math.min(file.size, start + partSize);
+    verifier.rangeDone(start, end);
+    progress.addResumed(end - start);
+  }
+  return { file, fh, journal, verifier, partSize };
+}
+
+async function publishFile(
+  layout: Layout,
+  task: FileTask,
+  commit: string | undefined,
+  t: ModelTarget,
+  source: Source,
+) {
+  const paths = layout.files(task.file, commit);
+  try {
+    await task.verifier.finish();
+    await task.fh.datasync();
+  } catch (e) {
+    await task.fh.close().catch(() => {});
+    await rm(paths.part, { force: true });
+    await task.journal.remove();
+    throw e;
+  }
+  await task.fh.close();
+  const st = await stat(paths.part);
+  if (st.size !== task.file.size) {
+    await rm(paths.part, { force: true });
+    await task.journal.remove();
+    throw new DownloadError(
+      "verification",
+      `${task.file.path}: size ${st.size} differs from the listed ${task.file.size}`,
+    );
+  }
+  await rename(paths.part, paths.final);
+  await task.journal.remove();
+  // AIBrix metadata: the ETag as the source gives it; HF keeps huggingface_hub's three-line format.
+  const meta =
+    t.uri.scheme === "hf"
+      ? `${commit ?? ""}\n${task.file.etag ?? ""}\n${Date.now() / 1000}\n`
+      : (task.file.etag ?? `${task.file.size}`);
+  await mkdir(dirname(paths.metadata), { recursive: true });
+  await writeAtomic(paths.metadata, meta);
+  if (paths.link) await linkSnapshot(paths.final, paths.link);
+  void source;
+}
+
+async function isPublished(final: string, metadata: string, f: RemoteFile): Promise<boolean> {
+  try {
+    const [st, meta] = await Promise.all([stat(final), readFile(metadata, "utf8")]);
+    if (st.size !== f.size) return false;
+    const lines = meta.split("\n");
+    const etag = lines.length >= 3 ? lines[1] : meta;
+    return (f.etag ?? `${f.size}`) === etag;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes already allocated to a partial file (it is sparse until written). */
+async function allocated(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    return Math.min(s.size, s.blocks * 512);
+  } catch {
+    return 0;
+  }
+}
+
+async function relist(
+  source: Source,
+  uri: ParsedUri,
+  old: RemoteFile,
+  signal: AbortSignal,
+): Promise<RemoteFile> {
+  for await (const f of source.list(uri, signal)) if (f.path === old.path) return f;
+  throw new DownloadError("not_found", `${old.path} disappeared from ${uri.raw} during the download`);
+}
+
+async function linkSnapshot(blob: string, link: string): Promise<void> {
+  await mkdir(dirname(link), { recursive: true });
+  const target = relative(dirname(link), blob);
+  const tmp = `${link}.${randomBytes(4).toString("hex")}.tmp`;
+  await symlink(target, tmp);
+  await rename(tmp, link);
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r").catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => {});
+  await fh.close();
+}
+
+async function readMarker(layout: Layout): Promise<{ files: number; bytes: number; path: string } | null> {
+  try {
+    const m = JSON.parse(await readFile(layout.marker, "utf8")) as {
+      files: number;
+      bytes: number;
+      path: string;
+    };
+    return { files: m.files, bytes: m.bytes, path: m.path ?? layout.modelPath() };
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// FetchToDir: the LoRA manager's entry point. `dest` appears (by one rename) only complete and verified;
+// work happens in a hidden sibling `.<name>.partial` (same filesystem), so a rerun resumes it.
+
+export interface FetchToDirOptions {
+  settings?: SourceSettings;
+  tuning?: Partial<EngineTuning>;
+  log?: Logger;
+}
+
+export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
+  return async (req) => {
+    const settings = opts.settings ?? settingsFromEnv();
+    const parent = dirname(req.dest);
+    const name = basename(req.dest);
+    const staging = join(parent, `.${name}.partial`);
+    const marker = (dir: string) =>
+      join(dir, ".cache", sourceName(parseUri(req.uri)), "download", ".complete.json");
+    const reuse = async () => {
+      try {
+        const m = JSON.parse(await readFile(marker(req.dest), "utf8")) as { files: number; bytes: number };
+        return { path: req.dest, files: m.files, bytes: m.bytes };
+      } catch {
+        return null;
+      }
+    };
+    parseUri(req.uri); // bad URIs fail before anything touches the disk
+    const before = await reuse();
+    if (before) return before;
+    await mkdir(parent, { recursive: true });
+    const lock = await acquireLock(join(parent, `.${name}.lock`), { signal: req.signal });
+    try {
+      const again = await reuse();
+      if (again) return again;
+      if (
+        await stat(req.dest).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new DownloadError(
+          "busy",
+          `${req.dest} exists but was not written by the downloader; remove it first`,
+        );
+      const r = await downloadModel({
+        uri: req.uri,
+        localDir: parent,
+        root: staging,
+        settings,
+        credentials: req.credentials,
+        allow: req.allow,
+        ignore: req.ignore,
+        tuning: opts.tuning,
+        signal: req.signal,
+        onProgress: req.onProgress,
+        log: opts.log,
+        lock: false,
+      });
+      await rename(staging, req.dest);
+      await fsyncDir(parent);
+      return { path: req.dest, files: r.files, bytes: r.bytes };
+    } finally {
+      await lock.release();
+      await unlink(join(parent, `.${name}.lock`)).catch(() => {});
+    }
+  };
+}
+
+function settingsFromEnv(): SourceSettings {
+  return loadConfig(environment());
+}
+
+/** FetchToDir configured from the process environment (HF_*, AWS_*, TOS_*, GCS_*). */
+export const fetchToDir: FetchToDir = (req) => makeFetchToDir()(req);
+
+export { fmtBytes };

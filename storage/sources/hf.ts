@@ -1,0 +1,105 @@
+// Hugging Face Hub: pin the revision to a commit, list the tree (sizes, git SHA-1, LFS SHA-256), then GET
+// /resolve/<commit>/<path>, following redirects by hand so the token goes to the hub's host only.
+import { DownloadError } from "../errors.ts";
+import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
+
+export interface HfOptions {
+  endpoint: string;
+  token?: string;
+  /** Revision when the URI names none (HF_REVISION); default "main". */
+  revision?: string;
+}
+
+interface TreeEntry {
+  type: string;
+  path: string;
+  size: number;
+  oid?: string;
+  lfs?: { oid: string; size: number };
+}
+
+const MAX_REDIRECTS = 5;
+
+export function createHfSource(opts: HfOptions): Source {
+  const hub = new URL(opts.endpoint);
+  const commits = new Map<string, string>();
+
+  const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> => {
+    const h: Record<string, string> = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...extra };
+    if (opts.token && url.host === hub.host) h.authorization = `Bearer ${opts.token}`;
+    return h;
+  };
+
+  async function api(path: string, signal: AbortSignal, what: string): Promise<Response> {
+    const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
+    const res = await send(url, { headers: headersFor(url), signal }, what);
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new DownloadError(
+        "auth",
+        `${what}: access denied (HTTP ${res.status}); the repo is private or gated: set HF_TOKEN to a token with access`,
+      );
+    }
+    if (!res.ok) await failFor(res, what);
+    return res;
+  }
+
+  return {
+    pinnedRevision: (uri) => commits.get(uri.bucket!),
+
+    async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
+      const repo = uri.bucket!;
+      const rev = uri.revision ?? opts.revision ?? "main";
+      const info = (await (
+        await api(`/api/models/${repo}/revision/${encodeURIComponent(rev)}`, signal, `hf://${repo}@${rev}`)
+      ).json()) as { sha?: string };
+      if (!info.sha || !/^[0-9a-f]{40}$/.test(info.sha))
+        throw new DownloadError(
+          "not_found",
+          `hf://${repo}@${rev}: the hub returned no commit for this revision`,
+        );
+      commits.set(repo, info.sha);
+      let next: string | undefined = `/api/models/${repo}/tree/${info.sha}?recursive=true&expand=false`;
+      while (next) {
+        const res = await api(next, signal, `hf://${repo} tree`);
+        const entries = (await res.json()) as TreeEntry[];
+        for (const e of entries) {
+          if (e.type !== "file") continue;
+          yield e.lfs
+            ? { path: e.path, size: e.lfs.size ?? e.size, sha256: e.lfs.oid, etag: e.lfs.oid }
+            : { path: e.path, size: e.size, gitSha1: e.oid, etag: e.oid };
+        }
+        const link = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+        next = link
+          ? link.startsWith("http")
+            ? new URL(link).pathname + new URL(link).search
+            : link
+          : undefined;
+        if (next && hub.pathname !== "/" && next.startsWith(hub.pathname))
+          next = next.slice(hub.pathname.length - 1);
+      }
+    },
+
+    async open(uri, file, range, signal) {
+      const repo = uri.bucket!;
+      const commit = commits.get(repo) ?? uri.revision ?? opts.revision ?? "main";
+      const path = file.path.split("/").map(encodeURIComponent).join("/");
+      let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
+      const what = `hf://${repo}/${file.path}`;
+      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+        const extra: Record<string, string> = range ? { range: rangeHeader(range) } : {};
+        const res = await send(url, { headers: headersFor(url, extra), signal }, what);
+        if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+          await res.body?.cancel();
+          url = new URL(res.headers.get("location")!, url);
+          continue;
+        }
+        if (!res.ok) await failFor(res, what);
+        if (range) checkRange(res, range, what);
+        return bodyOf(res, what);
+      }
+      throw new DownloadError("network", `${what}: too many redirects`);
+    },
+  };
+}

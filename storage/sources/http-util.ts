@@ -1,0 +1,70 @@
+// Small fetch helpers shared by the sources: transport errors become `network` failures (retried by the
+// engine), HTTP failures become typed reasons, and bodies of failed responses are always released.
+import { DownloadError, httpFailure } from "../errors.ts";
+
+export const USER_AGENT = "airuntime-downloader/1";
+
+export async function send(url: string | URL, init: RequestInit, what: string): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, redirect: init.redirect ?? "manual" });
+  } catch (e) {
+    if (init.signal?.aborted) throw init.signal.reason ?? e;
+    throw new DownloadError("network", `cannot reach ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Throw the typed failure for a non-2xx response (its body is discarded). */
+export async function failFor(res: Response, what: string): Promise<never> {
+  const text = await res.text().catch(() => "");
+  const err = httpFailure(res.status, what, res.headers.get("retry-after") ?? rateLimitReset(res));
+  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  if (code && err.reason !== "network") (err as { message: string }).message += ` (${code})`;
+  throw err;
+}
+
+/** IETF RateLimit header ("limit=..., remaining=0, reset=55" or "...;t=55") as seconds to wait. */
+function rateLimitReset(res: Response): string | null {
+  const v = res.headers.get("ratelimit");
+  const m = v ? /(?:reset|t)=(\d+)/.exec(v) : null;
+  return m ? m[1]! : null;
+}
+
+export function bodyOf(res: Response, what: string): ReadableStream<Uint8Array> {
+  if (!res.body) throw new DownloadError("network", `empty response body from ${what}`);
+  return res.body;
+}
+
+export const rangeHeader = (r: { start: number; end: number }) => `bytes=${r.start}-${r.end - 1}`;
+
+/** Check that a 206 answer covers exactly the range we asked for (end exclusive). */
+export function checkRange(res: Response, r: { start: number; end: number }, what: string): void {
+  if (res.status !== 206)
+    throw new DownloadError("network", `${what} ignored the Range request (HTTP ${res.status})`);
+  const cr = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(res.headers.get("content-range") ?? "");
+  if (!cr || Number(cr[1]) !== r.start || Number(cr[2]) !== r.end - 1)
+    throw new DownloadError(
+      "network",
+      `${what} answered a different range (${res.headers.get("content-range")})`,
+    );
+}
+
+export const stripQuotes = (etag: string | null | undefined) =>
+  etag ? etag.replace(/^W\//, "").replace(/^"|"$/g, "") : undefined;
+
+export function xmlValues(xml: string, tag: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g");
+  for (let m = re.exec(xml); m; m = re.exec(xml)) out.push(unescapeXml(m[1]!));
+  return out;
+}
+
+export function unescapeXml(s: string): string {
+  return s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCharCode(Number.parseInt(h, 16)))
+    .replace(/&amp;/g, "&");
+}

@@ -1,0 +1,45 @@
+// A single file over plain HTTP(S). Probed with `Range: bytes=0-0` (range answers are never re-encoded and
+// carry the total size); ranges are used only when the server honours them.
+import { DownloadError } from "../errors.ts";
+import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
+
+export function createHttpSource(opts: { headers?: Record<string, string> } = {}): Source {
+  const base = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...opts.headers };
+  return {
+    async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
+      const res = await send(
+        uri.raw,
+        { headers: { ...base, range: "bytes=0-0" }, signal, redirect: "follow" },
+        uri.raw,
+      );
+      if (!res.ok) await failFor(res, uri.raw);
+      await res.body?.cancel();
+      const name = uri.path.split("/").filter(Boolean).pop() ?? "downloaded_file";
+      const etag = res.headers.get("etag") ?? undefined;
+      const strong = etag && !etag.startsWith("W/") ? etag : undefined;
+      if (res.status === 206) {
+        const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
+        if (total === undefined)
+          throw new DownloadError("network", `${uri.raw}: no total size in Content-Range`);
+        yield { path: name, key: res.url || uri.raw, size: Number(total), etag: strong, acceptRanges: true };
+        return;
+      }
+      const len = res.headers.get("content-length");
+      if (len === null)
+        throw new DownloadError("network", `${uri.raw}: the server sends no size (Content-Length)`);
+      yield { path: name, key: res.url || uri.raw, size: Number(len), etag: strong, acceptRanges: false };
+    },
+
+    async open(uri, file, range, signal) {
+      const url = file.key ?? uri.raw;
+      const headers: Record<string, string> = { ...base };
+      if (range) headers.range = rangeHeader(range);
+      if (range && file.etag) headers["if-match"] = file.etag;
+      const res = await send(url, { headers, signal, redirect: "follow" }, uri.raw);
+      if (!res.ok) await failFor(res, uri.raw);
+      if (range) checkRange(res, range, uri.raw);
+      return bodyOf(res, uri.raw);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Absolute local paths and file:// URIs: a directory tree or one file, read from this machine.
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { Readable } from "node:stream";
+import { DownloadError } from "../errors.ts";
+import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+
+async function* walk(root: string, dir: string): AsyncGenerator<RemoteFile> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name === ".cache" || e.name === ".git") continue;
+      yield* walk(root, full);
+    } else if (e.isFile()) {
+      const s = await stat(full);
+      yield { path: relative(root, full), size: s.size, etag: `${s.size}-${Math.floor(s.mtimeMs)}` };
+    }
+  }
+}
+
+export function createLocalSource(): Source {
+  const pathOf = (uri: ParsedUri, file: RemoteFile) => file.key ?? join(uri.path, file.path);
+  return {
+    async *list(uri: ParsedUri): AsyncIterable<RemoteFile> {
+      let s: Awaited<ReturnType<typeof stat>>;
+      try {
+        s = await stat(uri.path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EACCES") throw new DownloadError("auth", `permission denied reading ${uri.path}`);
+        throw new DownloadError("not_found", `local path ${uri.path} does not exist`);
+      }
+      if (s.isDirectory()) {
+        yield* walk(uri.path, uri.path);
+        return;
+      }
+      yield {
+        path: uri.path.split("/").pop()!,
+        key: uri.path,
+        size: s.size,
+        etag: `${s.size}-${Math.floor(s.mtimeMs)}`,
+      };
+    },
+    localPath: pathOf,
+    async open(uri, file, range) {
+      const stream = createReadStream(
+        pathOf(uri, file),
+        range ? { start: range.start, end: range.end - 1 } : {},
+      );
+      return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
+    },
+  };
+}

@@ -1,0 +1,369 @@
+// The parallel transfer: every file is cut into parts; parts from all files share one connection budget.
+// Each part is one ranged GET written with positional writes (coalesced to `writeBuffer` bytes, so memory
+// is bounded by connections × writeBuffer). A request that delivers nothing for `stallMs` is aborted;
+// network failures retry with backoff from the last written byte; a changed source object restarts its
+// file; when nothing is left to start, the slowest running part is hedged on a spare connection.
+import type { FileHandle } from "node:fs/promises";
+import type { Logger } from "../log.ts";
+import { DownloadError, isDownloadError } from "./errors.ts";
+import type { Journal } from "./journal.ts";
+import type { ParsedUri, RemoteFile, Source } from "./types.ts";
+import type { Verifier } from "./verify.ts";
+
+export interface FileTask {
+  file: RemoteFile;
+  fh: FileHandle;
+  journal: Journal;
+  verifier: Verifier;
+  partSize: number;
+  /** Set by the engine. */
+  state?: "active" | "restarting" | "failed" | "complete";
+  restarts?: number;
+}
+
+export interface TransferOptions {
+  source: Source;
+  uri: ParsedUri;
+  connections: number;
+  stallMs: number;
+  maxRetries: number;
+  hedgeAfterMs: number;
+  writeBuffer: number;
+  signal: AbortSignal;
+  log: Logger;
+  onBytes(n: number): void;
+  /** All parts of a task are on disk: verify and publish it (may throw to fail that file). */
+  onFileComplete(task: FileTask): Promise<void>;
+  /** The source object changed: return a fresh task for the new version (empty part file, new journal). */
+  restartFile(task: FileTask, why: DownloadError): Promise<FileTask>;
+}
+
+interface Part {
+  task: FileTask;
+  index: number;
+  start: number;
+  end: number;
+  /** Where the next attempt starts (advances when an attempt fails after writing). */
+  next: number;
+  /** Highest byte offset reached by any attempt (for progress without double counting hedges). */
+  reached: number;
+  done: boolean;
+  attempts: Set<Attempt>;
+  retries: number;
+  hedged: boolean;
+}
+
+interface Attempt {
+  part: Part;
+  ac: AbortController;
+  pos: number;
+  startedAt: number;
+  lastByteAt: number;
+  stalled: boolean;
+  hedge: boolean;
+}
+
+const MAX_RESTARTS = 2;
+
+export function partsOf(task: FileTask): Part[] {
+  const parts: Part[] = [];
+  const { size } = task.file;
+  const n = size === 0 ? 0 : Math.ceil(size / task.partSize);
+  for (let i = 0; i < n; i++) {
+    if (task.journal.done.has(i)) continue;
+    const start = i * task.partSize;
+    const end = Math.min(size, start + task.partSize);
+    parts.push({
+      task,
+      index: i,
+      start,
+      end,
+      next: start,
+      reached: start,
+      done: false,
+      attempts: new Set(),
+      retries: 0,
+      hedged: false,
+    });
+  }
+  return parts;
+}
+
+export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<void> {
+  const queue: Part[] = [];
+  const running = new Set<Attempt>();
+  const openParts = new Map<FileTask, number>();
+  const completions: Promise<void>[] = [];
+  const fileErrors: unknown[] = [];
+  let fatal: unknown = null;
+  let waiting = 0; // parts sleeping in backoff or tasks restarting
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
+
+  const addTask = (t: FileTask) => {
+    t.state = "active";
+    t.restarts ??= 0;
+    const parts = partsOf(t);
+    openParts.set(t, parts.length);
+    if (parts.length === 0) completeTask(t);
+    else queue.push(...parts);
+  };
+
+  const completeTask = (t: FileTask) => {
+    t.state = "complete";
+    openParts.delete(t);
+    completions.push(
+      o.onFileComplete(t).catch((e) => {
+        t.state = "failed";
+        fileErrors.push(e);
+      }),
+    );
+  };
+
+  const failAll = (e: unknown) => {
+    if (fatal) return;
+    fatal = e;
+    for (const a of running) a.ac.abort();
+    queue.length = 0;
+    check();
+  };
+
+  const check = () => {
+    if (running.size === 0 && waiting === 0 && (queue.length === 0 || fatal)) finish();
+  };
+
+  const onAbort = () => failAll(new DownloadError("cancelled", "the download was cancelled"));
+  if (o.signal.aborted) onAbort();
+  o.signal.addEventListener("abort", onAbort, { once: true });
+
+  const watchdog = setInterval(
+    () => {
+      const now = performance.now();
+      for (const a of running)
+        if (now - a.lastByteAt > o.stallMs) {
+          a.stalled = true;
+          a.ac.abort();
+        }
+    },
+    Math.max(20, Math.min(1000, o.stallMs / 4)),
+  );
+
+  const pick = (): { part: Part; hedge: boolean } | null => {
+    while (queue.length > 0) {
+      const p = queue.shift()!;
+      if (!p.done && p.task.state === "active") return { part: p, hedge: false };
+    }
+    // Nothing left to start: hedge the running part expected to finish last.
+    const now = performance.now();
+    let best: Attempt | null = null;
+    let bestLeft = 0;
+    for (const a of running) {
+      const p = a.part;
+      if (a.hedge || p.hedged || p.done || p.task.file.acceptRanges === false) continue;
+      if (now - a.startedAt < o.hedgeAfterMs) continue;
+      const rate = (a.pos - p.next + 1) / (now - a.startedAt);
+      const left = (p.end - a.pos) / rate;
+      if (p.end - a.pos > 256 * 1024 && left > bestLeft) {
+        best = a;
+        bestLeft = left;
+      }
+    }
+    if (!best) return null;
+    best.part.hedged = true;
+    return { part: best.part, hedge: true };
+  };
+
+  const schedule = () => {
+    if (fatal) return check();
+    while (running.size < o.connections) {
+      const next = pick();
+      if (!next) break;
+      start(next.part, next.hedge);
+    }
+    check();
+  };
+
+  const start = (part: Part, hedge: boolean) => {
+    const from = hedge ? Math.max(part.next, ...[...part.attempts].map((a) => a.pos)) : part.next;
+    const now = performance.now();
+    const a: Attempt = {
+      part,
+      ac: new AbortController(),
+      pos: from,
+      startedAt: now,
+      lastByteAt: now,
+      stalled: false,
+      hedge,
+    };
+    running.add(a);
+    part.attempts.add(a);
+    run(a)
+      .then(() => onAttemptDone(a))
+      .catch((e) => onAttemptFailed(a, e))
+      .finally(() => {
+        running.delete(a);
+        part.attempts.delete(a);
+        schedule();
+      });
+  };
+
+  const onAttemptDone = (a: Attempt) => {
+    const p = a.part;
+    if (p.done || p.task.state !== "active") return;
+    p.done = true;
+    for (const other of p.attempts) if (other !== a) other.ac.abort();
+    p.task.verifier.rangeDone(p.start, p.end);
+    void p.task.journal.markDone(p.index).catch((e) => o.log.warn("journal write failed", { error: e }));
+    const left = (openParts.get(p.task) ?? 1) - 1;
+    openParts.set(p.task, left);
+    if (left === 0) completeTask(p.task);
+  };
+
+  const onAttemptFailed = (a: Attempt, e: unknown) => {
+    const p = a.part;
+    if (fatal || p.done || p.task.state !== "active") return;
+    p.next = Math.max(p.next, a.pos);
+    if (p.attempts.size > 1) return; // a hedge (or the original) is still running this part
+    const err = classify(e, a);
+    if (err.reason === "changed") return void restart(p.task, err);
+    if (err.reason !== "network" || p.retries >= o.maxRetries) {
+      if (err.reason === "network")
+        (err as { message: string }).message += ` (gave up after ${p.retries + 1} attempts)`;
+      return failAll(err);
+    }
+    p.retries++;
+    if (p.task.file.acceptRanges === false) p.next = p.start;
+    const backoff = err.retryAfterMs ?? Math.min(5000, 100 * 2 ** p.retries) * (0.5 + Math.random() / 2);
+    o.log.info("retrying part", {
+      file: p.task.file.path,
+      part: p.index,
+      attempt: p.retries,
+      error: err.message,
+    });
+    waiting++;
+    setTimeout(() => {
+      waiting--;
+      if (!fatal && !p.done) queue.unshift(p);
+      schedule();
+    }, backoff);
+  };
+
+  const restart = async (t: FileTask, why: DownloadError) => {
+    if (t.state !== "active") return;
+    t.state = "restarting";
+    for (const a of running) if (a.part.task === t) a.ac.abort();
+    openParts.delete(t);
+    if ((t.restarts ?? 0) >= MAX_RESTARTS) {
+      t.state = "failed";
+      return failAll(why);
+    }
+    o.log.warn("source object changed; restarting file", { file: t.file.path, reason: why.message });
+    waiting++;
+    try {
+      const fresh = await o.restartFile(t, why);
+      fresh.restarts = (t.restarts ?? 0) + 1;
+      t.state = "failed";
+      if (!fatal) addTask(fresh);
+    } catch (e) {
+      failAll(e);
+    } finally {
+      waiting--;
+      schedule();
+    }
+  };
+
+  async function run(a: Attempt): Promise<void> {
+    const p = a.part;
+    const { file, fh } = p.task;
+    // The whole object from byte 0 is a plain GET; anything else is a ranged GET.
+    const range = a.pos === 0 && p.start === 0 && p.end === file.size ? null : { start: a.pos, end: p.end };
+    const stream = await o.source.open(o.uri, file, range, a.ac.signal);
+    const reader = stream.getReader();
+    const buf = Buffer.allocUnsafe(Math.min(o.writeBuffer, p.end - a.pos || 1));
+    let fill = 0;
+    const flush = async () => {
+      if (fill === 0) return;
+      await writeAt(fh, buf, fill, a.pos);
+      a.pos += fill;
+      fill = 0;
+      if (a.pos > p.reached) {
+        o.onBytes(a.pos - p.reached);
+        p.reached = a.pos;
+      }
+    };
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        a.lastByteAt = performance.now();
+        if (a.pos + fill + value.length > p.end)
+          throw new DownloadError("changed", `${file.path}: the source sent more bytes than its listed size`);
+        let off = 0;
+        while (off < value.length) {
+          const n = Math.min(value.length - off, buf.length - fill);
+          buf.set(value.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === buf.length) await flush();
+        }
+      }
+      await flush();
+    } finally {
+      reader.releaseLock();
+      if (a.ac.signal.aborted) stream.cancel().catch(() => {});
+    }
+    if (a.pos !== p.end)
+      throw new DownloadError(
+        "network",
+        `${file.path}: connection closed after ${a.pos - p.start} of ${p.end - p.start} bytes`,
+      );
+  }
+
+  for (const t of tasks) addTask(t);
+  schedule();
+  try {
+    await finished;
+  } finally {
+    clearInterval(watchdog);
+    o.signal.removeEventListener("abort", onAbort);
+  }
+  await Promise.all(completions);
+  if (fatal) throw fatal;
+  if (fileErrors.length > 0) throw fileErrors[0];
+}
+
+async function writeAt(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    try {
+      const { bytesWritten } = await fh.write(buf, off, len - off, pos + off);
+      off += bytesWritten;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC")
+        throw new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
+      throw e;
+    }
+  }
+}
+
+function classify(e: unknown, a: Attempt): DownloadError {
+  if (a.stalled)
+    return new DownloadError(
+      "network",
+      `${a.part.task.file.path}: no data received for too long (stalled), retrying`,
+    );
+  if (isDownloadError(e)) return e;
+  const err = e as Error & { code?: string };
+  if (err?.code === "ENOSPC")
+    return new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
+  if (err?.name === "AbortError" || err?.name === "TimeoutError")
+    return new DownloadError("network", `${a.part.task.file.path}: request aborted`);
+  if (
+    err &&
+    (err.code === "EACCES" || err.code === "EROFS" || err.code === "EISDIR" || err.code === "ENOTDIR")
+  )
+    return new DownloadError("internal", `cannot write ${a.part.task.file.path}: ${err.message}`);
+  return new DownloadError("network", `${a.part.task.file.path}: ${err?.message ?? String(e)}`, { cause: e });
+}

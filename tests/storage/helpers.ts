@@ -1,0 +1,38 @@
+// Helpers for downloader tests: random payloads, SHA-256 of files on disk, temp dirs, source settings.
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../config.ts";
+import type { SourceSettings } from "../../storage/sources/index.ts";
+
+export const MiB = 1024 * 1024;
+
+export function randomPayload(size: number): Uint8Array {
+  return new Uint8Array(randomBytes(size));
+}
+
+/** A file of `size` random bytes (written in 4 MiB chunks). */
+export async function randomFile(path: string, size: number): Promise<void> {
+  const fh = await open(path, "w");
+  for (let off = 0; off < size; off += 4 * MiB)
+    await fh.write(randomBytes(Math.min(4 * MiB, size - off)), 0, Math.min(4 * MiB, size - off), off);
+  await fh.close();
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest("hex");
+}
+
+export const tempDir = (tag: string) => mkdtemp(join(tmpdir(), `airuntime-dl-${tag}-`));
+
+export function settings(env: Record<string, string | undefined>): SourceSettings {
+  return loadConfig(env);
+}
