@@ -1,0 +1,62 @@
+// With the engine hung (accepts the connection, never answers), /metrics keeps answering fast: engine
+// families drop out after the staleness bound and aibrix:engine_up turns 0; own metrics keep flowing.
+import { afterAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+
+const VLLM = readFileSync(new URL("../metrics/fixtures/vllm.prom", import.meta.url), "utf8");
+let sidecar: Proc | undefined;
+let engine: Server | undefined;
+afterAll(async () => {
+  await sidecar?.stop("SIGKILL");
+  engine?.closeAllConnections();
+  engine?.close();
+});
+
+test("hung engine: /metrics answers fast with aibrix:engine_up 0 after the staleness bound", async () => {
+  let hung = false;
+  engine = createServer((req, res) => {
+    if (hung) return; // never answer
+    if (req.url === "/metrics") res.end(VLLM);
+    else res.end("{}");
+  });
+  await new Promise<void>((r) => engine!.listen(0, "127.0.0.1", r));
+  const port = (engine.address() as { port: number }).port;
+  sidecar = await startSidecar({
+    INFERENCE_ENGINE: "vllm",
+    INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${port}`,
+    AIRUNTIME_METRICS_INTERVAL: "0.1",
+    AIRUNTIME_METRICS_STALE_AFTER: "0.5",
+  });
+  const scrape = async () => {
+    const t0 = performance.now();
+    const r = await fetch(`${sidecar!.url}/metrics`);
+    const text = await r.text();
+    return { status: r.status, text, ms: performance.now() - t0 };
+  };
+  await waitUntil(async () =>
+    (await scrape()).text.includes('aibrix:queue_size{engine="0",model_name="llama"} 5'),
+  );
+  expect((await scrape()).text).toContain("\naibrix:engine_up 1\n");
+
+  hung = true;
+  const hungAt = performance.now();
+  const slowest: number[] = [];
+  const down = await waitUntil(async () => {
+    const s = await scrape();
+    slowest.push(s.ms);
+    return s.text.includes("\naibrix:engine_up 0\n") && s;
+  }, 5000);
+  // Not before the staleness bound (0.5 s), and well before the poll deadline would matter.
+  expect(performance.now() - hungAt).toBeGreaterThan(400);
+  expect(down.status).toBe(200);
+  expect(down.text).not.toContain("vllm:");
+  expect(down.text).not.toContain("aibrix:queue_size");
+  expect(down.text).toContain("aibrix:api_request_total{");
+  // Every scrape while the engine hung answered fast (a refresh is awaited at most 100 ms).
+  for (let i = 0; i < 20; i++) slowest.push((await scrape()).ms);
+  expect(Math.max(...slowest)).toBeLessThan(250);
+  const timeouts = /aibrix:engine_scrape_errors_total\{reason="timeout"\} (\d+)/;
+  await waitUntil(async () => timeouts.test((await scrape()).text), 5000);
+}, 20_000);
