@@ -191,6 +191,9 @@ const envSchema = z.object({
   DOWNLOADER_FORCE_DOWNLOAD: bool(false),
   DOWNLOADER_CHECK_FILE_EXIST: bool(true),
   DOWNLOADER_LAYOUT: z.enum(["aibrix", "hf-cache"]).optional(),
+  AIRUNTIME_DOWNLOAD_STALL_TIMEOUT: seconds(10, 0.05),
+  AIRUNTIME_DOWNLOAD_RETRIES: int(8, 0, 100),
+  AIRUNTIME_DOWNLOAD_VERIFY: bool(true),
 
   HF_ENDPOINT: httpUrl.optional(),
   HF_TOKEN: optStr,
@@ -296,6 +299,11 @@ export interface Config {
     layout: "aibrix" | "hf-cache";
     maxBytes: number;
     allowedSources?: string[];
+    /** A request that delivers no bytes for this long is retried. */
+    stallMs: number;
+    maxRetries: number;
+    /** Hash files whose digest is known (SHA-256 / git SHA-1 / MD5). */
+    verify: boolean;
   };
   hf: { endpoint: string; token?: string; revision?: string };
   aws: {
@@ -421,6 +429,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       layout: e.DOWNLOADER_LAYOUT ?? "aibrix",
       maxBytes: e.AIRUNTIME_MAX_DOWNLOAD_BYTES,
       allowedSources: e.AIRUNTIME_ALLOWED_SOURCES,
+      stallMs: e.AIRUNTIME_DOWNLOAD_STALL_TIMEOUT,
+      maxRetries: e.AIRUNTIME_DOWNLOAD_RETRIES,
+      verify: e.AIRUNTIME_DOWNLOAD_VERIFY,
     },
     hf: {
       endpoint: (e.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),
