@@ -291,6 +291,23 @@ export class LifecycleManager {
       .catch((e) => this.log.error("activation after download failed", { model: rec.model_name, error: e }));
   }
 
+  /**
+   * Start (or restart) the engine (caller holds the model lock): weights not resolved yet (a record from an
+   * older registry, or a crash mid-download) go through the downloader first.
+   */
+  async start(inst: Instance): Promise<void> {
+    const rec = inst.rec;
+    if (rec.model_path == null && rec.artifact_url.includes("://")) {
+      this.setPhase(inst, "booting");
+      rec.next_restart_at = null;
+      await this.persist();
+      this.startDownload(inst);
+      return;
+    }
+    rec.model_path ??= rec.artifact_url;
+    await this.launch(inst);
+  }
+
   /** Spawn the engine (caller holds the model lock). Returns an error message when it cannot start. */
   async launch(inst: Instance): Promise<string | null> {
     const rec = inst.rec;

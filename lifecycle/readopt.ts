@@ -75,12 +75,9 @@ export async function readopt(
           m.onEngineDeath(inst, "engine exited while the sidecar was down");
           if (rec.phase === "failed") result = "terminal";
         } else if (rec.phase !== "restarting") {
-          // The sidecar died before the spawn: resume the activation (no restart counted).
-          if (rec.artifact_url.includes("://") && !rec.model_path) m.startDownload(inst);
-          else {
-            rec.phase = "restarting";
-            rec.next_restart_at = Date.now() / 1000;
-          }
+          // The sidecar died before the spawn or mid-download: resume the activation (no restart counted).
+          rec.phase = "restarting";
+          rec.next_restart_at = Date.now() / 1000;
         }
         // phase restarting with pid null: the backoff from before the crash still applies.
       }

@@ -31,7 +31,7 @@ export async function superviseOnce(m: LifecycleManager, inst: Instance): Promis
         Date.now() / 1000 >= rec.next_restart_at
       ) {
         m.log.info("restarting engine", { model, attempt: rec.restart_count });
-        await m.launch(inst);
+        await m.start(inst);
       }
       return; // otherwise: weights still downloading, or waiting out the backoff
     }

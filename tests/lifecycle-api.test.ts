@@ -1,0 +1,232 @@
+// ModelClaim lifecycle against the compiled binary and real engine processes (mock engines): activate,
+// sleep/wake idempotency, crash restarts up to the budget, deactivate; AIBrix's error shapes.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Proc } from "./helpers/sidecar.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
+import {
+  alive,
+  call,
+  enginePid,
+  type LifeEnv,
+  lifeEnv,
+  model,
+  models,
+  post,
+  start,
+} from "./lifecycle-helpers.ts";
+
+let e: LifeEnv;
+let sc: Proc;
+const pids: number[] = [];
+
+setDefaultTimeout(30_000);
+
+beforeAll(async () => {
+  e = await lifeEnv({ AIRUNTIME_ENGINE_MAX_RESTARTS: "2" });
+  sc = await start(e, {
+    AIRUNTIME_KVCTL_COMMAND: JSON.stringify([
+      "sh",
+      "-c",
+      `echo "$0 $1" >> ${e.dir}/kvctl.log`,
+      "{ipc_name}",
+      "{limit_bytes}",
+    ]),
+  });
+});
+
+afterAll(async () => {
+  await sc?.stop();
+  for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
+  await rm(e.dir, { recursive: true, force: true });
+});
+
+describe("lifecycle on engine processes", () => {
+  test("activate two models: each becomes active on its own port", async () => {
+    const a = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "alpha",
+      artifact_url: "/models/alpha",
+      engine: "vllm",
+      claim_ref: { namespace: "ns", name: "claim-a", uid: "u1" },
+    });
+    expect(a.status).toBe(200);
+    expect(a.json).toEqual({
+      status: "success",
+      model_name: "alpha",
+      port: a.json.port,
+      ipc_name: "kvc_alpha",
+      message: null,
+    });
+    const b = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "beta",
+      artifact_url: "/models/beta",
+      engine: "vllm",
+    });
+    expect(b.status).toBe(200);
+    expect(b.json.port).not.toBe(a.json.port);
+    await waitUntil(
+      async () => (await models(sc)).filter((m) => m.phase === "active" && m.ready).length === 2,
+      15_000,
+    );
+    for (const r of [a, b]) {
+      const h = await fetch(`http://127.0.0.1:${r.json.port}/health`);
+      expect(h.status).toBe(200);
+    }
+    pids.push(enginePid(e, "alpha")!, enginePid(e, "beta")!);
+    expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
+    // Activation is idempotent by model_name: same port, no second process.
+    const again = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "alpha",
+      artifact_url: "/other",
+    });
+    expect(again.json.port).toBe(a.json.port);
+    expect(enginePid(e, "alpha")).toBe(pids[0]!);
+    const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
+    const s = snap.models.find((m: { model_name: string }) => m.model_name === "alpha");
+    expect(s).toMatchObject({
+      artifact_url: "/models/alpha",
+      claim_ref: { namespace: "ns", name: "claim-a", uid: "u1" },
+      phase: "active",
+      ready: true,
+      alive: true,
+      restart_count: 0,
+      last_error: null,
+    });
+    expect(snap.accelerators).toEqual([]);
+    expect(snap.cached_artifacts).toContain("/models/alpha");
+  });
+
+  test("sleep and wake one model, idempotent by operation_id", async () => {
+    const s1 = await post(sc, "/v1/runtime/models/sleep", {
+      model_name: "alpha",
+      level: 1,
+      operation_id: "op-sleep-1",
+    });
+    expect(s1).toEqual({
+      status: 200,
+      json: {
+        status: "success",
+        model_name: "alpha",
+        operation_id: "op-sleep-1",
+        applied: true,
+        phase: "sleeping",
+      },
+    });
+    const s2 = await post(sc, "/v1/runtime/models/sleep", {
+      model_name: "alpha",
+      level: 1,
+      operation_id: "op-sleep-1",
+    });
+    expect(s2.json).toMatchObject({ applied: false, phase: "sleeping" });
+    expect((await model(sc, "alpha"))!.ready).toBe(false);
+    const w1 = await post(sc, "/v1/runtime/models/wake", { model_name: "alpha", operation_id: "op-wake-1" });
+    expect(w1.json).toMatchObject({ applied: true, operation_id: "op-wake-1" });
+    expect(["booting", "active"]).toContain(w1.json.phase);
+    await waitUntil(async () => (await model(sc, "alpha"))!.phase === "active");
+    const w2 = await post(sc, "/v1/runtime/models/wake", { model_name: "alpha", operation_id: "op-wake-1" });
+    expect(w2.json).toMatchObject({ applied: false, phase: "active" });
+    // A new operation on an awake engine has nothing to do: applied false too.
+    const w3 = await post(sc, "/v1/runtime/models/wake", { model_name: "alpha", operation_id: "op-wake-2" });
+    expect(w3.json.applied).toBe(false);
+    expect(enginePid(e, "alpha")).toBe(pids[0]!);
+  });
+
+  test("kv-limit runs the configured command once per operation_id", async () => {
+    const k1 = await post(sc, "/v1/runtime/models/kv-limit", {
+      model_name: "beta",
+      limit_bytes: 1048576,
+      operation_id: "kv-1",
+    });
+    expect(k1.json).toEqual({
+      status: "success",
+      model_name: "beta",
+      operation_id: "kv-1",
+      applied: true,
+      phase: "active",
+    });
+    const k2 = await post(sc, "/v1/runtime/models/kv-limit", {
+      model_name: "beta",
+      limit_bytes: 1048576,
+      operation_id: "kv-1",
+    });
+    expect(k2.json.applied).toBe(false);
+    expect(readFileSync(join(e.dir, "kvctl.log"), "utf8")).toBe("kvc_beta 1048576\n");
+  });
+
+  test("AIBrix error shapes: 404 unknown model, 422 unknown field, 400 bad args", async () => {
+    const k = await post(sc, "/v1/runtime/models/kv-limit", {
+      model_name: "nope",
+      limit_bytes: 1,
+      operation_id: "x",
+    });
+    expect(k).toEqual({ status: 404, json: { detail: "model 'nope' is not active" } });
+    const bad = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "x",
+      artifact_url: "/m",
+      surprise: true,
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.json.detail[0]).toMatchObject({ type: "extra_forbidden", loc: ["body", "surprise"] });
+    const gpu = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "x",
+      artifact_url: "/m",
+      engine_config: { args: { "--gpu-memory-utilization": "0.9" } },
+    });
+    expect(gpu.status).toBe(400);
+    expect(gpu.json).toMatchObject({ status: "error", model_name: "x" });
+    expect(gpu.json.message).toContain("incompatible with kvcached");
+    const eng = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "x",
+      artifact_url: "/m",
+      engine: "nope",
+    });
+    expect(eng.status).toBe(400);
+    expect(eng.json.message).toContain("engine 'nope' is not supported");
+  });
+
+  test("a killed engine restarts; after the restart budget it is failed", async () => {
+    let pid = enginePid(e, "beta")!;
+    for (let n = 1; n <= 2; n++) {
+      process.kill(pid, "SIGKILL");
+      pid = await waitUntil(async () => {
+        const p = enginePid(e, "beta");
+        const m = await model(sc, "beta");
+        return p && p !== pid && m?.phase === "active" ? p : 0;
+      }, 15_000);
+      pids.push(pid);
+      const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
+      expect(snap.models.find((m: { model_name: string }) => m.model_name === "beta").restart_count).toBe(n);
+    }
+    process.kill(pid, "SIGKILL");
+    await waitUntil(async () => (await model(sc, "beta"))?.phase === "failed", 10_000);
+    const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
+    const beta = snap.models.find((m: { model_name: string }) => m.model_name === "beta");
+    expect(beta).toMatchObject({ phase: "failed", ready: false, alive: false, restart_count: 2 });
+    expect(beta.last_error).toBe("engine exited; restart budget exhausted");
+    const again = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "beta",
+      artifact_url: "/models/beta",
+    });
+    expect(again.status).toBe(500);
+    expect(again.json.message).toContain("deactivate it before activating again");
+    const metrics = await (await fetch(`${sc.url}/metrics`)).text();
+    expect(metrics).toContain('aibrix:modelclaim_engine_restart_attempts_total{model="beta"} 2');
+    expect(metrics).toContain('aibrix:modelclaim_engine_restart_budget_exhausted_total{model="beta"} 1');
+    expect(metrics).toContain('aibrix:modelclaim_engine_state{phase="failed"} 1');
+  });
+
+  test("deactivate both: processes gone, models gone", async () => {
+    for (const name of ["alpha", "beta"]) {
+      const r = await post(sc, "/v1/runtime/models/deactivate", { model_name: name });
+      expect(r).toEqual({ status: 200, json: { status: "success" } });
+    }
+    expect(await models(sc)).toEqual([]);
+    for (const p of pids) await waitUntil(() => !alive(p), 5000);
+    // Unknown models deactivate successfully, as in AIBrix.
+    expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "never" })).status).toBe(200);
+    const reg = JSON.parse(readFileSync(e.registry, "utf8"));
+    expect(reg.engines).toEqual([]);
+  });
+});
