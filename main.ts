@@ -26,6 +26,14 @@ see README.md for every variable.
 
 const commands: Record<string, Command> = {
   serve: { summary: "run the sidecar (default)", usage: SERVE_USAGE, run: runServe },
+  download: {
+    summary: "download a model (s3, tos, gcs, hf, http, local) and print its path",
+    usage: "usage: airuntime download <uri> [flags] (airuntime download --help for all flags)",
+    async run(args) {
+      const { runDownloadCommand } = await import("./storage/cli.ts");
+      return runDownloadCommand(args);
+    },
+  },
   version: {
     summary: "print the version",
     usage: "usage: airuntime version\n\nPrint the airuntime version and the JavaScript runtime.",
