@@ -17,6 +17,7 @@ import { engineRoutes, engineSpecs } from "./routes/engine.ts";
 import { healthRoutes, healthSpecs } from "./routes/health.ts";
 import { lifecycleRoutes, lifecycleSpecs } from "./routes/lifecycle.ts";
 import { securityGuards } from "./security/guards.ts";
+import { makeFetchToDir } from "./storage/download.ts";
 
 export interface Sidecar {
   app: Hono;
@@ -67,6 +68,7 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     downloadDir: config.downloader.localDir,
     logDir: `${config.stateDir}/engine-logs`,
     metrics: ownMetrics,
+    fetchToDir: makeFetchToDir({ log: log.child({ component: "lifecycle-download" }) }),
     engineFor: (kind, baseUrl) =>
       (ENGINE_KINDS as readonly string[]).includes(kind)
         ? createEngineAdapter(kind as EngineKind, { baseUrl, timeoutMs: 10_000 })
