@@ -3,6 +3,7 @@
 //   downloading while a live process holds the model lock;
 //   failed      when the last attempt recorded a failure (reason + message);
 //   no_operation for a directory left by an interrupted download.
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { aibrixLayout, type Layout } from "./layout.ts";
@@ -35,7 +36,7 @@ export interface ModelStatusCard {
 export async function writeStatus(layout: Layout, rec: Omit<StatusRecord, "pid" | "updated">): Promise<void> {
   await mkdir(layout.stateDir, { recursive: true });
   const body = JSON.stringify({ ...rec, pid: process.pid, updated: new Date().toISOString() });
-  const tmp = `${layout.statusFile}.${process.pid}.tmp`;
+  const tmp = `${layout.statusFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(tmp, body);
   await rename(tmp, layout.statusFile);
 }

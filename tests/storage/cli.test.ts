@@ -1,0 +1,199 @@
+// The compiled binary's `download` command against the fault-injecting fake S3: kill -9 half way and
+// resume, two processes sharing one transfer, and each failure ending with its exit code, a clear message
+// and nothing partial visible.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BIN, spawnProcess, waitUntil } from "../helpers/sidecar.ts";
+import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
+import { MiB, randomFile, sha256File, tempDir } from "./helpers.ts";
+
+const AK = "AKIDCLI";
+const SK = "cli-secret-key-123";
+const BIG = Number(process.env.AIRUNTIME_BIG_TESTS) ? 300 * MiB : 64 * MiB;
+const CONNS = 4;
+const PART = 4 * MiB;
+let s3: FakeS3;
+let srcDir: string;
+const sums: Record<string, string> = {};
+const sizes: Record<string, number> = {
+  "config.json": 2_000,
+  "tokenizer.json": 300_000,
+  "model.safetensors": BIG,
+};
+const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+
+beforeAll(async () => {
+  s3 = startFakeS3({ credentials: [{ accessKeyId: AK, secretAccessKey: SK }] });
+  srcDir = await tempDir("cli-src");
+  for (const [name, size] of Object.entries(sizes)) {
+    const p = join(srcDir, name);
+    await randomFile(p, size);
+    sums[name] = await sha256File(p);
+    await s3.put("bkt", `llm/m1/${name}`, { path: p, size });
+  }
+});
+afterAll(() => s3.stop());
+
+const env = (extra: Record<string, string> = {}) => ({
+  AWS_ENDPOINT_URL: s3.url,
+  AWS_ACCESS_KEY_ID: AK,
+  AWS_SECRET_ACCESS_KEY: SK,
+  DOWNLOADER_NUM_THREADS: String(CONNS),
+  DOWNLOADER_PART_CHUNKSIZE: String(PART),
+  AIRUNTIME_DOWNLOAD_STALL_TIMEOUT: "2",
+  ...extra,
+});
+
+async function run(args: string[], e: Record<string, string>) {
+  const p = spawnProcess(BIN, ["download", ...args], e);
+  const code = await p.exited;
+  const out = p.output();
+  return { code, out, stdoutPath: out.split("\n").find((l) => l.startsWith("/")) };
+}
+
+/** Files in the model dir other than AIBrix's .cache state. */
+async function visible(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string) => {
+    let entries: import("node:fs").Dirent[] = [];
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name === ".cache") continue;
+      if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
+      else out.push(`${rel}${e.name}`);
+    }
+  };
+  await walk(dir, "");
+  return out.sort();
+}
+
+async function expectComplete(modelDir: string) {
+  for (const [name, sum] of Object.entries(sums)) expect(await sha256File(join(modelDir, name))).toBe(sum);
+  expect(await visible(modelDir)).toEqual(Object.keys(sizes).sort());
+}
+
+describe("airuntime download (binary)", () => {
+  test("kill -9 half way, then a rerun completes re-fetching at most connections x part size", async () => {
+    const local = await tempDir("cli-kill");
+    s3.resetStats();
+    s3.throttle.bytesPerSec = BIG / 8 / CONNS; // about 4 s for the big file
+    const p = spawnProcess(BIN, ["download", "s3://bkt/llm/m1", "--local-dir", local], env());
+    await waitUntil(() => s3.totalBytes() >= total / 2, 20_000, 5);
+    p.proc.kill("SIGKILL");
+    await p.exited;
+    const first = s3.totalBytes();
+    expect(first).toBeLessThan(total);
+    s3.throttle.bytesPerSec = 0;
+    s3.resetStats();
+    const r = await run(["s3://bkt/llm/m1", "--local-dir", local], env());
+    expect(r.code).toBe(0);
+    expect(r.stdoutPath).toBe(join(local, "m1"));
+    const refetched = first + s3.totalBytes() - total;
+    expect(refetched).toBeLessThanOrEqual(CONNS * PART);
+    await expectComplete(join(local, "m1"));
+  }, 40_000);
+
+  test("two processes on one directory: one transfer, both succeed", async () => {
+    const local = await tempDir("cli-two");
+    s3.resetStats();
+    s3.throttle.bytesPerSec = BIG / 4 / CONNS;
+    const a = spawnProcess(BIN, ["download", "s3://bkt/llm/m1", "--local-dir", local], env());
+    const b = spawnProcess(BIN, ["download", "s3://bkt/llm/m1", "--local-dir", local], env());
+    const [ca, cb] = await Promise.all([a.exited, b.exited]);
+    s3.throttle.bytesPerSec = 0;
+    if (ca !== 0 || cb !== 0) console.log(a.output().slice(-1500), b.output().slice(-1500));
+    expect([ca, cb]).toEqual([0, 0]);
+    expect(s3.totalBytes()).toBe(total);
+    for (const p of [a, b]) expect(p.output()).toContain(join(local, "m1"));
+    await expectComplete(join(local, "m1"));
+  }, 40_000);
+
+  test("403: wrong secret -> exit 4, clear message, nothing visible", async () => {
+    const local = await tempDir("cli-403");
+    const r = await run(
+      ["s3://bkt/llm/m1", "--local-dir", local],
+      env({ AWS_SECRET_ACCESS_KEY: "wrong-secret-xyz" }),
+    );
+    expect(r.code).toBe(4);
+    expect(r.out).toContain("access denied (HTTP 403)");
+    expect(r.out).not.toContain("wrong-secret-xyz");
+    expect(await visible(join(local, "m1"))).toEqual([]);
+  });
+
+  test("404: no such prefix -> exit 5", async () => {
+    const local = await tempDir("cli-404");
+    const r = await run(["s3://bkt/llm/none", "--local-dir", local], env());
+    expect(r.code).toBe(5);
+    expect(r.out).toMatch(/not found|no objects/);
+    expect(await visible(join(local, "none"))).toEqual([]);
+  });
+
+  test("bad URIs -> exit 2 and nothing created", async () => {
+    const local = await tempDir("cli-bad");
+    for (const uri of [
+      "ftp://host/x",
+      "s3://",
+      "hf://just-one-part",
+      "org/name/extra",
+      "file://relative/x",
+      "s3://B/x",
+    ]) {
+      const r = await run([uri, "--local-dir", local], env());
+      expect(r.code).toBe(2);
+      expect(r.out).toContain("invalid model URI");
+    }
+    expect(await readdir(local)).toEqual([]);
+  });
+
+  test("missing credentials -> exit 3 naming the variables", async () => {
+    const local = await tempDir("cli-creds");
+    const r = await run(["s3://bkt/llm/m1", "--local-dir", local], { AWS_ENDPOINT_URL: s3.url });
+    expect(r.code).toBe(3);
+    expect(r.out).toContain("AWS_ACCESS_KEY_ID");
+    const r2 = await run(["s3://bkt/llm/m1", "--local-dir", local], {
+      AWS_ENDPOINT_URL: s3.url,
+      AWS_ACCESS_KEY_ID: AK,
+    });
+    expect(r2.code).toBe(3);
+    const r3 = await run(["tos://bkt/llm/m1", "--local-dir", local], {});
+    expect(r3.code).toBe(3);
+    expect(r3.out).toContain("TOS_ACCESS_KEY");
+    expect(await readdir(local)).toEqual([]);
+  });
+
+  test("disk too small -> exit 6 before any byte is fetched", async () => {
+    const mnt = await tempDir("cli-small");
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]);
+    } catch {
+      console.warn("skipping disk-full case: cannot mount a small tmpfs here (needs root)");
+      return;
+    }
+    try {
+      s3.resetStats();
+      const r = await run(["s3://bkt/llm/m1", "--local-dir", mnt], env());
+      expect(r.code).toBe(6);
+      expect(r.out).toContain("not enough disk space");
+      expect(s3.totalBytes()).toBe(0);
+      expect(await visible(join(mnt, "m1"))).toEqual([]);
+    } finally {
+      execFileSync("umount", [mnt]);
+    }
+  });
+
+  test("progress is JSON lines on stderr when not a TTY; stdout is only the path", async () => {
+    const local = await tempDir("cli-progress");
+    await mkdir(local, { recursive: true });
+    await writeFile(join(local, ".keep"), "");
+    const r = await run(["s3://bkt/llm/m1", "--local-dir", local, "--allow", "*.json"], env());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('"msg":"progress"');
+    expect(await visible(join(local, "m1"))).toEqual(["config.json", "tokenizer.json"]);
+  });
+});
