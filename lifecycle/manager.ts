@@ -216,7 +216,16 @@ export class LifecycleManager {
       };
       this.instances.set(req.model_name, inst);
       // The intent is on disk before anything is spawned or downloaded.
-      await this.persist();
+      try {
+        await this.persist();
+      } catch (e) {
+        this.instances.delete(req.model_name);
+        throw activateError(
+          500,
+          req,
+          `cannot write the engine registry ${this.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
+        );
+      }
       this.log.info("activating model", {
         model: req.model_name,
         engine: req.engine,

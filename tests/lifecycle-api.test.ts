@@ -10,6 +10,7 @@ import {
   alive,
   call,
   enginePid,
+  fakeEngineEnv,
   type LifeEnv,
   lifeEnv,
   model,
@@ -186,6 +187,27 @@ describe("lifecycle on engine processes", () => {
     expect(eng.json.message).toContain("engine 'nope' is not supported");
   });
 
+  test("409 for an engine kind without sleep (TGI); its activation and deactivation still work", async () => {
+    const a = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "gamma",
+      artifact_url: "/models/g",
+      engine: "tgi",
+    });
+    expect(a.status).toBe(200);
+    const s = await post(sc, "/v1/runtime/models/sleep", {
+      model_name: "gamma",
+      level: 1,
+      operation_id: "g1",
+    });
+    expect(s).toEqual({ status: 409, json: { detail: "sleep is unsupported for engine 'tgi'" } });
+    const w = await post(sc, "/v1/runtime/models/wake", { model_name: "gamma", operation_id: "g2" });
+    expect(w).toEqual({ status: 409, json: { detail: "wake is unsupported for engine 'tgi'" } });
+    await waitUntil(async () => enginePid(e, "gamma"));
+    const pid = enginePid(e, "gamma")!;
+    expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "gamma" })).status).toBe(200);
+    expect(alive(pid)).toBe(false);
+  });
+
   test("a killed engine restarts; after the restart budget it is failed", async () => {
     let pid = enginePid(e, "beta")!;
     for (let n = 1; n <= 2; n++) {
@@ -215,6 +237,15 @@ describe("lifecycle on engine processes", () => {
     expect(metrics).toContain('aibrix:modelclaim_engine_restart_attempts_total{model="beta"} 2');
     expect(metrics).toContain('aibrix:modelclaim_engine_restart_budget_exhausted_total{model="beta"} 1');
     expect(metrics).toContain('aibrix:modelclaim_engine_state{phase="failed"} 1');
+    expect(metrics).toContain('aibrix:modelclaim_engine_state{phase="active"} 1');
+    expect(metrics).toContain(
+      'aibrix:modelclaim_lifecycle_operations_total{model="alpha",action="sleep",result="applied"} 1',
+    );
+    expect(metrics).toContain(
+      'aibrix:modelclaim_lifecycle_operations_total{model="alpha",action="sleep",result="skipped"} 1',
+    );
+    expect(metrics).toContain('aibrix:modelclaim_kv_limit_operations_total{model="beta",result="applied"} 1');
+    expect(metrics).toContain('aibrix:modelclaim_kv_limit_applied_bytes{model="beta"} 1048576');
   });
 
   test("deactivate both: processes gone, models gone", async () => {
@@ -228,5 +259,30 @@ describe("lifecycle on engine processes", () => {
     expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "never" })).status).toBe(200);
     const reg = JSON.parse(readFileSync(e.registry, "utf8"));
     expect(reg.engines).toEqual([]);
+  });
+});
+
+describe("without a KV limit command", () => {
+  test("kv-limit answers 501 naming the setting", async () => {
+    const env = await lifeEnv({ ...fakeEngineEnv(), AIBRIX_MODEL_RUNTIME_MOCK: "0", PATH: "/usr/bin:/bin" });
+    const side = await start(env);
+    try {
+      expect(
+        (await post(side, "/v1/runtime/models/activate", { model_name: "k", artifact_url: "/m" })).status,
+      ).toBe(200);
+      const r = await post(side, "/v1/runtime/models/kv-limit", {
+        model_name: "k",
+        limit_bytes: 1,
+        operation_id: "o",
+      });
+      expect(r.status).toBe(501);
+      expect(r.json.detail).toContain("AIRUNTIME_KVCTL_COMMAND");
+      const pid = enginePid(env, "k")!;
+      await post(side, "/v1/runtime/models/deactivate", { model_name: "k" });
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await side.stop();
+      await rm(env.dir, { recursive: true, force: true });
+    }
   });
 });

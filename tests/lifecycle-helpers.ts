@@ -44,7 +44,22 @@ function engineEnv(): Record<string, string> {
     "{port}",
     "{model_name}",
   ]);
-  return { AIRUNTIME_ENGINE_COMMAND_VLLM: cmd, AIRUNTIME_ENGINE_COMMAND_SGLANG: cmd };
+  return fakeEngineEnv();
+}
+
+/** Engine commands that run the tiny script engine (tests/lifecycle-fake-engine.ts) for every kind used. */
+export function fakeEngineEnv(): Record<string, string> {
+  const cmd = JSON.stringify([
+    process.execPath,
+    resolve("tests/lifecycle-fake-engine.ts"),
+    "{port}",
+    "{model_name}",
+  ]);
+  return {
+    AIRUNTIME_ENGINE_COMMAND_VLLM: cmd,
+    AIRUNTIME_ENGINE_COMMAND_SGLANG: cmd,
+    AIRUNTIME_ENGINE_COMMAND_TGI: cmd,
+  };
 }
 
 export const start = (e: LifeEnv, more: Record<string, string> = {}) => startSidecar({ ...e.env, ...more });
