@@ -129,6 +129,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     if (lock) void writeStatus(layout, { ...card, status: "downloading", progress: p }).catch(() => {});
   });
   let lock: Lock | null = null;
+  const handles = new Set<import("node:fs/promises").FileHandle>();
   const started = performance.now();
   try {
     await mkdir(layout.stateDir, { recursive: true });
@@ -177,7 +178,11 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
 
     // Small files first: they finish early and the big ones then share every connection.
     todo.sort((a, b) => a.size - b.size);
-    const prepare = (f: RemoteFile, fresh: boolean) => prepareTask(layout, f, commit, tune, fresh, progress);
+    const prepare = async (f: RemoteFile, fresh: boolean) => {
+      const task = await prepareTask(layout, f, commit, tune, fresh, progress);
+      handles.add(task.fh);
+      return task;
+    };
     const tasks: FileTask[] = [];
     for (const f of todo) tasks.push(await prepare(f, req.force === true));
     const resumed = tasks.reduce((s, k) => s + k.journal.done.size, 0);
@@ -251,6 +256,8 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     throw err;
   } finally {
     progress.stop();
+    // Handles of files that did not finish (published ones are already closed; closing twice is harmless).
+    await Promise.all([...handles].map((h) => h.close().catch(() => {})));
     await lock?.release();
   }
 }

@@ -146,8 +146,10 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
           a.stalled = true;
           a.ac.abort();
         }
+      // Parts become hedgeable with time, not only when another part ends.
+      if (!fatal && running.size > 0 && running.size < o.connections && queue.length === 0) schedule();
     },
-    Math.max(20, Math.min(1000, o.stallMs / 4)),
+    Math.max(20, Math.min(250, o.stallMs / 4, o.hedgeAfterMs / 2)),
   );
 
   const pick = (): { part: Part; hedge: boolean } | null => {
