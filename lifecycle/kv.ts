@@ -2,6 +2,7 @@
 // /dev/shm/<ipc_name> (three little-endian int64: total, used, prealloc); limits go through a command
 // (AIBrix: `kvctl limit <ipc> <bytes>`), configurable with AIRUNTIME_KVCTL_COMMAND.
 import { execFile } from "node:child_process";
+import { Buffer } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { parseTemplate } from "./command.ts";

@@ -2,6 +2,7 @@
 // and stop the whole group. node:child_process and /proc work the same under Bun and Deno.
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import process from "node:process";
 
 export interface Spawned {
   pid: number;
