@@ -35,9 +35,10 @@ let bodyRequests = 0;
 const pids: number[] = [];
 
 beforeAll(async () => {
-  // /slow/model.safetensors dribbles one byte every 50 ms until the test releases it; /missing is a 404.
+  // /slow/* dribbles one byte every 50 ms until the test releases it, /hold/* never ends, others are 404.
   server = createServer(async (req, res) => {
-    if (!req.url?.startsWith("/slow/")) {
+    const hold = req.url?.startsWith("/hold/") ?? false; // dribbles until the client goes away
+    if (!req.url?.startsWith("/slow/") && !hold) {
       res.writeHead(404).end("no such file");
       return;
     }
@@ -50,7 +51,7 @@ beforeAll(async () => {
     });
     let done = false;
     released.then(() => {
-      done = true;
+      done = !hold;
     });
     while (open && sent < SIZE && !done) {
       res.write(Buffer.alloc(1, 7));
@@ -122,6 +123,21 @@ test("a long download does not delay GET /v1/runtime/models nor other activation
   expect(existsSync(join(e.dir, "models", "big", "model.safetensors"))).toBe(true);
   const after = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
   expect(after.cached_artifacts).toContain(`${base}/slow/model.safetensors`);
+});
+
+test("deactivate during a download aborts it: no engine, no weights directory", async () => {
+  const held = bodyRequests;
+  const url = `${base}/hold/other.safetensors`;
+  expect(
+    (await post(sc, "/v1/runtime/models/activate", { model_name: "aborted", artifact_url: url })).status,
+  ).toBe(200);
+  await waitUntil(() => bodyRequests > held);
+  const t = performance.now();
+  expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "aborted" })).status).toBe(200);
+  expect(performance.now() - t).toBeLessThan(2000);
+  expect(await model(sc, "aborted")).toBeUndefined();
+  expect(enginePid(e, "aborted")).toBeNull();
+  expect(existsSync(join(e.dir, "models", "aborted"))).toBe(false);
 });
 
 test("a failed download fails the activation visibly", async () => {
