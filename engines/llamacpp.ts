@@ -3,13 +3,14 @@
 // sleep call (reference/ENGINES.md §3, §10): those answer 501 / 409 naming the engine.
 import { type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import type { EngineAdapter } from "./types.ts";
+import { rulesFor } from "../metrics/rules.ts";
 
 export function llamacppAdapter(o: EngineOptions): EngineAdapter {
   return {
     kind: "llamacpp",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: [],
+    rules: rulesFor("llamacpp").rules,
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

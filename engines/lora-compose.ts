@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "../metrics/own.ts";
 import { loraRoutes, loraSpecs } from "../routes/lora.ts";
 import { runtimeSleepWakeRoutes, runtimeSleepWakeSpecs } from "../routes/runtime.ts";
+import { makeFetchToDir } from "../storage/download.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { attachedSleepWake, type SleepWake } from "./attached-lifecycle.ts";
 import { createLoraManager, type LoraManager } from "./lora.ts";
@@ -38,7 +39,8 @@ export async function composeLora(o: {
   const lora = createLoraManager({
     engine,
     store,
-    fetchToDir: o.fetchToDir,
+    fetchToDir:
+      o.fetchToDir ?? makeFetchToDir({ settings: config, log: log.child({ component: "lora-download" }) }),
     adaptersDir: config.adaptersDir,
     credentialsDir: config.credentialsDir,
     engineTimeoutMs,

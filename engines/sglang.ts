@@ -5,6 +5,7 @@ import { AppError } from "../errors.ts";
 import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import { type EngineReply, engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
+import { rulesFor } from "../metrics/rules.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
 const MISSING = /not (been )?loaded|not found|does not exist|cannot be found|no such|unknown/i;
@@ -28,7 +29,7 @@ export function sglangAdapter(o: EngineOptions): EngineAdapter {
     kind: "sglang",
     baseUrl: base,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: [],
+    rules: rulesFor("sglang").rules,
     health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
     async loadLora({ name, path }, ctx) {

@@ -5,6 +5,7 @@ import { AppError } from "../errors.ts";
 import { authHeaders, type EngineOptions, healthByPath } from "./base.ts";
 import { engineRequest, engineStatusError } from "./http.ts";
 import type { EngineAdapter } from "./types.ts";
+import { rulesFor } from "../metrics/rules.ts";
 
 interface IndexEntry {
   name?: unknown;
@@ -17,7 +18,7 @@ export function tritonAdapter(o: EngineOptions): EngineAdapter {
     kind: "triton",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: [],
+    rules: rulesFor("triton").rules,
     health: (signal) => healthByPath(o.baseUrl, "/v2/health/ready", signal, Math.min(o.timeoutMs, 2000)),
     async listModels(ctx) {
       const r = await engineRequest(`${o.baseUrl}/v2/repository/index`, {

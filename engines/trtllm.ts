@@ -3,13 +3,14 @@
 // are not offered (reference/ENGINES.md §5, §10).
 import { type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import type { EngineAdapter } from "./types.ts";
+import { rulesFor } from "../metrics/rules.ts";
 
 export function trtllmAdapter(o: EngineOptions): EngineAdapter {
   return {
     kind: "trtllm",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/prometheus/metrics",
-    rules: [],
+    rules: rulesFor("trtllm").rules,
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

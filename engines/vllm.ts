@@ -4,6 +4,7 @@ import { AppError } from "../errors.ts";
 import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import { engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
+import { rulesFor } from "../metrics/rules.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
 
@@ -39,7 +40,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     kind: "vllm",
     baseUrl: base,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: [],
+    rules: rulesFor("vllm").rules,
     health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
     async listLoras(ctx) {
