@@ -16,6 +16,7 @@ import { registerSecret } from "./redact.ts";
 import { engineRoutes, engineSpecs } from "./routes/engine.ts";
 import { healthRoutes, healthSpecs } from "./routes/health.ts";
 import { lifecycleRoutes, lifecycleSpecs } from "./routes/lifecycle.ts";
+import { modelRoutes } from "./routes/models.ts";
 import { securityGuards } from "./security/guards.ts";
 import { makeFetchToDir } from "./storage/download.ts";
 
@@ -58,6 +59,11 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     { app: healthRoutes(readiness), specs: healthSpecs },
     { app: engineRoutes(engine), specs: engineSpecs },
   ];
+
+  // Model downloads (storage/): /v1/model/download|list|status, DELETE /v1/model/{name}.
+  const models = modelRoutes({ config, log: log.child({ component: "models" }), engine });
+  closers.push(() => models.stop());
+  areas.push({ app: models.app, specs: models.specs });
 
   // ModelClaim engine lifecycle (lifecycle/). Mounted before the attached engine's sleep/wake so those
   // routes answer for engines this sidecar launched and pass every other model_name on. Sidecar stop()

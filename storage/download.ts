@@ -13,7 +13,8 @@ import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 import { checkFreeSpace, type Filters, fmtBytes, listFiles } from "./plan.ts";
 import { createProgress } from "./progress.ts";
-import { writeStatus } from "./registry.ts";
+import { observeDownload } from "./metrics.ts";
+import { type StatusRecord, writeStatus } from "./registry.ts";
 import { createSource, type SourceSettings } from "./sources/index.ts";
 import { type FileTask, transfer } from "./transfer.ts";
 import type { Credentials, DownloadProgress, FetchToDir, ParsedUri, RemoteFile, Source } from "./types.ts";
@@ -123,12 +124,21 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   const source = createSource(t.uri, req.settings, req.credentials); // credential errors before any I/O
   const card = { model_name: t.modelName, model_root_path: layout.root, source: t.source, uri: t.uri.raw };
   let lastProgress: DownloadProgress | undefined;
+  // Status writes are serialized, and progress ticks stop once the final status is being written, so a
+  // late tick can never overwrite "downloaded"/"failed".
+  let statusChain: Promise<void> = Promise.resolve();
+  let final = false;
+  const saveStatus = (rec: Omit<StatusRecord, "pid" | "updated">) => {
+    statusChain = statusChain.then(() => writeStatus(layout, rec)).catch(() => {});
+    return statusChain;
+  };
   const progress = createProgress((p) => {
     lastProgress = p;
     req.onProgress?.(p);
-    if (lock) void writeStatus(layout, { ...card, status: "downloading", progress: p }).catch(() => {});
+    if (lock && !final) void saveStatus({ ...card, status: "downloading", progress: p });
   });
   let lock: Lock | null = null;
+  const observer = observeDownload(t.source);
   const handles = new Set<import("node:fs/promises").FileHandle>();
   const started = performance.now();
   try {
@@ -150,10 +160,11 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         progress.setTotals(done.files, done.bytes);
         progress.addResumed(done.bytes);
         progress.setPhase("done");
+        observer.end("ok");
         return { ...done, modelName: t.modelName, root: layout.root, source: t.source, fetchedBytes: 0 };
       }
     }
-    await writeStatus(layout, { ...card, status: "downloading", progress: progress.snapshot() });
+    await saveStatus({ ...card, status: "downloading", progress: progress.snapshot() });
     const files = await listFiles(source, t.uri, req, signal);
     const commit = source.pinnedRevision?.(t.uri);
     const total = files.reduce((s, f) => s + f.size, 0);
@@ -199,7 +210,10 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       writeBuffer: tune.writeBuffer,
       signal,
       log,
-      onBytes: (n) => progress.addBytes(n),
+      onBytes: (n) => {
+        progress.addBytes(n);
+        observer.bytes(n);
+      },
       onFileComplete: async (task) => {
         await publishFile(layout, task, commit, t, source);
         progress.fileDone();
@@ -220,13 +234,15 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     );
     if (layout.ref && commit)
       await writeAtomic(layout.ref(t.uri.revision ?? req.settings.hf.revision ?? "main"), commit);
+    final = true;
     progress.setPhase("done");
-    await writeStatus(layout, {
+    await saveStatus({
       ...card,
       status: "downloaded",
       progress: progress.snapshot(),
       model_path: result.path,
     });
+    observer.end("ok");
     log.info("download complete", {
       files: files.length,
       bytes: total,
@@ -245,13 +261,15 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       e instanceof DownloadError
         ? e
         : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
+    final = true;
     progress.setPhase("failed");
-    await writeStatus(layout, {
+    observer.end(err.reason);
+    await saveStatus({
       ...card,
       status: "failed",
       progress: lastProgress ?? progress.snapshot(),
       error: { reason: err.reason, message: err.message },
-    }).catch(() => {});
+    });
     log.warn("download failed", { reason: err.reason, error: err.message });
     throw err;
   } finally {

@@ -231,9 +231,7 @@ describe("hugging face", () => {
     // Serve different bytes under the same listing (what a bad mirror or disk would do).
     hub.fault("org/corrupt", "w.safetensors", {});
     const local = await tempDir("corrupt");
-    const { createHfSource } = await import("../../storage/sources/hf.ts");
-    void createHfSource;
-    good[12345] ^= 0xff; // the hub serves the mutated buffer; the tree still has the original SHA-256
+    good[12345] = good[12345]! ^ 0xff; // the hub serves the mutated buffer; the tree still has the original SHA-256
     await expectFail(
       downloadModel({ uri: "org/corrupt", localDir: local, settings: hfSettings(), tuning }),
       "verification",

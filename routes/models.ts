@@ -1,0 +1,340 @@
+// AIBrix's model download API plus status and delete:
+//   POST   /v1/model/download   AIBrix body -> ModelStatusCard at once; a repeated call returns the current
+//                               status (never a second download); failures show as status "failed".
+//   GET    /v1/model/list       AIBrix shape, read from disk (survives restarts; right `source`, B12; an
+//                               empty directory is not "downloaded", B11).
+//   GET    /v1/model/status?model_name=   card + progress {phase, files_done, ..., rate, eta} + error.
+//   DELETE /v1/model/{name}     refused while downloading or while the engine serves it.
+import { rm } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import type { EngineAdapter } from "../engines/types.ts";
+import { AppError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { downloadModel, type ModelTarget, resolveTarget } from "../storage/download.ts";
+import { tuningFromConfig } from "../storage/cli.ts";
+import { DownloadError } from "../storage/errors.ts";
+import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
+import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/registry.ts";
+import { createSource } from "../storage/sources/index.ts";
+import type { Credentials, DownloadProgress } from "../storage/types.ts";
+import type { RouteSpec } from "./spec.ts";
+import { jsonBody } from "./validate.ts";
+
+/** AIBrix's DownloadExtraConfig keys (reference/AIBRIX-RUNTIME.md §4.3). */
+const ExtraConfig = z.strictObject({
+  ak: z.string().optional(),
+  sk: z.string().optional(),
+  endpoint: z.string().optional(),
+  region: z.string().optional(),
+  hf_endpoint: z.string().optional(),
+  hf_token: z.string().optional(),
+  hf_revision: z.string().optional(),
+  num_threads: z.number().int().min(1).max(256).optional(),
+  max_io_queue: z.number().int().optional(),
+  io_chunksize: z.number().int().optional(),
+  part_threshold: z.number().int().optional(),
+  part_chunksize: z.number().int().min(65536).optional(),
+  allow_file_suffix: z.array(z.string()).optional(),
+  force_download: z.boolean().optional(),
+});
+
+export const DownloadModelRequest = z.strictObject({
+  model_uri: z.string(),
+  local_dir: z.string().nullable().optional(),
+  model_name: z.string().nullable().optional(),
+  download_extra_config: ExtraConfig.nullable().optional(),
+});
+
+const Status = z.enum(["downloaded", "downloading", "failed", "no_operation", "not_exist", "unknown"]);
+export const ModelStatusCard = z.object({
+  model_name: z.string(),
+  model_root_path: z.string(),
+  source: z.string(),
+  model_status: Status,
+});
+const Progress = z.object({
+  phase: z.string(),
+  files_done: z.number(),
+  files_total: z.number(),
+  bytes_done: z.number(),
+  bytes_total: z.number(),
+  rate: z.number(),
+  eta: z.number().nullable(),
+});
+const StatusBody = ModelStatusCard.extend({
+  model_path: z.string().optional(),
+  progress: Progress.nullable(),
+  error: z.object({ reason: z.string(), message: z.string() }).nullable(),
+});
+const ErrorBody = z.object({
+  object: z.literal("error"),
+  message: z.string(),
+  type: z.string(),
+  param: z.null(),
+  code: z.number(),
+});
+
+export const modelSpecs: RouteSpec[] = [
+  {
+    method: "post",
+    path: "/v1/model/download",
+    summary: "Start downloading a model (returns at once; repeated calls return the current status)",
+    tags: ["models"],
+    body: DownloadModelRequest,
+    responses: {
+      200: { description: "ModelStatusCard", schema: ModelStatusCard },
+      422: { description: "bad URI, model name, local_dir or missing credentials", schema: ErrorBody },
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/model/list",
+    summary: "Models under the download directory, with their status (read from disk)",
+    tags: ["models"],
+    responses: {
+      200: {
+        description: "list",
+        schema: z.object({ object: z.literal("list"), data: z.array(ModelStatusCard) }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/model/status",
+    summary: "One model's status with progress and the failure reason",
+    tags: ["models"],
+    query: z.object({ model_name: z.string(), local_dir: z.string().optional() }),
+    responses: {
+      200: { description: "status", schema: StatusBody },
+      404: { description: "no such model", schema: ErrorBody },
+    },
+  },
+  {
+    method: "delete",
+    path: "/v1/model/{name}",
+    summary: "Delete a downloaded model (refused while downloading or while the engine serves it)",
+    tags: ["models"],
+    query: z.object({ local_dir: z.string().optional() }),
+    responses: {
+      200: {
+        description: "deleted",
+        schema: z.object({ model_name: z.string(), status: z.literal("deleted") }),
+      },
+      404: { description: "no such model", schema: ErrorBody },
+      409: { description: "downloading or in use by the engine", schema: ErrorBody },
+    },
+  },
+];
+
+const aibrixError = (status: number, type: string, message: string) =>
+  new AppError(type, status, message, {
+    aibrixBody: { object: "error", message, type, param: null, code: status },
+  });
+
+function toHttp(e: unknown): AppError {
+  if (e instanceof DownloadError) {
+    if (e.reason === "bad_uri" || e.reason === "credentials")
+      return aibrixError(422, "InvalidArgumentError", e.message);
+    if (e.reason === "not_found") return aibrixError(404, "ModelNotFoundError", e.message);
+    return aibrixError(e.status, e.code, e.message);
+  }
+  return e instanceof AppError ? e : aibrixError(500, "InternalError", (e as Error).message);
+}
+
+interface Job {
+  target: ModelTarget;
+  progress: DownloadProgress | null;
+  done: Promise<unknown>;
+  ac: AbortController;
+}
+
+export interface ModelRoutesDeps {
+  config: Config;
+  log: Logger;
+  engine?: EngineAdapter;
+}
+
+export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpec[]; stop(): Promise<void> } {
+  const { config, log } = deps;
+  const jobs = new Map<string, Job>();
+  const app = new Hono();
+
+  const localDirOf = (v: string | null | undefined): string => {
+    const d = v?.trim() || config.downloader.localDir;
+    if (!isAbsolute(d) || d.split("/").includes(".."))
+      throw aibrixError(
+        422,
+        "InvalidArgumentError",
+        `Argument \`local_dir\` must be an absolute path without '..' (got '${d}')`,
+      );
+    return d;
+  };
+
+  const card = (t: { modelName: string; layout: Layout; source: string }, status: ModelStatus) => ({
+    model_name: t.modelName,
+    model_root_path: t.layout.root,
+    source: t.source,
+    model_status: status,
+  });
+
+  app.post("/v1/model/download", jsonBody(DownloadModelRequest), async (c) => {
+    const body = c.req.valid("json");
+    const extra = body.download_extra_config ?? {};
+    const localDir = localDirOf(body.local_dir);
+    let target: ModelTarget;
+    const creds: Credentials = {};
+    for (const k of ["ak", "sk", "endpoint", "region", "hf_endpoint", "hf_token", "hf_revision"] as const)
+      if (extra[k]) creds[k] = extra[k]!;
+    try {
+      target = resolveTarget({
+        uri: body.model_uri,
+        localDir,
+        modelName: body.model_name ?? undefined,
+        revision: extra.hf_revision,
+        layout: config.downloader.layout,
+      });
+      if (config.downloader.allowedSources && !config.downloader.allowedSources.includes(target.uri.scheme))
+        throw new DownloadError(
+          "bad_uri",
+          `source '${target.uri.scheme}' is not allowed here (AIRUNTIME_ALLOWED_SOURCES)`,
+        );
+      createSource(target.uri, config, creds); // missing credentials are a 422 now, not a failed job later
+    } catch (e) {
+      throw toHttp(e);
+    }
+    const root = target.layout.root;
+    const force = extra.force_download ?? config.downloader.forceDownload;
+    if (jobs.has(root)) return c.json(card(target, "downloading"));
+    const current = await modelStatus(target.layout);
+    if (current.status === "downloading" || (current.status === "downloaded" && !force))
+      return c.json(card(target, current.status));
+
+    const ac = new AbortController();
+    const job: Job = { target, progress: null, ac, done: Promise.resolve() };
+    jobs.set(root, job);
+    job.done = downloadModel({
+      uri: target.uri,
+      localDir,
+      modelName: target.modelName,
+      layout: config.downloader.layout,
+      allowSuffix: extra.allow_file_suffix ?? config.downloader.allowFileSuffix,
+      force,
+      checkExisting: config.downloader.checkFileExist,
+      settings: config,
+      credentials: creds,
+      tuning: {
+        ...tuningFromConfig(config),
+        ...(extra.num_threads ? { connections: extra.num_threads } : {}),
+        ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
+      },
+      signal: ac.signal,
+      log: log.child({ component: "download" }),
+      onProgress: (p) => {
+        job.progress = p;
+      },
+    })
+      .catch(() => {}) // recorded on disk as status "failed" with its reason (B14)
+      .finally(() => jobs.delete(root));
+    return c.json(card(target, "downloading"));
+  });
+
+  app.get("/v1/model/list", async (c) => {
+    let localDir = c.req.query("local_dir");
+    if (!localDir && c.req.header("content-length") && c.req.header("content-length") !== "0") {
+      const b = (await c.req.json().catch(() => null)) as { local_dir?: unknown } | null;
+      if (!b || typeof b.local_dir !== "string")
+        return c.json(
+          { detail: [{ type: "missing", loc: ["body", "local_dir"], msg: "Field required", input: b }] },
+          422,
+        );
+      localDir = b.local_dir;
+    }
+    const models = await listModels(localDirOf(localDir));
+    return c.json({
+      object: "list",
+      data: models.map((m) => ({
+        model_name: m.model_name,
+        model_root_path: m.model_root_path,
+        source: m.source,
+        model_status: jobs.has(m.model_root_path) ? "downloading" : m.model_status,
+      })),
+    });
+  });
+
+  /** Find a model by name: AIBrix layout first, then the hf-cache repo folder. */
+  async function find(name: string, localDir: string) {
+    if (!name || name.startsWith("/") || name.split("/").some((s) => s === ".." || s === "."))
+      throw aibrixError(422, "InvalidArgumentError", `invalid model_name '${name}'`);
+    const models = await listModels(localDir);
+    const m = models.find((x) => x.model_name === name);
+    if (!m) throw aibrixError(404, "ModelNotFoundError", `Model not found: ${name}`);
+    const layout = m.model_root_path.includes("/models--")
+      ? hfCacheLayout(localDir, name)
+      : aibrixLayout(join(localDir, name), m.source);
+    return { m, layout };
+  }
+
+  app.get("/v1/model/status", async (c) => {
+    const name = c.req.query("model_name") ?? "";
+    const localDir = localDirOf(c.req.query("local_dir"));
+    const { m, layout } = await find(name, localDir);
+    const job = jobs.get(layout.root);
+    const rec: StatusRecord | null = m.record;
+    return c.json({
+      model_name: m.model_name,
+      model_root_path: m.model_root_path,
+      source: m.source,
+      model_status: job ? "downloading" : m.model_status,
+      model_path: rec?.model_path ?? (m.model_status === "downloaded" ? layout.modelPath() : undefined),
+      progress: job?.progress ?? rec?.progress ?? null,
+      error: !job && m.model_status === "failed" ? (rec?.error ?? null) : null,
+    });
+  });
+
+  app.delete("/v1/model/:name{.+}", async (c) => {
+    const name = decodeURIComponent(c.req.param("name"));
+    const localDir = localDirOf(c.req.query("local_dir"));
+    const { m, layout } = await find(name, localDir);
+    if (jobs.has(layout.root) || m.model_status === "downloading")
+      throw aibrixError(
+        409,
+        "ConflictError",
+        `model ${name} is downloading; delete it when the download has ended`,
+      );
+    if (deps.engine && (await engineUses(deps.engine, name, layout)))
+      throw aibrixError(409, "ConflictError", `model ${name} is in use by the inference engine`);
+    await rm(layout.root, { recursive: true, force: true });
+    log.info("model deleted", { model: name, root: layout.root });
+    return c.json({ model_name: name, status: "deleted" });
+  });
+
+  return {
+    app,
+    specs: modelSpecs,
+    async stop() {
+      for (const j of jobs.values()) j.ac.abort();
+      await Promise.all([...jobs.values()].map((j) => j.done));
+    },
+  };
+}
+
+/** Whether the engine's model list names this model or serves it from under its directory. */
+async function engineUses(engine: EngineAdapter, name: string, layout: Layout): Promise<boolean> {
+  try {
+    const list = (await engine.listModels({ signal: AbortSignal.timeout(3000) })) as {
+      data?: Array<{ id?: string; root?: string; parent?: string | null }>;
+    };
+    return (list.data ?? []).some(
+      (d) =>
+        d.id === name ||
+        d.root === name ||
+        (d.root ?? "").startsWith(layout.root) ||
+        (d.id ?? "").startsWith(layout.root),
+    );
+  } catch {
+    return false; // engine down: it cannot be serving the files
+  }
+}
