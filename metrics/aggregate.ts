@@ -23,6 +23,7 @@ export function combineSamples(samples: readonly Sample[], op: Aggregation): Sam
       continue;
     }
     const p = prev.sample;
+    p.line = undefined; // the value changes: render from the model
     prev.n++;
     if (op === "max") p.value = Math.max(p.value, s.value);
     else p.value += s.value;
@@ -62,6 +63,10 @@ export function withRank(families: readonly MetricFamily[], rank: number): Metri
   const r = String(rank);
   return families.map((f) => ({
     ...f,
-    samples: f.samples.map((s) => ({ ...s, labels: { ...s.labels, rank: r } })),
+    samples: f.samples.map((s) => {
+      const out: Sample = { name: s.name, labels: { ...s.labels, rank: r }, value: s.value };
+      if (s.timestampMs !== undefined) out.timestampMs = s.timestampMs;
+      return out;
+    }),
   }));
 }

@@ -23,6 +23,8 @@ export interface ParseOptions {
 }
 
 const MAX_ERRORS_KEPT = 5;
+/** Sample names remembered for reuse (a histogram series cycles through _bucket, _count, _sum). */
+const RECENT_NAMES = 4;
 
 type DeclaredType = MetricType | "info" | "stateset" | "gaugehistogram" | "unknown";
 
@@ -118,6 +120,11 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
   const errors: string[] = [];
   let errorCount = 0;
   let current: Draft | undefined;
+  const recentNames: string[] = [];
+  const recentFamilies: Array<Draft | undefined> = [];
+  let nextRecent = 0;
+  const knownLabels: string[] = [];
+  const lastValues: Array<string | undefined> = [];
 
   const fail = (lineNo: number, why: string, line: string) => {
     errorCount++;
@@ -153,10 +160,10 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
   while (start < len) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = len;
-    let line = text.slice(start, end);
+    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    const line = text.slice(start, lineEnd);
     start = end + 1;
     lineNo++;
-    if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
     if (line.length === 0) continue;
 
     if (line.charCodeAt(0) === 35 /* # */) {
@@ -201,6 +208,7 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
         }
       }
       current = d;
+      recentFamilies.fill(undefined); // a new TYPE/HELP may claim names seen before
       continue;
     }
 
@@ -210,15 +218,53 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
       fail(lineNo, "not a sample, comment or blank line", line);
       continue;
     }
-    let i = 1;
-    while (i < line.length && isNameChar(line.charCodeAt(i))) i++;
-    const name = line.slice(0, i);
+    // Names repeat line after line (histogram buckets): reuse a recent one instead of slicing and hashing.
+    let name: string | undefined;
+    let slot = -1;
+    for (let r = 0; r < recentNames.length; r++) {
+      const n = recentNames[r]!;
+      if (line.startsWith(n)) {
+        const c = line.charCodeAt(n.length);
+        if (c === 123 || c === 32 || c === 9) {
+          name = n;
+          slot = r;
+          break;
+        }
+      }
+    }
+    let i: number;
+    if (name !== undefined) i = name.length;
+    else {
+      i = 1;
+      for (; i < line.length; i++) {
+        const c = line.charCodeAt(i);
+        if (c === 123 || c === 32 || c === 9) break;
+      }
+      name = line.slice(0, i);
+      let ok = true;
+      for (let k = 1; k < name.length; k++) if (!isNameChar(name.charCodeAt(k))) ok = false;
+      if (!ok) {
+        fail(lineNo, "invalid metric name", line);
+        continue;
+      }
+      slot = nextRecent;
+      recentNames[slot] = name;
+      recentFamilies[slot] = undefined;
+      nextRecent = (nextRecent + 1) % RECENT_NAMES;
+    }
     const labels: Labels = {};
+    let seen = 0;
+    const backslashAt = line.indexOf("\\", i);
     let bad: string | undefined;
+    // The line is kept verbatim for passthrough rendering unless it needs normalizing.
+    let verbatim = !openMetrics;
     if (i < line.length && line.charCodeAt(i) === 123 /* { */) {
       i++;
       for (;;) {
-        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+          i++;
+          verbatim = false;
+        }
         if (i >= line.length) {
           bad = "unterminated label set";
           break;
@@ -227,49 +273,89 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
           i++;
           break;
         }
-        const ls = i;
-        while (i < line.length && isLabelChar(line.charCodeAt(i))) i++;
-        if (i === ls || (line.charCodeAt(ls) >= 48 && line.charCodeAt(ls) <= 57)) {
-          bad = "invalid label name";
+        const eq = line.indexOf("=", i);
+        if (eq < 0) {
+          bad = "label without '='";
           break;
         }
-        const lname = line.slice(ls, i);
-        while (i < line.length && line.charCodeAt(i) === 32) i++;
-        if (line.charCodeAt(i) !== 61 /* = */) {
-          bad = `label '${lname}' without '='`;
-          break;
+        let ne = eq;
+        while (ne > i && (line.charCodeAt(ne - 1) === 32 || line.charCodeAt(ne - 1) === 9)) {
+          ne--;
+          verbatim = false;
         }
-        i++;
-        while (i < line.length && line.charCodeAt(i) === 32) i++;
+        // Few distinct label names exist: match a known one in place (no slice, no hashing).
+        const n = ne - i;
+        let li = -1;
+        for (let k = 0; k < knownLabels.length; k++) {
+          const kl = knownLabels[k]!;
+          if (kl.length === n && line.startsWith(kl, i)) {
+            li = k;
+            break;
+          }
+        }
+        let lname: string;
+        if (li >= 0) lname = knownLabels[li]!;
+        else {
+          lname = line.slice(i, ne);
+          let ok = lname.length > 0 && !(lname.charCodeAt(0) >= 48 && lname.charCodeAt(0) <= 57);
+          for (let k = 0; ok && k < lname.length; k++) if (!isLabelChar(lname.charCodeAt(k))) ok = false;
+          if (!ok) {
+            bad = "invalid label name";
+            break;
+          }
+          if (knownLabels.length < 30) {
+            li = knownLabels.length;
+            knownLabels.push(lname);
+          }
+        }
+        i = eq + 1;
+        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+          i++;
+          verbatim = false;
+        }
         if (line.charCodeAt(i) !== 34 /* " */) {
           bad = `label '${lname}' value not quoted`;
           break;
         }
-        i++;
-        const vs = i;
+        const vs = i + 1;
+        let raw: string | undefined;
+        let q: number;
         let escaped = false;
-        while (i < line.length) {
-          const ch = line.charCodeAt(i);
-          if (ch === 92 /* \ */) {
-            escaped = true;
-            i += 2;
-            continue;
+        // Values repeat too (model_name, engine): reuse the last value of this label when it matches.
+        const last = li >= 0 ? lastValues[li] : undefined;
+        if (last !== undefined && line.startsWith(last, vs) && line.charCodeAt(vs + last.length) === 34) {
+          raw = last;
+          q = vs + last.length;
+        } else {
+          // Closing quote: the next '"' not escaped (an odd run of backslashes before it escapes it).
+          q = line.indexOf('"', vs);
+          if (backslashAt >= 0)
+            while (q >= 0) {
+              let bs = 0;
+              while (q - 1 - bs >= vs && line.charCodeAt(q - 1 - bs) === 92) bs++;
+              if (bs % 2 === 0) break;
+              q = line.indexOf('"', q + 1);
+            }
+          if (q < 0) {
+            bad = `label '${lname}' value not terminated`;
+            break;
           }
-          if (ch === 34) break;
-          i++;
+          escaped = backslashAt >= 0 && backslashAt < q && line.lastIndexOf("\\", q) >= vs;
+          raw = line.slice(vs, q);
+          if (li >= 0 && !escaped) lastValues[li] = raw;
         }
-        if (i >= line.length) {
-          bad = `label '${lname}' value not terminated`;
-          break;
-        }
-        const raw = line.slice(vs, i);
-        i++;
-        if (lname in labels) {
+        i = q + 1;
+        if (li >= 0 ? (seen & (1 << li)) !== 0 : lname in labels) {
           bad = `duplicate label '${lname}'`;
           break;
         }
+        if (li >= 0) seen |= 1 << li;
+        if (escaped) verbatim = false; // re-rendered with canonical escapes
         labels[lname] = escaped ? unescapeText(raw, true) : raw;
-        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+          i++;
+          verbatim = false;
+        }
         if (line.charCodeAt(i) === 44 /* , */) i++;
         else if (line.charCodeAt(i) !== 125) {
           bad = "expected ',' or '}' in label set";
@@ -311,11 +397,17 @@ export function parseExposition(text: string, opts: ParseOptions = {}): ParseRes
         fail(lineNo, "unexpected text after the timestamp", line);
         continue;
       }
+      if (r < line.length) verbatim = false;
+    } else if (k < line.length) verbatim = false;
+    let fam = recentFamilies[slot];
+    if (fam === undefined) {
+      fam = familyOf(name);
+      recentFamilies[slot] = fam;
     }
-    const fam = familyOf(name);
     current = fam;
     const sample: Sample = { name, labels, value };
     if (timestampMs !== undefined) sample.timestampMs = timestampMs;
+    if (verbatim) sample.line = line;
     fam.samples.push(sample);
   }
 

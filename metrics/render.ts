@@ -45,6 +45,7 @@ export function renderLabels(labels: Labels): string {
 }
 
 function renderSample(s: Sample, format: ExpositionFormat): string {
+  if (s.line !== undefined && (format === "text" || s.timestampMs === undefined)) return s.line;
   let line = s.name + renderLabels(s.labels) + " " + formatValue(s.value);
   if (s.timestampMs !== undefined)
     line += " " + (format === "text" ? String(Math.round(s.timestampMs)) : String(s.timestampMs / 1000));

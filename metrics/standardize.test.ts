@@ -181,6 +181,8 @@ describe("snapshot", () => {
     expect(om).toContain("# TYPE aibrix:prompt_tokens counter\naibrix:prompt_tokens_total{");
     const back = parseExposition(om + "# EOF\n");
     expect(back.errorCount).toBe(0);
-    expect(renderFamilies(back.families, "text")).toBe(s.body("text"));
+    expect(renderFamilies(back.families, "text")).toBe(
+      renderFamilies(parseExposition(s.body("text"), { openMetrics: true }).families, "text"),
+    );
   });
 });

@@ -58,7 +58,10 @@ function applyRule(
   set: RuleSet,
   ctx: StandardizeContext,
 ): MetricFamily | undefined {
+  const plain = !rule.dropLabels && rule.kind !== "label" && set.modelLabel === undefined;
   const labelsFor = (l: Labels): Labels => {
+    // Nothing to drop, rename or add: share the engine's label object (samples are never mutated).
+    if (plain && (l.model_name !== undefined || rule.noModelName || ctx.modelName === undefined)) return l;
     const out: Labels = {};
     const keep = rule.kind === "label" ? (rule.keepLabels ?? DEFAULT_KEEP) : undefined;
     for (const k in l) {
@@ -75,7 +78,11 @@ function applyRule(
     name: rule.target,
     type,
     help: rule.help,
-    samples: combineSamples(samples, type === "gauge" ? (rule.aggregate ?? "sum") : "sum"),
+    // Only dropped labels or summed sources can make two series collide.
+    samples:
+      plain && rule.kind !== "sum"
+        ? samples
+        : combineSamples(samples, type === "gauge" ? (rule.aggregate ?? "sum") : "sum"),
   });
 
   if (rule.kind === "sum") {
@@ -119,6 +126,9 @@ function applyRule(
         } else if (d) value = s.value / d;
         const out: Sample = { name, labels, value };
         if (s.timestampMs !== undefined) out.timestampMs = s.timestampMs;
+        // A pure rename of a verbatim line: the new line is the new name plus the old line's tail.
+        if (s.line !== undefined && labels === s.labels && value === s.value)
+          out.line = name + s.line.slice(s.name.length);
         samples.push(out);
       }
       return family(type, samples);

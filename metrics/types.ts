@@ -16,6 +16,12 @@ export interface Sample {
   value: number;
   /** Milliseconds since the epoch, when the exposition carried one. */
   timestampMs?: number;
+  /**
+   * The exposition line this sample was parsed from, when it is already valid text 0.0.4 for exactly
+   * this name, labels, value and timestamp: passthrough renders it as is. Anything that changes the
+   * sample builds a new one without it.
+   */
+  line?: string;
 }
 
 export interface MetricFamily {
