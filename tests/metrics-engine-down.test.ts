@@ -47,7 +47,7 @@ test("hung engine: /metrics answers fast with aibrix:engine_up 0 after the stale
     const s = await scrape();
     slowest.push(s.ms);
     return s.text.includes("\naibrix:engine_up 0\n") ? s : undefined;
-  }, 5000);
+  }, 5000).then((d) => d!);
   // Not before the staleness bound (0.5 s), and well before the poll deadline would matter.
   expect(performance.now() - hungAt).toBeGreaterThan(400);
   expect(down.status).toBe(200);
