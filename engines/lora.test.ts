@@ -204,3 +204,18 @@ test("an engine without runtime LoRA answers 501 naming the engine and the capab
   expect(err2.status).toBe(501);
   expect(err2.message).toContain("lora_unload");
 });
+
+test("the same name with a new source replaces the adapter in the engine", async () => {
+  const e = fakeEngine();
+  const dl = fakeFetch();
+  const m = await manager(e.engine, dl.f);
+  await m.load({ mode: "delegation", name: "r", artifact_url: "s3://b/v1" });
+  const local = join(root, "v2");
+  await mkdir(local);
+  await writeFile(join(local, "adapter_config.json"), "{}");
+  const out = await m.load({ mode: "delegation", name: "r", artifact_url: local });
+  expect(out.already).toBe(false);
+  expect(e.loaded.get("r")).toBe(local);
+  expect(e.calls.unload).toBe(1);
+  expect(await stat(join(root, "adapters", "r")).catch(() => null)).toBeNull();
+});

@@ -196,6 +196,13 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (existing?.state === "loaded" && existing.source === source && (await engineHas(req.name, bearer)))
       return { name: req.name, path: existing.path, source, already: true, engineMessage: "already loaded" };
     const { path, downloaded } = await resolvePath(req, existing);
+    if (existing?.state === "loaded" && existing.source !== source && d.engine.unloadLora) {
+      // Same name, new source: the engine must drop the old adapter, or it would answer "already loaded".
+      await d.engine.unloadLora(req.name, engineCtx(bearer)).catch((e) => {
+        if (!(e instanceof AppError && e.status === 404)) throw e;
+      });
+      log.info("adapter replaced: old one unloaded", { lora_name: req.name, old_source: existing.source });
+    }
     const rec: AdapterRecord = {
       name: req.name,
       source,
@@ -216,6 +223,8 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     }
     rec.state = "loaded";
     await d.store.put(rec);
+    if (existing?.downloaded && existing.path !== path && (await isInside(d.adaptersDir, existing.path)))
+      await rm(await childPath(d.adaptersDir, req.name, "lora_name"), { recursive: true, force: true });
     loadedEpoch.set(req.name, { epoch, at: ++seq });
     log.info(res.already ? "adapter was already loaded in the engine" : "adapter loaded", {
       lora_name: req.name,
