@@ -26,6 +26,14 @@ see README.md for every variable.
 
 const commands: Record<string, Command> = {
   serve: { summary: "run the sidecar (default)", usage: SERVE_USAGE, run: runServe },
+  "mock-engine": {
+    summary: "run a mock inference engine (vllm, sglang, llamacpp, tgi, trtllm, triton)",
+    usage: "usage: airuntime mock-engine --engine <name> [flags]  (see --help)",
+    async run(args) {
+      const { runMockEngine } = await import("./mock/cli.ts");
+      return runMockEngine(args);
+    },
+  },
   download: {
     summary: "download a model (s3, tos, gcs, hf, http, local) and print its path",
     usage: "usage: airuntime download <uri> [flags] (airuntime download --help for all flags)",
@@ -98,24 +106,27 @@ async function runServe(args: string[]): Promise<number> {
   }
   const log = createLogger({ level: parseLevel(config.logLevel), base: { app: "airuntime" } });
   for (const w of config.warnings) log.warn(w);
-  // Imported here so `version`/`--help` stay instant.
+  // Listen first with a boot handler so liveness answers while the features are composed; every other
+  // route says "starting" (503, a retry word for the AIBrix controller) until the full app takes over.
+  let handle = (req: Request): Response | Promise<Response> =>
+    new URL(req.url).pathname === "/healthz"
+      ? Response.json({ status: "ok" })
+      : Response.json({ status: "not ready", reason: "sidecar starting: service unavailable" }, { status: 503 });
+  const server = serve({ hostname: config.host, port: config.port, unix: config.unixSocket, fetch: (req) => handle(req) });
+  // Imported here so `version`/`--help` stay instant and the socket opens before the heavy modules load.
   const { composeSidecar } = await import("./compose.ts");
   let sidecar: Awaited<ReturnType<typeof composeSidecar>>;
   try {
     sidecar = await composeSidecar(config, log);
   } catch (e) {
+    await server.stop(0);
     if (e instanceof ConfigError) {
       console.error(`airuntime: ${e.message}`);
       return EXIT.config;
     }
     throw e;
   }
-  const server = serve({
-    hostname: config.host,
-    port: config.port,
-    unix: config.unixSocket,
-    fetch: (req) => sidecar.app.fetch(req),
-  });
+  handle = (req) => sidecar.app.fetch(req);
   log.info("airuntime listening", {
     url: server.url,
     engine: config.engine,
