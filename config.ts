@@ -175,7 +175,11 @@ const envSchema = z.object({
   METRIC_SCRAPE_PATH: z
     .string()
     .optional()
-    .refine((v) => v === undefined || v === "" || v.startsWith("/"), "expected a path starting with /"),
+    // A full URL is accepted too, as AIBrix's urljoin does (Triton serves metrics on its own port, 8002).
+    .refine(
+      (v) => v === undefined || v === "" || v.startsWith("/") || httpUrl.safeParse(v).success,
+      "expected a path starting with / or an http(s) URL",
+    ),
   METRICS_ENABLE_TRANSFORMATION: bool(true),
   METRICS_RAW_PASSTHROUGH_MODE: bool(false),
   AIRUNTIME_METRICS_MODE: z.enum(["default", "raw", "standard"]).optional(),
@@ -282,7 +286,7 @@ export interface Config {
   engineRequested: string;
   engineVersion: string;
   engineEndpoints: string[];
-  /** METRIC_SCRAPE_PATH when set; otherwise the engine adapter's own metrics path applies. */
+  /** METRIC_SCRAPE_PATH when set (a path, or a full URL); otherwise the engine adapter's own metrics path. */
   metricsPath?: string;
   metricsMode: MetricsMode;
   metricsIntervalMs: number;

@@ -12,7 +12,7 @@ import type { Labels, RuleSet } from "./types.ts";
 export interface PollerOptions {
   /** Engine base URLs (INFERENCE_ENGINE_ENDPOINT, comma separated: data-parallel ranks). */
   endpoints: readonly string[];
-  /** Metrics path on each endpoint ("/metrics", trtllm "/prometheus/metrics"). */
+  /** Metrics path on each endpoint ("/metrics", trtllm "/prometheus/metrics"), or a full URL. */
   path: string;
   mode: MetricsMode;
   rules: RuleSet;
@@ -63,7 +63,8 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   const multi = o.endpoints.length > 1;
   const states: EndpointState[] = o.endpoints.map((base, rank) => ({
     rank,
-    url: base.replace(/\/+$/, "") + o.path,
+    // A full URL (METRIC_SCRAPE_PATH=http://host:8002/metrics, as AIBrix's urljoin allows) replaces the base.
+    url: /^https?:\/\//.test(o.path) ? o.path : base.replace(/\/+$/, "") + o.path,
     up: false,
     lastDurationS: 0,
   }));
