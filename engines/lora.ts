@@ -16,6 +16,8 @@ import type { CallCtx, EngineAdapter } from "./types.ts";
 /** Schemes accepted in artifact_url (AIBrix's list plus gs://, hf:// and http(s)://; B5). */
 export const REMOTE_SCHEMES = ["s3", "gs", "gcs", "tos", "hf", "huggingface", "http", "https"] as const;
 
+const AIBRIX_ADAPTERS_DIR = "/tmp/aibrix/adapters";
+
 export type LoadRequest =
   | { mode: "direct"; name: string; lora_path: string; authorization?: string }
   | {
@@ -147,7 +149,8 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         `Unsupported URL scheme: ${scheme ?? "(none)"} in artifact_url '${shown(url)}'. Supported: ${REMOTE_SCHEMES.join(", ")} and absolute paths`,
       );
     let root = d.adaptersDir;
-    if (req.local_dir) {
+    // AIBrix's default value means "the adapters directory", wherever that is configured here.
+    if (req.local_dir && resolve(req.local_dir) !== AIBRIX_ADAPTERS_DIR) {
       // AIBrix ignores local_dir (B7); we honour it, but only inside the adapters directory.
       const ld = resolve(req.local_dir);
       if (
