@@ -32,13 +32,13 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
   try {
     res = await fetch(url, { method: call.method ?? (body ? "POST" : "GET"), headers, body, signal });
   } catch (e) {
-    throw transportError(url, e, timeout.aborted);
+    throw transportError(url, e, timedOut(signal));
   }
   let text: string;
   try {
     text = await res.text();
   } catch (e) {
-    throw transportError(url, e, timeout.aborted);
+    throw transportError(url, e, timedOut(signal));
   }
   let json: unknown;
   try {
@@ -47,6 +47,12 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
     json = undefined;
   }
   return { status: res.status, text, json, contentType: res.headers.get("content-type") ?? "" };
+}
+
+/** Aborted by a deadline (ours or the caller's AbortSignal.timeout), not by a cancel. */
+function timedOut(signal: AbortSignal): boolean {
+  const r = signal.reason as { name?: string } | undefined;
+  return signal.aborted && r?.name === "TimeoutError";
 }
 
 export function transportError(url: string, e: unknown, timedOut: boolean): AppError {

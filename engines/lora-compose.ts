@@ -44,7 +44,8 @@ export async function composeLora(o: {
     adaptersDir: config.adaptersDir,
     credentialsDir: config.credentialsDir,
     engineTimeoutMs,
-    waitMs: engineTimeoutMs,
+    // A little longer than one engine call, so a call's own deadline (504) is what the caller sees.
+    waitMs: Math.min(engineTimeoutMs + 2000, 28_000),
     log,
     metrics: o.metrics ? loraMetrics(o.metrics, engine.kind) : undefined,
   });
