@@ -71,9 +71,17 @@ describe("lifecycle on engine processes", () => {
       async () => (await models(sc)).filter((m) => m.phase === "active" && m.ready).length === 2,
       15_000,
     );
-    for (const r of [a, b]) {
+    for (const [r, name] of [
+      [a, "alpha"],
+      [b, "beta"],
+    ] as const) {
       const h = await fetch(`http://127.0.0.1:${r.json.port}/health`);
       expect(h.status).toBe(200);
+      // Each engine serves its own model under the activated name.
+      const list = (await (await fetch(`http://127.0.0.1:${r.json.port}/v1/models`)).json()) as {
+        data: { id: string }[];
+      };
+      expect(list.data.map((m) => m.id)).toContain(name);
     }
     pids.push(enginePid(e, "alpha")!, enginePid(e, "beta")!);
     expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
@@ -121,11 +129,17 @@ describe("lifecycle on engine processes", () => {
       operation_id: "op-sleep-1",
     });
     expect(s2.json).toMatchObject({ applied: false, phase: "sleeping" });
+    const port = (await model(sc, "alpha"))!.port;
+    const isSleeping = async () =>
+      ((await (await fetch(`http://127.0.0.1:${port}/is_sleeping`)).json()) as { is_sleeping: boolean })
+        .is_sleeping;
+    expect(await isSleeping()).toBe(true);
     expect((await model(sc, "alpha"))!.ready).toBe(false);
     const w1 = await post(sc, "/v1/runtime/models/wake", { model_name: "alpha", operation_id: "op-wake-1" });
     expect(w1.json).toMatchObject({ applied: true, operation_id: "op-wake-1" });
     expect(["booting", "active"]).toContain(w1.json.phase);
     await waitUntil(async () => (await model(sc, "alpha"))!.phase === "active");
+    expect(await isSleeping()).toBe(false);
     const w2 = await post(sc, "/v1/runtime/models/wake", { model_name: "alpha", operation_id: "op-wake-1" });
     expect(w2.json).toMatchObject({ applied: false, phase: "active" });
     // A new operation on an awake engine has nothing to do: applied false too.
