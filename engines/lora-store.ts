@@ -4,6 +4,7 @@
 // handed the engine (AIBrix bug B6).
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import process from "node:process";
 import type { Logger } from "../log.ts";
 
 export interface AdapterRecord {

@@ -3,7 +3,7 @@
 // (adapters reloaded without being asked), bad input (4xx, nothing on disk), engines without LoRA (501),
 // sleep/wake (idempotent by operation_id; 409 without the capability).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
@@ -67,6 +67,41 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
     expect(metrics).toContain('aibrix:lora_adapters_loaded{engine="vllm"} 1');
     // The secret never shows up in the sidecar's logs.
     expect(side.output()).not.toContain("lora-secret-key");
+  } finally {
+    await side.stop();
+    await mock.stop();
+    await s3.stop();
+  }
+});
+
+test("a download longer than the request wait keeps running; a repeated load joins it (credentials_secret files)", async () => {
+  const s3 = startFakeS3({ credentials: [{ accessKeyId: "AKIDSLOW", secretAccessKey: "slow-secret-key" }] });
+  for (const [f, bytes] of Object.entries(adapterFiles("slow")))
+    await s3.put("bkt", `loras/slow/${f}`, bytes);
+  s3.throttle.bytesPerSec = 16 * 1024; // ~4 s for the 64 KiB weights
+  const mock = await startMockEngine({ engine: "vllm", port: 0 });
+  const dir = join(tmp, "slow");
+  await mkdir(join(dir, "secrets", "s3-creds"), { recursive: true });
+  await writeFile(join(dir, "secrets", "s3-creds", "aws_access_key_id"), "AKIDSLOW\n");
+  await writeFile(join(dir, "secrets", "s3-creds", "aws_secret_access_key"), "slow-secret-key\n");
+  // Requests wait ~3 s (one 1 s engine deadline + 2 s), less than the download takes.
+  const side = await startSidecar(
+    sidecarEnv("vllm", mock.url, dir, { AWS_ENDPOINT_URL: s3.url, AIRUNTIME_ENGINE_TIMEOUT: "1" }),
+  );
+  try {
+    const body = { lora_name: "slow", artifact_url: "s3://bkt/loras/slow/", credentials_secret: "s3-creds" };
+    const first = await call(side.url, "/v1/lora_adapter/load", body);
+    expect(first.status).toBe(503);
+    expect(first.text.toLowerCase()).toMatch(RETRY_WORDS);
+    const done = await waitUntil(async () => {
+      const r = await call(side.url, "/v1/lora_adapter/load", body);
+      return r.status === 200 ? r : null;
+    }, 20_000);
+    expect(done!.json.local_path).toBe(join(dir, "adapters", "slow"));
+    for (const f of Object.keys(adapterFiles("slow")))
+      expect(s3.stats("bkt", `loras/slow/${f}`).requests).toBe(1);
+    expect(mock.counters().slow).toEqual({ load: 1, unload: 0 });
+    expect(side.output()).not.toContain("slow-secret-key");
   } finally {
     await side.stop();
     await mock.stop();
