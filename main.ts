@@ -111,8 +111,16 @@ async function runServe(args: string[]): Promise<number> {
   let handle = (req: Request): Response | Promise<Response> =>
     new URL(req.url).pathname === "/healthz"
       ? Response.json({ status: "ok" })
-      : Response.json({ status: "not ready", reason: "sidecar starting: service unavailable" }, { status: 503 });
-  const server = serve({ hostname: config.host, port: config.port, unix: config.unixSocket, fetch: (req) => handle(req) });
+      : Response.json(
+          { status: "not ready", reason: "sidecar starting: service unavailable" },
+          { status: 503 },
+        );
+  const server = serve({
+    hostname: config.host,
+    port: config.port,
+    unix: config.unixSocket,
+    fetch: (req) => handle(req),
+  });
   // Imported here so `version`/`--help` stay instant and the socket opens before the heavy modules load.
   const { composeSidecar } = await import("./compose.ts");
   let sidecar: Awaited<ReturnType<typeof composeSidecar>>;
