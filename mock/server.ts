@@ -61,7 +61,7 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
     if (opts.tickMs <= 0 && state.isReady()) state.sim.step();
     const text = render();
     return new Response(faults.malformedMetrics ? malform(text) : text, {
-      headers: { "content-type": p.metricsContentType },
+      headers: { "content-type": p.metricsContentType, ...p.metricsHeaders?.(state) },
     });
   };
 

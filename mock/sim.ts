@@ -61,6 +61,8 @@ export class Simulation {
   readonly rng: Rng;
   time = 0;
   steps = 0;
+  /** Requests enqueued so far (arrivals plus explicit requests). */
+  arrived = 0;
   waiting: SimRequest[] = [];
   running: SimRequest[] = [];
   private nextId = 1;
@@ -101,6 +103,7 @@ export class Simulation {
       arrivedAt: this.time,
     };
     this.waiting.push(req);
+    this.arrived++;
     return req;
   }
 

@@ -88,6 +88,8 @@ export interface Personality {
   /** Prometheus path on the main port; null when metrics live elsewhere (Triton's own port). */
   metricsPath: string | null;
   metricsContentType: string;
+  /** Extra headers on the Prometheus response (llama.cpp: Process-Start-Time-Unix). */
+  metricsHeaders?(s: EngineState): Record<string, string>;
   /** Health paths: never hit by the error-rate fault (it targets management calls). */
   healthPaths: readonly string[];
   loraRoutes: readonly LoraRoute[];
