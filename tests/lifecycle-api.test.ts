@@ -10,6 +10,7 @@ import {
   alive,
   call,
   enginePid,
+  killRegistered,
   fakeEngineEnv,
   type LifeEnv,
   lifeEnv,
@@ -41,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sc?.stop();
   for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
+  killRegistered(e);
   await rm(e.dir, { recursive: true, force: true });
 });
 
@@ -296,6 +298,7 @@ describe("without a KV limit command", () => {
       expect(alive(pid)).toBe(false);
     } finally {
       await side.stop();
+      killRegistered(env);
       await rm(env.dir, { recursive: true, force: true });
     }
   });

@@ -12,6 +12,7 @@ import {
   alive,
   call,
   enginePid,
+  killRegistered,
   type LifeEnv,
   lifeEnv,
   model,
@@ -70,6 +71,7 @@ afterAll(async () => {
   release();
   await sc?.stop();
   for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
+  killRegistered(e);
   server?.close();
   await rm(e.dir, { recursive: true, force: true });
 });

@@ -108,3 +108,21 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Test cleanup: kill the process group of every engine the registry still lists (never this runner). */
+export function killRegistered(e: LifeEnv | undefined): void {
+  if (!e) return;
+  try {
+    const j = JSON.parse(readFileSync(e.registry, "utf8")) as { engines: Array<{ pid: number | null }> };
+    for (const { pid } of j.engines)
+      if (pid && pid !== process.pid && alive(pid)) {
+        try {
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+  } catch {
+    // no registry: nothing launched
+  }
+}

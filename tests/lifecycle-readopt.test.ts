@@ -10,6 +10,7 @@ import {
   alive,
   call,
   enginePid,
+  killRegistered,
   type LifeEnv,
   lifeEnv,
   model,
@@ -21,10 +22,16 @@ import {
 let e: LifeEnv;
 const procs: Proc[] = [];
 const pids: number[] = [];
+const others: LifeEnv[] = [];
 
 afterAll(async () => {
   for (const p of procs) await p.stop("SIGKILL");
   for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
+  killRegistered(e);
+  for (const x of others) {
+    killRegistered(x);
+    await rm(x.dir, { recursive: true, force: true });
+  }
   await rm(e.dir, { recursive: true, force: true });
 });
 
@@ -126,6 +133,7 @@ test("kill -9 the sidecar: the next one re-adopts live engines with the same sna
 
 test("a reused PID (alive, other start time) is not adopted, and never signalled", async () => {
   const env = await lifeEnv();
+  others.push(env);
   const reg = {
     version: 1,
     engines: [
