@@ -19,7 +19,14 @@ export interface FileTask {
   /** Set by the engine. */
   state?: "active" | "restarting" | "failed" | "complete";
   restarts?: number;
+  /** Bytes written since the last background flush, and that flush while it runs. */
+  unsynced?: number;
+  syncing?: Promise<void> | null;
 }
+
+// Dirty pages are flushed in the background every SYNC_EVERY bytes of finished parts, so the fsync before
+// publishing finds little left to write and disk writeback overlaps the network transfer.
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 export interface TransferOptions {
   source: Source;
@@ -115,10 +122,12 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     t.state = "complete";
     openParts.delete(t);
     completions.push(
-      o.onFileComplete(t).catch((e) => {
-        t.state = "failed";
-        fileErrors.push(e);
-      }),
+      Promise.resolve(t.syncing)
+        .then(() => o.onFileComplete(t))
+        .catch((e) => {
+          t.state = "failed";
+          fileErrors.push(e);
+        }),
     );
   };
 
@@ -218,6 +227,17 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     for (const other of p.attempts) if (other !== a) other.ac.abort();
     p.task.verifier.rangeDone(p.start, p.end);
     void p.task.journal.markDone(p.index).catch((e) => o.log.warn("journal write failed", { error: e }));
+    const t = p.task;
+    t.unsynced = (t.unsynced ?? 0) + (p.end - p.start);
+    if (t.unsynced >= SYNC_EVERY && !t.syncing) {
+      t.unsynced = 0;
+      t.syncing = t.fh
+        .datasync()
+        .catch(() => {})
+        .finally(() => {
+          t.syncing = null;
+        });
+    }
     const left = (openParts.get(p.task) ?? 1) - 1;
     openParts.set(p.task, left);
     if (left === 0) completeTask(p.task);

@@ -1,6 +1,7 @@
 // Shared by the fake servers: serve an object's bytes (in memory or from a file) with Range support,
 // fault injection and per-object accounting of requests and bytes actually handed to the socket.
 import { open } from "node:fs/promises";
+import { fileSlice } from "../../platform/files.ts";
 
 export type Body = Uint8Array | { path: string; size: number };
 
@@ -88,10 +89,13 @@ export function serveObject(
     return new Response(size === 0 && req.method !== "HEAD" ? "" : null, { status, headers });
   if (r) obj.stats.ranged++;
 
-  const stall =
-    obj.faults.stall && obj.faults.stall.times > 0 ? (obj.faults.stall.times--, obj.faults.stall.bytes) : -1;
-  const reset =
-    obj.faults.reset && obj.faults.reset.times > 0 ? (obj.faults.reset.times--, obj.faults.reset.bytes) : -1;
+  // No faults and no throttle on a file-backed object: let the runtime send the file (benchmarks).
+  if (!(obj.body instanceof Uint8Array) && throttle.bytesPerSec === 0 && !armed(obj.faults)) {
+    obj.stats.bytes += end - start + 1;
+    return new Response(fileSlice(obj.body.path, start, end + 1), { status, headers });
+  }
+  const stall = arm(obj.faults.stall);
+  const reset = arm(obj.faults.reset);
   const body = obj.body;
   let pos = start;
   let sent = 0;
@@ -135,6 +139,8 @@ export function serveObject(
   });
   return new Response(stream, { status, headers });
 }
+
+const armed = (f: Faults) => (f.stall?.times ?? 0) > 0 || (f.reset?.times ?? 0) > 0 || f.change !== undefined;
 
 /** Consume one firing of a byte-offset fault: its offset, or -1 when not armed. */
 function arm(f: { bytes: number; times: number } | undefined): number {

@@ -1,0 +1,20 @@
+// Child process for bench/download.ts: the baselines a user would write.
+//   naive <url> <out>    fetch, then write each chunk to the file as it arrives (one stream)
+//   ceiling <url> <out>  fetch, then the runtime's single-stream write of the whole body (Bun.write)
+import { open } from "node:fs/promises";
+import { writeResponseToFile } from "../platform/files.ts";
+
+const [mode, url, out] = process.argv.slice(2);
+if (!mode || !url || !out) throw new Error("usage: download-naive.ts naive|ceiling <url> <out>");
+const res = await fetch(url, { redirect: "follow" });
+if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+if (mode === "ceiling") await writeResponseToFile(res, out);
+else {
+  const fh = await open(out, "w");
+  let pos = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    await fh.write(chunk, 0, chunk.length, pos);
+    pos += chunk.length;
+  }
+  await fh.close();
+}

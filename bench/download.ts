@@ -1,0 +1,152 @@
+// Download benchmark: one large file (default 2 GiB of random bytes) over loopback from the fake HF hub
+// (an LFS file, so airuntime verifies its SHA-256), interleaved rounds of:
+//   airuntime  the compiled binary's `download` (parallel ranged GETs, SHA-256 on)
+//   curl       curl -sSL -o (single stream)
+//   naive      fetch + write each chunk (single stream, what a quick script does)
+//   ceiling    fetch + Bun.write of the whole body (single stream, the runtime's fastest write)
+// and prints MiB/s, max RSS of airuntime, and the ratios airuntime/curl and airuntime/ceiling.
+//
+//   bun run bench/download.ts [--size-mib 2048] [--rounds 2] [--bin /tmp/x/airuntime]
+//        [--threads 16] [--part-mib 16] [--sweep]   (--sweep tries several threads x part sizes)
+import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: opt } = parseArgs({
+  options: {
+    "size-mib": { type: "string", default: "2048" },
+    rounds: { type: "string", default: "2" },
+    bin: { type: "string", default: process.env.AIRUNTIME_BIN ?? "dist/airuntime" },
+    threads: { type: "string", default: "" },
+    "part-mib": { type: "string", default: "" },
+    sweep: { type: "boolean", default: false },
+    dir: { type: "string", default: "/tmp/airuntime-bench" },
+  },
+});
+const MiB = 1024 * 1024;
+const size = Number(opt["size-mib"]) * MiB;
+const rounds = Number(opt.rounds);
+const bin = resolve(opt.bin!);
+const dir = opt.dir!;
+const bun = process.execPath;
+
+async function ensureSource(path: string): Promise<void> {
+  const s = await stat(path).catch(() => null);
+  if (s?.size === size) return;
+  console.error(`writing ${size / MiB} MiB of random data to ${path} ...`);
+  const fh = await open(path, "w");
+  const { randomFillSync } = await import("node:crypto");
+  const buf = Buffer.allocUnsafe(16 * MiB);
+  for (let off = 0; off < size; off += buf.length) {
+    randomFillSync(buf);
+    await fh.write(buf, 0, Math.min(buf.length, size - off), off);
+  }
+  await fh.close();
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ ms: number; maxRssMiB: number; code: number | null; out: string }> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    let maxRss = 0;
+    const poll = setInterval(async () => {
+      const s = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      if (kb > maxRss) maxRss = kb;
+    }, 50);
+    p.on("exit", (code) => {
+      clearInterval(poll);
+      res({ ms: performance.now() - t0, maxRssMiB: Math.round(maxRss / 1024), code, out });
+    });
+  });
+}
+
+async function startServer(file: string): Promise<{ url: string; cdn: string; stop(): void }> {
+  const p = spawn(bun, ["bench/download-server.ts", file], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((r) => p.stdout.once("data", (d) => r(String(d))));
+  const { url, cdn } = JSON.parse(line);
+  return { url, cdn, stop: () => p.kill() };
+}
+
+const mibs = (ms: number) => size / MiB / (ms / 1000);
+
+async function main() {
+  await mkdir(dir, { recursive: true });
+  const src = join(dir, "source.bin");
+  await ensureSource(src);
+  const server = await startServer(src);
+  const outDir = join(dir, "out");
+  const results: Record<string, number[]> = {};
+  const rss: number[] = [];
+  const add = (k: string, v: number) => (results[k] ??= []).push(v);
+  const configs: Array<{ threads: number; part: number }> = opt.sweep
+    ? [4, 8, 16, 32].flatMap((threads) => [8, 16, 32].map((part) => ({ threads, part })))
+    : [{ threads: Number(opt.threads || 0), part: Number(opt["part-mib"] || 0) }];
+
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const c of configs) {
+        await rm(outDir, { recursive: true, force: true });
+        const label = c.threads ? `airuntime t=${c.threads} p=${c.part}MiB` : "airuntime";
+        const env: Record<string, string> = { HF_ENDPOINT: server.url, LOG_LEVEL: "warn" };
+        if (c.threads) env.DOWNLOADER_NUM_THREADS = String(c.threads);
+        if (c.part) env.DOWNLOADER_PART_CHUNKSIZE = `${c.part}MiB`;
+        const a = await run(bin, ["download", "hf://bench/big", "--local-dir", outDir], env);
+        if (a.code !== 0) throw new Error(`airuntime failed: ${a.out}`);
+        add(label, mibs(a.ms));
+        rss.push(a.maxRssMiB);
+      }
+      await rm(outDir, { recursive: true, force: true });
+      await mkdir(outDir, { recursive: true });
+      const c = await run("curl", ["-sSL", "-o", join(outDir, "curl.bin"), server.cdn]);
+      if (c.code !== 0) throw new Error(`curl failed: ${c.out}`);
+      add("curl (1 stream)", mibs(c.ms));
+      await rm(join(outDir, "curl.bin"));
+      const n = await run(bun, ["bench/download-naive.ts", "naive", server.cdn, join(outDir, "naive.bin")]);
+      if (n.code !== 0) throw new Error(`naive failed: ${n.out}`);
+      add("naive fetch (1 stream)", mibs(n.ms));
+      await rm(join(outDir, "naive.bin"));
+      const w = await run(bun, [
+        "bench/download-naive.ts",
+        "ceiling",
+        server.cdn,
+        join(outDir, "ceiling.bin"),
+      ]);
+      if (w.code !== 0) throw new Error(`ceiling failed: ${w.out}`);
+      add("ceiling Bun.write (1 stream)", mibs(w.ms));
+      await rm(join(outDir, "ceiling.bin"));
+    }
+  } finally {
+    server.stop();
+    await rm(outDir, { recursive: true, force: true });
+  }
+  const best = (k: string) => Math.max(...results[k]!);
+  const med = (k: string) => {
+    const v = [...results[k]!].sort((x, y) => x - y);
+    return v[Math.floor(v.length / 2)]!;
+  };
+  console.log(
+    `\n${size / MiB} MiB over loopback, ${rounds} interleaved rounds (MiB/s, median of rounds; wall time incl. process start, SHA-256 on for airuntime)`,
+  );
+  for (const k of Object.keys(results))
+    console.log(`  ${k.padEnd(32)} ${med(k).toFixed(0).padStart(6)} MiB/s  (best ${best(k).toFixed(0)})`);
+  const air = Object.keys(results)
+    .filter((k) => k.startsWith("airuntime"))
+    .sort((a, b) => med(b) - med(a))[0]!;
+  console.log(`  airuntime max RSS: ${Math.max(...rss)} MiB`);
+  console.log(`  ratio ${air} / curl:    ${(med(air) / med("curl (1 stream)")).toFixed(2)}x`);
+  console.log(`  ratio ${air} / ceiling: ${(med(air) / med("ceiling Bun.write (1 stream)")).toFixed(2)}x`);
+  console.log(`  ratio ${air} / naive:   ${(med(air) / med("naive fetch (1 stream)")).toFixed(2)}x`);
+  void createReadStream;
+}
+
+await main();
