@@ -94,11 +94,14 @@ function activateError(status: 400 | 500, req: { model_name: string }, message: 
   });
 }
 
+const PORTS_LOCK = "\u0000ports";
+
 export class LifecycleManager {
   readonly instances = new Map<string, Instance>();
   readonly ops: OperationLog;
   readonly registry: Registry;
   private readonly mutex = new KeyedMutex();
+  private readonly portsInFlight = new Set<number>();
   private closed = false;
 
   constructor(
@@ -183,64 +186,78 @@ export class LifecycleManager {
           );
         return this.activateReply(existing);
       }
-      const taken = new Set([...this.instances.values()].map((i) => i.rec.port));
-      if (req.port !== 0 && taken.has(req.port))
-        throw activateError(400, req, `port ${req.port} is already used by another engine`);
-      let port: number;
-      try {
-        port = req.port !== 0 ? req.port : await pickPort(this.o.portRange, taken);
-      } catch (e) {
-        throw activateError(500, req, errorMessage(e));
-      }
-      const inst: Instance = {
-        rec: {
-          model_name: req.model_name,
-          engine: req.engine,
-          artifact_url: req.artifact_url,
-          port,
-          ipc_name: ipcNameFor(req.model_name, req.ipc_name),
-          pid: null,
-          pid_start_time: null,
-          engine_config: req.engine_config ?? null,
-          additional_config: req.additional_config ?? null,
-          claim_ref: req.claim_ref ?? null,
-          phase: "booting",
-          restart_count: 0,
-          last_error: null,
-          last_transition: nowIso(),
-          next_restart_at: null,
-          model_path: null,
-        },
-        credentials: req.credentials ?? undefined,
-        hbmPeak: 0,
-      };
-      this.instances.set(req.model_name, inst);
-      // The intent is on disk before anything is spawned or downloaded.
-      try {
-        await this.persist();
-      } catch (e) {
-        this.instances.delete(req.model_name);
-        throw activateError(
-          500,
-          req,
-          `cannot write the engine registry ${this.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
-        );
-      }
-      this.log.info("activating model", {
-        model: req.model_name,
-        engine: req.engine,
-        port,
-        artifact_url: req.artifact_url,
+      // Port choice is serialized across models (and ports being chosen count as taken), so two
+      // concurrent activations never get the same port.
+      const port = await this.mutex.run(PORTS_LOCK, async () => {
+        const taken = new Set([...this.instances.values()].map((i) => i.rec.port));
+        for (const p of this.portsInFlight) taken.add(p);
+        if (req.port !== 0 && taken.has(req.port))
+          throw activateError(400, req, `port ${req.port} is already used by another engine`);
+        try {
+          const p = req.port !== 0 ? req.port : await pickPort(this.o.portRange, taken);
+          this.portsInFlight.add(p);
+          return p;
+        } catch (e) {
+          throw activateError(500, req, errorMessage(e));
+        }
       });
-      if (!req.artifact_url.includes("://")) {
-        inst.rec.model_path = req.artifact_url;
-        const err = await this.launch(inst);
-        if (err) throw activateError(500, req, err);
-      } else {
-        this.startDownload(inst);
+      try {
+        return await this.register(req, port);
+      } finally {
+        this.portsInFlight.delete(port);
       }
-      return this.activateReply(inst);
     });
+  }
+
+  private async register(req: ActivateRequest, port: number) {
+    const inst: Instance = {
+      rec: {
+        model_name: req.model_name,
+        engine: req.engine,
+        artifact_url: req.artifact_url,
+        port,
+        ipc_name: ipcNameFor(req.model_name, req.ipc_name),
+        pid: null,
+        pid_start_time: null,
+        engine_config: req.engine_config ?? null,
+        additional_config: req.additional_config ?? null,
+        claim_ref: req.claim_ref ?? null,
+        phase: "booting",
+        restart_count: 0,
+        last_error: null,
+        last_transition: nowIso(),
+        next_restart_at: null,
+        model_path: null,
+      },
+      credentials: req.credentials ?? undefined,
+      hbmPeak: 0,
+    };
+    this.instances.set(req.model_name, inst);
+    // The intent is on disk before anything is spawned or downloaded.
+    try {
+      await this.persist();
+    } catch (e) {
+      this.instances.delete(req.model_name);
+      throw activateError(
+        500,
+        req,
+        `cannot write the engine registry ${this.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
+      );
+    }
+    this.log.info("activating model", {
+      model: req.model_name,
+      engine: req.engine,
+      port,
+      artifact_url: req.artifact_url,
+    });
+    if (!req.artifact_url.includes("://")) {
+      inst.rec.model_path = req.artifact_url;
+      const err = await this.launch(inst);
+      if (err) throw activateError(500, req, err);
+    } else {
+      this.startDownload(inst);
+    }
+    return this.activateReply(inst);
   }
 
   private activateReply(inst: Instance) {

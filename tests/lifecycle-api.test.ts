@@ -264,6 +264,24 @@ describe("lifecycle on engine processes", () => {
     expect(metrics).toContain('aibrix:modelclaim_kv_limit_applied_bytes{model="beta"} 1048576');
   });
 
+  test("concurrent activations get distinct ports", async () => {
+    const names = ["c1", "c2", "c3"];
+    const replies = await Promise.all(
+      names.map((n) =>
+        post(sc, "/v1/runtime/models/activate", { model_name: n, artifact_url: `/models/${n}` }),
+      ),
+    );
+    const ports = replies.map((r) => r.json.port);
+    expect(new Set(ports).size).toBe(3);
+    await waitUntil(
+      async () => (await models(sc)).filter((m) => names.includes(m.model_name) && m.ready).length === 3,
+      15_000,
+    );
+    const cpids = names.map((n) => enginePid(e, n)!);
+    await Promise.all(names.map((n) => post(sc, "/v1/runtime/models/deactivate", { model_name: n })));
+    expect(cpids.some(alive)).toBe(false);
+  });
+
   test("deactivate both: processes gone, models gone", async () => {
     for (const name of ["alpha", "beta"]) {
       const r = await post(sc, "/v1/runtime/models/deactivate", { model_name: name });
