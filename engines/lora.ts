@@ -247,7 +247,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
             new AppError(
               "still_running",
               503,
-              `adapter '${name}' is still being loaded (download or engine call in progress): service unavailable, timeout waiting; retry to join it`,
+              `adapter '${name}' is still busy (a download or engine call is in progress): service unavailable, timeout waiting; retry to join it`,
             ),
           ),
         d.waitMs,
@@ -313,7 +313,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         );
       }
       const unload = d.engine.unloadLora;
-      return serial.run(name, null, async () => {
+      const op = serial.run(name, null, async () => {
         const rec = d.store.get(name);
         let engineError: unknown = null;
         let engineMessage = "";
@@ -350,6 +350,8 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         log.info("adapter unloaded", { lora_name: name, removed_local: removedLocal });
         return { engineMessage, removedLocal };
       });
+      // An unload queued behind a long download answers "still running" in time; it still runs after it.
+      return waitBounded(op, name);
     },
 
     async list(authorization) {
