@@ -49,7 +49,8 @@ export function connectionReset(): Response {
   return new Response(
     new ReadableStream({
       start(c) {
-        c.error(new Error("mock fault: connection reset"));
+        // An undefined reason drops the connection just the same, without Bun logging a stack trace.
+        c.error(undefined);
       },
     }),
   );
