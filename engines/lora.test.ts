@@ -93,18 +93,20 @@ test("20 concurrent identical loads: one download, one engine call, every caller
   const dl = fakeFetch();
   const m = await manager(e.engine, dl.f);
   const outs = await Promise.all(
-    Array.from({ length: 20 }, () => m.load({ mode: "delegation", name: "a1", artifact_url: "s3://b/a1/" })),
+    Array.from({ length: 20 }, () =>
+      m.load({ mode: "delegation", name: "a1", artifact_url: "s3://bkt/a1/" }),
+    ),
   );
   expect(outs.every((o) => o.path === join(root, "adapters", "a1"))).toBe(true);
   expect(dl.calls.length).toBe(1);
   expect(e.calls.load).toBe(1);
   // A later identical load is answered from the registry after checking the engine's list.
-  await m.load({ mode: "delegation", name: "a1", artifact_url: "s3://b/a1/" });
+  await m.load({ mode: "delegation", name: "a1", artifact_url: "s3://bkt/a1/" });
   expect(e.calls.load).toBe(1);
   const disk = JSON.parse(await readFile(join(root, "state", "lora-adapters.json"), "utf8"));
   expect(disk.adapters[0]).toMatchObject({
     name: "a1",
-    source: "s3://b/a1/",
+    source: "s3://bkt/a1/",
     downloaded: true,
     state: "loaded",
   });
@@ -124,7 +126,7 @@ test("an engine restart is healed by reconcile with the recorded path", async ()
 test("without an engine list, a restart seen by health triggers a reload", async () => {
   const e = fakeEngine({ list: false });
   const m = await manager(e.engine, fakeFetch().f);
-  await m.load({ mode: "delegation", name: "a3", artifact_url: "s3://b/a3" });
+  await m.load({ mode: "delegation", name: "a3", artifact_url: "s3://bkt/a3" });
   await m.reconcile("periodic");
   expect(e.calls.load).toBe(1);
   e.loaded.clear();
@@ -142,7 +144,7 @@ test("unload reports the engine's 404 and removes only files the sidecar downloa
   await m.load({ mode: "delegation", name: "loc", artifact_url: local });
   await m.unload("loc", { cleanupLocal: true });
   expect((await stat(local)).isDirectory()).toBe(true);
-  await m.load({ mode: "delegation", name: "dl", artifact_url: "s3://b/dl" });
+  await m.load({ mode: "delegation", name: "dl", artifact_url: "s3://bkt/dl" });
   await m.unload("dl", { cleanupLocal: true });
   expect(await stat(join(root, "adapters", "dl")).catch(() => null)).toBeNull();
   const err = await m.unload("dl", { cleanupLocal: true }).catch((x) => x);
@@ -154,11 +156,11 @@ test("engine down gives 503 with a retry word, then the same load succeeds", asy
   const e = fakeEngine();
   const m = await manager(e.engine, fakeFetch().f);
   e.setDown(true);
-  const err = await m.load({ mode: "delegation", name: "d1", artifact_url: "s3://b/d1" }).catch((x) => x);
+  const err = await m.load({ mode: "delegation", name: "d1", artifact_url: "s3://bkt/d1" }).catch((x) => x);
   expect(err.status).toBe(503);
   expect(err.message).toMatch(/service unavailable|connection refused/);
   e.setDown(false);
-  const out = await m.load({ mode: "delegation", name: "d1", artifact_url: "s3://b/d1" });
+  const out = await m.load({ mode: "delegation", name: "d1", artifact_url: "s3://bkt/d1" });
   expect(out.path).toBe(join(root, "adapters", "d1"));
 });
 
@@ -166,10 +168,12 @@ test("a slow download outlives the request wait; a repeated load joins it", asyn
   const e = fakeEngine();
   const dl = fakeFetch(300);
   const m = await manager(e.engine, dl.f, 50);
-  const err = await m.load({ mode: "delegation", name: "slow", artifact_url: "s3://b/slow" }).catch((x) => x);
+  const err = await m
+    .load({ mode: "delegation", name: "slow", artifact_url: "s3://bkt/slow" })
+    .catch((x) => x);
   expect(err.status).toBe(503);
   expect(err.message).toMatch(/timeout/);
-  const m2 = m.load({ mode: "delegation", name: "slow", artifact_url: "s3://b/slow" }).catch((x) => x);
+  const m2 = m.load({ mode: "delegation", name: "slow", artifact_url: "s3://bkt/slow" }).catch((x) => x);
   await m2;
   // Eventually done with exactly one download.
   for (let i = 0; i < 100 && !e.loaded.has("slow"); i++) await new Promise((r) => setTimeout(r, 10));
@@ -182,13 +186,13 @@ test("bad names and escaping paths are refused before anything touches the disk"
   const dl = fakeFetch();
   const m = await manager(e.engine, dl.f);
   for (const name of ["../x", "a/b", "x".repeat(200), ".hidden", ""]) {
-    const err = await m.load({ mode: "delegation", name, artifact_url: "s3://b/x" }).catch((x) => x);
+    const err = await m.load({ mode: "delegation", name, artifact_url: "s3://bkt/x" }).catch((x) => x);
     expect(err.status).toBe(400);
   }
   expect(await stat(join(root, "adapters")).catch(() => null)).toBeNull();
   expect(dl.calls.length).toBe(0);
   const err = await m
-    .load({ mode: "delegation", name: "ok", artifact_url: "s3://b/x", local_dir: "/etc" })
+    .load({ mode: "delegation", name: "ok", artifact_url: "s3://bkt/x", local_dir: "/etc" })
     .catch((x) => x);
   expect(err.status).toBe(400);
 });
@@ -209,7 +213,7 @@ test("the same name with a new source replaces the adapter in the engine", async
   const e = fakeEngine();
   const dl = fakeFetch();
   const m = await manager(e.engine, dl.f);
-  await m.load({ mode: "delegation", name: "r", artifact_url: "s3://b/v1" });
+  await m.load({ mode: "delegation", name: "r", artifact_url: "s3://bkt/v1" });
   const local = join(root, "v2");
   await mkdir(local);
   await writeFile(join(local, "adapter_config.json"), "{}");

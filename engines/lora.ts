@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { FetchToDir } from "../storage/types.ts";
+import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
 import { keyedSerial } from "./keyed.ts";
 import { resolveCredentials } from "./lora-credentials.ts";
@@ -164,13 +165,14 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         );
       root = ld;
     }
-    const dest = await childPath(root, req.name, "lora_name", true);
+    parseUri(url); // a malformed URI fails here, before anything touches the disk
+    const dest = await childPath(root, req.name, "lora_name");
     if (existing?.downloaded && existing.source === url && (await stat(existing.path).catch(() => null)))
       return { path: existing.path, downloaded: true };
     if (!d.fetchToDir)
       throw new AppError("downloads_unavailable", 501, `artifact downloads are not available in this build`);
-    if (existing?.downloaded && existing.source !== url) await rm(dest, { recursive: true, force: true });
     const credentials = await resolveCredentials(req, d.credentialsDir);
+    if (existing?.downloaded && existing.source !== url) await rm(dest, { recursive: true, force: true });
     const started = Date.now();
     log.info("downloading adapter", { lora_name: req.name, artifact_url: url, dest });
     try {

@@ -107,7 +107,7 @@ test("a download longer than the request wait keeps running; a repeated load joi
     await mock.stop();
     await s3.stop();
   }
-});
+}, 30_000);
 
 test("engine down: 503 with a retry word; engine back: the same request succeeds", async () => {
   const probe = await startMockEngine({ engine: "vllm", port: 0 });
@@ -215,19 +215,21 @@ describe("bad input and missing capabilities", () => {
 
   test("bad names, unknown fields, wrong types: 4xx and nothing created on disk", async () => {
     const cases: unknown[] = [
-      { lora_name: "../x", artifact_url: "s3://b/x/" },
-      { lora_name: "a/b", artifact_url: "s3://b/x/" },
-      { lora_name: "x".repeat(200), artifact_url: "s3://b/x/" },
+      { lora_name: "../x", artifact_url: "s3://bkt/x/" },
+      { lora_name: "a/b", artifact_url: "s3://bkt/x/" },
+      { lora_name: "x".repeat(200), artifact_url: "s3://bkt/x/" },
       { lora_name: "../x", lora_path: "/tmp" },
-      { lora_name: "ok", artifact_url: "s3://b/x/", unknown_field: 1 },
+      { lora_name: "ok", artifact_url: "s3://bkt/x/", unknown_field: 1 },
       { lora_name: "ok", lora_path: "/tmp", extra: true },
-      { lora_name: 5, artifact_url: "s3://b/x/" },
-      { lora_name: "ok", artifact_url: ["s3://b/x/"] },
-      { lora_name: "ok", artifact_url: "s3://b/x/", credentials: "nope" },
+      { lora_name: 5, artifact_url: "s3://bkt/x/" },
+      { lora_name: "ok", artifact_url: ["s3://bkt/x/"] },
+      { lora_name: "ok", artifact_url: "s3://bkt/x/", credentials: "nope" },
       { lora_name: "ok", artifact_url: "ftp://b/x/" },
       { lora_name: "ok", artifact_url: "relative/path" },
-      { lora_name: "ok", artifact_url: "s3://b/x/", local_dir: "/etc" },
-      { lora_name: "ok", artifact_url: "s3://b/x/", credentials_secret: "../../etc" },
+      { lora_name: "ok", artifact_url: "s3://bkt/x/", local_dir: "/etc" },
+      { lora_name: "ok", artifact_url: "s3://bkt/x/", credentials_secret: "../../etc" },
+      { lora_name: "ok", artifact_url: "s3://" },
+      { lora_name: "ok", artifact_url: "hf://" },
       {},
       "not json",
     ];
@@ -246,7 +248,7 @@ describe("bad input and missing capabilities", () => {
     }
     const r = await call(side.url, "/v1/lora_adapter/load", {
       lora_name: "ok",
-      artifact_url: "s3://b/x/",
+      artifact_url: "s3://bkt/x/",
       bad: 1,
     });
     expect(r.status).toBe(422);
@@ -254,7 +256,7 @@ describe("bad input and missing capabilities", () => {
       type: "extra_forbidden",
       msg: "Extra inputs are not permitted",
     });
-    expect(await readdir(join(dir(), "adapters")).catch(() => [])).toEqual([]);
+    expect(await stat(join(dir(), "adapters")).catch(() => null)).toBeNull();
     expect(await stat(join(tmp, "x")).catch(() => null)).toBeNull();
     expect(await stat(join(dir(), "state", "lora-adapters.json")).catch(() => null)).toBeNull();
     expect((await mockStats(mock.url)).calls).toEqual({});
