@@ -193,6 +193,35 @@ for (const engine of ["vllm", "sglang"] as const) {
   });
 }
 
+test("the registry survives a sidecar restart: adapters the engine lost meanwhile are loaded again", async () => {
+  const mock = await startMockEngine({ engine: "vllm", port: 0 });
+  const dir = join(tmp, "sidecar-restart");
+  const a = await writeAdapterDir(join(dir, "src"), "persist");
+  let side = await startSidecar(sidecarEnv("vllm", mock.url, dir));
+  try {
+    expect(
+      (await call(side.url, "/v1/lora_adapter/load", { lora_name: "persist", artifact_url: a })).status,
+    ).toBe(200);
+    await side.stop();
+    await mock.restart(0); // the engine forgets its adapters while no sidecar runs
+    await mock.whenReady();
+    expect(mock.loaded()).toEqual({});
+    side = await startSidecar(sidecarEnv("vllm", mock.url, dir));
+    await waitUntil(() => mock.loaded().persist === a);
+    const list = await call(side.url, "/v1/lora_adapter");
+    expect(list.json.data[0]).toMatchObject({
+      name: "persist",
+      source: a,
+      path: a,
+      state: "loaded",
+      in_engine: true,
+    });
+  } finally {
+    await side.stop();
+    await mock.stop();
+  }
+});
+
 describe("bad input and missing capabilities", () => {
   let mock: Awaited<ReturnType<typeof startMockEngine>>;
   let tgi: Awaited<ReturnType<typeof startMockEngine>>;
