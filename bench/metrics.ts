@@ -184,10 +184,34 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
   });
   await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
   const enginePort = (engine.address() as AddressInfo).port;
+  // CPU per poll of the binary at idle, fetch included: 10 polls/s for 3 s, no scrapes.
+  {
+    const fast = await startSidecar({
+      INFERENCE_ENGINE: "vllm",
+      INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${enginePort}`,
+      AIRUNTIME_METRICS_INTERVAL: "0.1",
+    });
+    const quiet = await startSidecar({
+      INFERENCE_ENGINE: "vllm",
+      INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${enginePort}`,
+      AIRUNTIME_METRICS_INTERVAL: "1000",
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const a = [procStat(fast.proc.pid!), procStat(quiet.proc.pid!)];
+    await new Promise((r) => setTimeout(r, 3000));
+    const b = [procStat(fast.proc.pid!), procStat(quiet.proc.pid!)];
+    const perPoll = (b[0]!.cpuMs - a[0]!.cpuMs - (b[1]!.cpuMs - a[1]!.cpuMs)) / 30;
+    console.log(
+      `binary CPU per poll (fetch, parse, rules, render, GC threads; minus an idle sidecar): ${f(perPoll, 2)} ms`,
+    );
+    await fast.stop("SIGKILL");
+    await quiet.stop("SIGKILL");
+  }
+
+  // Latency and RSS at the default interval (1 s): scrapes interleave with polls as in production.
   const sidecar = await startSidecar({
     INFERENCE_ENGINE: "vllm",
     INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${enginePort}`,
-    AIRUNTIME_METRICS_INTERVAL: "0.1",
   });
   try {
     const pid = sidecar.proc.pid!;
@@ -196,16 +220,6 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
       if (body.includes("aibrix:queue_size")) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    // Idle CPU per poll (interval 0.1 s, fetch included): 3 s without scrapes.
-    const a = procStat(pid);
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 3000));
-    const b = procStat(pid);
-    const polls = (performance.now() - t0) / 100;
-    console.log(
-      `binary CPU per poll at idle (fetch included, 10 polls/s): ${f((b.cpuMs - a.cpuMs) / polls, 2)} ms`,
-    );
-
     const raw = await timedGets(`http://127.0.0.1:${enginePort}/metrics`, opts.latencyN);
     const ours = await timedGets(`${sidecar.url}/metrics`, opts.latencyN);
     const gz = await timedGets(`${sidecar.url}/metrics`, opts.latencyN, { "accept-encoding": "gzip" });
@@ -228,10 +242,10 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
     let done = 0;
     const worker = async () => {
       while (done < opts.rssScrapes) {
-        done++;
+        const n = ++done;
         await (await fetch(`${sidecar.url}/metrics`)).arrayBuffer();
-        if (done % (opts.rssScrapes / 4) === 0)
-          marks.push(`${done}: ${(procStat(pid).rssKiB / 1024).toFixed(1)} MiB`);
+        if (n % (opts.rssScrapes / 4) === 0)
+          marks.push(`${n}: ${(procStat(pid).rssKiB / 1024).toFixed(1)} MiB`);
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);

@@ -4,7 +4,7 @@
 import type { MetricsMode } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "./own.ts";
-import { parseExposition } from "./parse.ts";
+import { parseInSteps } from "./parse.ts";
 import { buildSnapshot, type EndpointData, type LoraInfo, type Snapshot } from "./snapshot.ts";
 import { modelNameIn, standardize } from "./standardize.ts";
 import type { Labels, RuleSet } from "./types.ts";
@@ -35,6 +35,9 @@ export interface PollerOptions {
   fetch?: typeof fetch;
   now?: () => number;
 }
+
+/** Let queued I/O (incoming /metrics requests) run before continuing. */
+const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export interface MetricsPoller {
   /** The latest snapshot (never waits). */
@@ -128,9 +131,16 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
         reason = "http_status";
         o.log.debug("engine metrics answered non-200", { url: s.url, status: res.status });
       } else {
-        const parsed = parseExposition(text, {
+        // Parsed in steps with a macrotask between them: scrapes of /metrics never wait behind a big parse.
+        const steps = parseInSteps(text, {
           openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
         });
+        let step = steps.next();
+        while (!step.done) {
+          await yieldToEventLoop();
+          step = steps.next();
+        }
+        const parsed = step.value;
         if (parsed.errorCount > 0) {
           scrapeErrors.inc({ ...rankLabels(s), reason: "malformed_lines" }, 1);
           o.log.debug("engine metrics had malformed lines", {
