@@ -139,7 +139,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   });
   let lock: Lock | null = null;
   const observer = observeDownload(t.source);
-  const handles = new Set<import("node:fs/promises").FileHandle>();
+  const openTasks = new Set<FileTask>();
   const started = performance.now();
   try {
     await mkdir(layout.stateDir, { recursive: true });
@@ -191,7 +191,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     todo.sort((a, b) => a.size - b.size);
     const prepare = async (f: RemoteFile, fresh: boolean) => {
       const task = await prepareTask(layout, f, commit, tune, fresh, progress);
-      handles.add(task.fh);
+      openTasks.add(task);
       return task;
     };
     const tasks: FileTask[] = [];
@@ -219,6 +219,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         progress.fileDone();
       },
       restartFile: async (task) => {
+        task.verifier.cancel();
         await task.fh.close().catch(() => {});
         const fresh = await relist(source, t.uri, task.file, signal);
         return prepare(fresh, true);
@@ -275,7 +276,8 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   } finally {
     progress.stop();
     // Handles of files that did not finish (published ones are already closed; closing twice is harmless).
-    await Promise.all([...handles].map((h) => h.close().catch(() => {})));
+    for (const task of openTasks) task.verifier.cancel();
+    await Promise.all([...openTasks].map((task) => task.fh.close().catch(() => {})));
     await lock?.release();
   }
 }
@@ -302,7 +304,7 @@ async function prepareTask(
   if (!journal.resumed) await rm(paths.part, { force: true });
   const fh = await open(paths.part, journal.resumed ? "r+" : "w+").catch(() => open(paths.part, "w+"));
   if ((await fh.stat()).size !== file.size) await fh.truncate(file.size);
-  const verifier = createVerifier(file, fh, { hash: tune.verify });
+  const verifier = createVerifier(file, fh, paths.part, { hash: tune.verify });
   for (const i of journal.done) {
     const start = i * partSize;
     const end = Math.min(file.size, start + partSize);

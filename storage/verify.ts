@@ -1,17 +1,18 @@
-// Content verification that overlaps the download: finished parts are hashed in file order by re-reading
-// the contiguous prefix from the page cache, so SHA-256 / git SHA-1 / MD5 are ready soon after the last byte.
-import { createHash, type Hash } from "node:crypto";
+// Content verification that overlaps the download: as parts land, the contiguous prefix of the file is
+// re-read from the page cache and hashed (on a worker thread when available), so SHA-256 / git SHA-1 /
+// MD5 are ready soon after the last byte.
 import type { FileHandle } from "node:fs/promises";
 import { DownloadError } from "./errors.ts";
+import { type HashJob, startLocalHash, startWorkerHash } from "./hash-worker.ts";
 import type { RemoteFile } from "./types.ts";
-
-const READ_CHUNK = 8 * 1024 * 1024;
 
 export interface Verifier {
   /** Bytes [start, end) are on disk. */
   rangeDone(start: number, end: number): void;
   /** Wait for the hash of the whole file and compare; throws `verification` on mismatch. */
   finish(): Promise<void>;
+  /** Stop hashing (the file is being discarded). */
+  cancel(): void;
   readonly algorithm: string | null;
 }
 
@@ -28,83 +29,62 @@ function expectedFor(f: RemoteFile): Expected | null {
   return null;
 }
 
-export function createVerifier(file: RemoteFile, fh: FileHandle, opts: { hash: boolean }): Verifier {
+/** Files smaller than this are hashed in-thread (a worker round trip costs more than the hash). */
+const WORKER_MIN = 8 * 1024 * 1024;
+
+export function createVerifier(
+  file: RemoteFile,
+  fh: FileHandle,
+  path: string,
+  opts: { hash: boolean },
+): Verifier {
   const exp = opts.hash ? expectedFor(file) : null;
+  let job: HashJob | null = null;
+  if (exp)
+    job =
+      (file.size >= WORKER_MIN ? startWorkerHash(path, exp.algorithm, exp.prefix) : null) ??
+      startLocalHash(fh, exp.algorithm, exp.prefix);
   const ranges: Array<[number, number]> = [];
-  let cursor = 0;
-  let hash: Hash | null = null;
-  if (exp) {
-    hash = createHash(exp.algorithm);
-    if (exp.prefix) hash.update(exp.prefix);
-  }
-  let running: Promise<void> | null = null;
-  let failure: unknown = null;
-  const buf = exp ? Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, file.size))) : null;
-
-  const contiguousEnd = () => {
-    ranges.sort((a, b) => a[0] - b[0]);
-    let end = cursor;
-    for (const [s, e] of ranges) {
-      if (s > end) break;
-      if (e > end) end = e;
-    }
-    // drop ranges fully behind the cursor-to-be
-    return end;
-  };
-
-  async function pump(): Promise<void> {
-    for (;;) {
-      const end = contiguousEnd();
-      if (end <= cursor) return;
-      while (cursor < end) {
-        const n = Math.min(buf!.length, end - cursor);
-        const { bytesRead } = await fh.read(buf!, 0, n, cursor);
-        if (bytesRead <= 0) throw new DownloadError("verification", `${file.path}: short read while hashing`);
-        hash!.update(buf!.subarray(0, bytesRead));
-        cursor += bytesRead;
-      }
-      for (let i = ranges.length - 1; i >= 0; i--) if (ranges[i]![1] <= cursor) ranges.splice(i, 1);
-    }
-  }
-
-  const kick = () => {
-    if (!exp || running || failure) return;
-    running = pump()
-      .catch((e) => {
-        failure = e;
-      })
-      .finally(() => {
-        running = null;
-        if (!failure && contiguousEnd() > cursor) kick();
-      });
-  };
+  let contiguous = 0;
 
   return {
     algorithm: exp?.algorithm ?? null,
     rangeDone(start, end) {
-      if (!exp || end <= start) return;
+      if (!job || end <= start) return;
       ranges.push([start, end]);
-      kick();
+      ranges.sort((a, b) => a[0] - b[0]);
+      let c = contiguous;
+      while (ranges.length > 0 && ranges[0]![0] <= c) c = Math.max(c, ranges.shift()![1]);
+      if (c > contiguous) {
+        contiguous = c;
+        job.advance(c);
+      }
+    },
+    cancel() {
+      job?.cancel();
     },
     async finish() {
-      if (!exp) return;
-      while (running) await running;
-      if (failure) throw failure;
-      if (cursor < file.size) {
-        kick();
-        while (running) await running;
-        if (failure) throw failure;
-      }
-      if (cursor !== file.size)
+      if (!job || !exp) return;
+      if (contiguous < file.size)
         throw new DownloadError(
           "verification",
-          `${file.path}: only ${cursor} of ${file.size} bytes could be hashed`,
+          `${file.path}: only ${contiguous} of ${file.size} bytes arrived`,
         );
-      const got = hash!.digest("hex");
-      if (got !== exp.hex)
+      let got: { digest: string; hashed: number };
+      try {
+        got = await job.finish();
+      } catch (e) {
+        throw new DownloadError("verification", `${file.path}: hashing failed: ${(e as Error).message}`);
+      }
+      if (got.hashed !== file.size)
         throw new DownloadError(
           "verification",
-          `${file.path}: ${exp.algorithm === "sha1" ? "git blob SHA-1" : exp.algorithm.toUpperCase()} mismatch (expected ${exp.hex}, got ${got}); the partial file was deleted`,
+          `${file.path}: only ${got.hashed} of ${file.size} bytes could be hashed`,
+        );
+      if (got.digest !== exp.hex)
+        throw new DownloadError(
+          "verification",
+          `${file.path}: ${exp.algorithm === "sha1" ? "git blob SHA-1" : exp.algorithm.toUpperCase()} mismatch (expected ${exp.hex}, got ${got.digest}); the partial file was deleted`,
         );
     },
   };
