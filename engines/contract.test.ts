@@ -112,3 +112,24 @@ test("generic adapter: health and model list only", async () => {
     await mock.stop();
   }
 });
+
+test("vLLM started without its runtime LoRA / dev routes: 501 and 409 naming engine and capability", async () => {
+  const mock = await startMockEngine({
+    engine: "vllm",
+    port: 0,
+    env: { VLLM_ALLOW_RUNTIME_LORA_UPDATING: "False", VLLM_SERVER_DEV_MODE: "0" },
+  });
+  try {
+    const engine = createEngineAdapter("vllm", { baseUrl: mock.url, timeoutMs: 2000 });
+    const load = await engine.loadLora!({ name: "x", path: tmp }, ctx()).catch((e) => e);
+    expect(load.status).toBe(501);
+    expect(load.message).toContain("VLLM_ALLOW_RUNTIME_LORA_UPDATING");
+    const unload = await engine.unloadLora!("x", ctx()).catch((e) => e);
+    expect(unload.status).toBe(501);
+    const sleep = await engine.sleep!(1, ctx()).catch((e) => e);
+    expect(sleep.status).toBe(409);
+    expect(sleep.message).toContain("VLLM_SERVER_DEV_MODE");
+  } finally {
+    await mock.stop();
+  }
+});

@@ -17,6 +17,14 @@ export function adapterIdsFromModelList(list: unknown): string[] {
     .map((m) => String((m as { id: unknown }).id));
 }
 
+/** FastAPI's bare 404: the route is not registered (VLLM_ALLOW_RUNTIME_LORA_UPDATING unset). */
+const routesDisabled = (capability: string) =>
+  new AppError(
+    "capability_missing",
+    501,
+    `engine 'vllm' does not offer the capability '${capability}': its runtime LoRA routes are disabled (start vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora)`,
+  );
+
 export function vllmAdapter(o: EngineOptions): EngineAdapter {
   const base = o.baseUrl;
   const call = (path: string, ctx: CallCtx, body?: unknown, method = "POST") =>
@@ -51,6 +59,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
       if (r.status >= 200 && r.status < 300) return { already: false, engineMessage: r.text.trim() };
       const reason = engineReason(r);
       if (r.status === 400 && ALREADY.test(reason)) return { already: true, engineMessage: reason };
+      if (r.status === 404 && reason === "Not Found") throw routesDisabled("lora_load");
       if (r.status === 404 && /no adapter found|not found/i.test(reason))
         throw new AppError("lora_path_not_found", 404, `LoRA path '${path}' not found: ${reason}`);
       throw engineStatusError(r, `Failed to load LoRA adapter '${name}'`);
@@ -58,6 +67,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     async unloadLora(name, ctx) {
       const r = await call("/v1/unload_lora_adapter", ctx, { lora_name: name });
       if (r.status >= 200 && r.status < 300) return r.text.trim();
+      if (r.status === 404 && engineReason(r) === "Not Found") throw routesDisabled("lora_unload");
       if (r.status === 404)
         throw new AppError("lora_not_found", 404, `LoRA adapter '${name}' not found: ${engineReason(r)}`);
       throw engineStatusError(r, `Failed to unload LoRA adapter '${name}'`);
