@@ -9,7 +9,6 @@
 //   bun run bench/download.ts [--size-mib 2048] [--rounds 2] [--bin /tmp/x/airuntime]
 //        [--threads 16] [--part-mib 16] [--sweep]   (--sweep tries several threads x part sizes)
 import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -87,7 +86,10 @@ async function main() {
   const outDir = join(dir, "out");
   const results: Record<string, number[]> = {};
   const rss: number[] = [];
-  const add = (k: string, v: number) => (results[k] ??= []).push(v);
+  const add = (k: string, v: number) => {
+    results[k] ??= [];
+    results[k].push(v);
+  };
   const configs: Array<{ threads: number; part: number }> = opt.sweep
     ? [4, 8, 16, 32].flatMap((threads) => [8, 16, 32].map((part) => ({ threads, part })))
     : [{ threads: Number(opt.threads || 0), part: Number(opt["part-mib"] || 0) }];
@@ -146,7 +148,6 @@ async function main() {
   console.log(`  ratio ${air} / curl:    ${(med(air) / med("curl (1 stream)")).toFixed(2)}x`);
   console.log(`  ratio ${air} / ceiling: ${(med(air) / med("ceiling Bun.write (1 stream)")).toFixed(2)}x`);
   console.log(`  ratio ${air} / naive:   ${(med(air) / med("naive fetch (1 stream)")).toFixed(2)}x`);
-  void createReadStream;
 }
 
 await main();
