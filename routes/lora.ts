@@ -139,8 +139,18 @@ function directError(e: unknown, what: string): AppError {
   return new AppError(a.code, a.status, a.message, { cause: a, aibrixBody: body });
 }
 
-/** AIBrix answers direct-mode success as text with no Content-Type; bytes keep the runtime from adding one. */
-const plainText = (s: string) => new Response(new TextEncoder().encode(s), { status: 200 });
+/** AIBrix answers direct-mode success as text with no Content-Type; a stream body keeps the runtime
+ * from adding one (it would for a string or bytes). */
+const plainText = (s: string) => {
+  const bytes = new TextEncoder().encode(s);
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { "content-length": String(bytes.length) } });
+};
 
 export function loraRoutes(lora: LoraManager, engine: EngineAdapter): Hono {
   const app = new Hono();

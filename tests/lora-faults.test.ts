@@ -300,6 +300,22 @@ describe("bad input and missing capabilities", () => {
     expect(d.json).toMatchObject({ object: "error", type: "NotFoundError", code: 404 });
   });
 
+  test("one name rule (B17): a 128-character name with dots loads end to end, 129 characters does not", async () => {
+    const src = await writeAdapterDir(join(tmp, "dotted-src"), "dotted");
+    const name = `my.adapter-v1_${"x".repeat(114)}`;
+    expect(name.length).toBe(128);
+    const r = await call(side.url, "/v1/lora_adapter/load", { lora_name: name, lora_path: src });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe(`Success: LoRA adapter '${name}' loaded successfully from '${src}'.`);
+    expect(r.contentType).toBeNull(); // AIBrix's bare Response: no Content-Type
+    expect(mock.loaded()[name]).toBe(src);
+    const long = await call(side.url, "/v1/lora_adapter/load", { lora_name: `${name}x`, lora_path: src });
+    expect(long.status).toBe(400);
+    const u = await call(side.url, "/v1/lora_adapter/unload", { lora_name: name, lora_int_id: null });
+    expect(u.status).toBe(200);
+    expect(u.text).toBe(`Success: LoRA adapter '${name}' unloaded successfully.`);
+  });
+
   test("a missing local path is a 404, not a 500", async () => {
     const r = await call(side.url, "/v1/lora_adapter/load", {
       lora_name: "gone",
