@@ -222,8 +222,10 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     try {
       res = await load({ name: req.name, path }, engineCtx(bearer));
     } catch (e) {
-      // Keep the downloaded files so a retry does not download again.
-      if (downloaded) await d.store.put(rec);
+      // Keep the downloaded files so a retry does not download again; an adapter that was loaded from
+      // this same source stays "loaded" so self-healing keeps trying.
+      const keepLoaded = existing?.state === "loaded" && existing.source === source;
+      if (downloaded && !keepLoaded) await d.store.put(rec);
       throw e;
     }
     rec.state = "loaded";
