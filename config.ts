@@ -235,6 +235,7 @@ const envSchema = z.object({
   AIRUNTIME_CREDENTIALS_DIR: absPath("/var/run/secrets/aibrix"),
   AIRUNTIME_STATE_DIR: absPath("/tmp/aibrix/state"),
   AIRUNTIME_ALLOWED_SOURCES: list,
+  AIRUNTIME_DOWNLOAD_ROOTS: list,
   AIRUNTIME_MAX_DOWNLOAD_BYTES: size(0, 0),
   AIRUNTIME_ENGINE_TIMEOUT: seconds(25, 0.1),
   AIRUNTIME_REQUEST_TIMEOUT: seconds(60, 1),
@@ -303,6 +304,8 @@ export interface Config {
     layout: "aibrix" | "hf-cache";
     maxBytes: number;
     allowedSources?: string[];
+    /** Directories a request's local_dir may name (DOWNLOADER_LOCAL_DIR always included). */
+    roots: string[];
     /** A request that delivers no bytes for this long is retried. */
     stallMs: number;
     maxRetries: number;
@@ -433,6 +436,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       layout: e.DOWNLOADER_LAYOUT ?? "aibrix",
       maxBytes: e.AIRUNTIME_MAX_DOWNLOAD_BYTES,
       allowedSources: e.AIRUNTIME_ALLOWED_SOURCES,
+      roots: [e.DOWNLOADER_LOCAL_DIR, ...(e.AIRUNTIME_DOWNLOAD_ROOTS ?? [])],
       stallMs: e.AIRUNTIME_DOWNLOAD_STALL_TIMEOUT,
       maxRetries: e.AIRUNTIME_DOWNLOAD_RETRIES,
       verify: e.AIRUNTIME_DOWNLOAD_VERIFY,

@@ -5,6 +5,7 @@
 //                               empty directory is not "downloaded", B11).
 //   GET    /v1/model/status?model_name=   card + progress {phase, files_done, ..., rate, eta} + error.
 //   DELETE /v1/model/{name}     refused while downloading or while the engine serves it.
+import { checkLocalDir, checkModelRoot } from "../validate/roots.ts";
 import { rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { Hono } from "hono";
@@ -205,6 +206,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     } catch (e) {
       throw toHttp(e);
     }
+    await checkLocalDir(localDir, config.downloader.roots);
+    await checkModelRoot(localDir, target.layout.root);
     const root = target.layout.root;
     const force = extra.force_download ?? config.downloader.forceDownload;
     if (jobs.has(root)) return c.json(card(target, "downloading"));
@@ -252,7 +255,7 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
         );
       localDir = b.local_dir;
     }
-    const models = await listModels(localDirOf(localDir));
+    const models = await listModels(await checkLocalDir(localDirOf(localDir), config.downloader.roots));
     return c.json({
       object: "list",
       data: models.map((m) => ({
@@ -279,8 +282,9 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
 
   app.get("/v1/model/status", async (c) => {
     const name = c.req.query("model_name") ?? "";
-    const localDir = localDirOf(c.req.query("local_dir"));
+    const localDir = await checkLocalDir(localDirOf(c.req.query("local_dir")), config.downloader.roots);
     const { m, layout } = await find(name, localDir);
+    await checkModelRoot(localDir, layout.root);
     const job = jobs.get(layout.root);
     const rec: StatusRecord | null = m.record;
     return c.json({
@@ -297,7 +301,9 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   app.delete("/v1/model/:name{.+}", async (c) => {
     const name = decodeURIComponent(c.req.param("name"));
     const localDir = localDirOf(c.req.query("local_dir"));
+    await checkLocalDir(localDir, config.downloader.roots);
     const { m, layout } = await find(name, localDir);
+    await checkModelRoot(localDir, layout.root);
     if (jobs.has(layout.root) || m.model_status === "downloading")
       throw aibrixError(
         409,
