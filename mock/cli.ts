@@ -34,7 +34,7 @@ POST /_mock/restart?down_ms=N, POST|DELETE /_mock/fault, POST /_mock/step?n=N, P
   --seed N                seed of the simulated load (default 42)
   --lora NAME=PATH        adapter present from start (repeatable; llama.cpp: --lora files)
   --no-metrics            no Prometheus endpoint (SGLang without --enable-metrics, llama.cpp without --metrics)
-  --load R                peak simulated requests per second (default 6; 0 = idle)
+  --load R                peak simulated requests per second (default 4.5; 0 = idle)
   --tick-ms MS            wall ms per simulation step (default 100; 0 = one step per scrape)
   --model-control-mode M  Triton: none | poll | explicit (default explicit)
   --fault SPEC            repeatable: ${FAULT_SPECS}

@@ -180,7 +180,9 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
       fetch: (req) => mApp.fetch(req),
     });
   }
-  const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const urlHost =
+    host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  const base = `http://${urlHost}:${port}`;
 
   const engine: MockEngine = {
     engine: opts.engine,

@@ -17,7 +17,7 @@ export function resolveOptions(o: MockOptions): ResolvedOptions {
     env: { VLLM_ALLOW_RUNTIME_LORA_UPDATING: "True", VLLM_SERVER_DEV_MODE: "1", ...o.env },
     metrics: o.metrics ?? true,
     tickMs: o.tickMs ?? 100,
-    load: o.load ?? 6,
+    load: o.load ?? 4.5,
     loras: o.loras ?? {},
     modelControlMode: o.modelControlMode ?? "explicit",
   };

@@ -39,7 +39,7 @@ export interface MockOptions {
   metrics?: boolean;
   /** Wall ms per simulation step; 0 = advance one step per metrics scrape only (fully reproducible). */
   tickMs?: number;
-  /** Peak simulated arrivals per second; 0 = idle. Default 6. */
+  /** Peak simulated arrivals per second (a 120 s wave: queues form at the crest); 0 = idle. Default 4.5. */
   load?: number;
   /** Adapters present from start (vLLM --lora-modules, SGLang --lora-paths, llama.cpp --lora). */
   loras?: Record<string, string>;

@@ -10,6 +10,9 @@ import { type Family, parseProm, value } from "./mock-prom-lite.ts";
 
 const MODEL = "test-org/test-model";
 
+/** A response's JSON body, untyped (as JSON.parse returns it): the tests assert its shape. */
+const body = (r: Response): Promise<ReturnType<typeof JSON.parse>> => r.json();
+
 interface Case {
   health: string;
   /** How the engine shows "still loading the model". */
@@ -181,7 +184,7 @@ describe("LoRA: vLLM", () => {
   test("accepts only an existing directory holding adapter_config.json", async () => {
     const missing = await post("/v1/load_lora_adapter", { lora_name: "x", lora_path: join(dir, "nope") });
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as any).error).toMatchObject({ type: "NotFoundError", code: 404 });
+    expect((await body(missing)).error).toMatchObject({ type: "NotFoundError", code: 404 });
     const noConfig = await post("/v1/load_lora_adapter", { lora_name: "x", lora_path: noConfigAdapter });
     expect(noConfig.status).toBe(404);
     await noConfig.arrayBuffer();
@@ -195,8 +198,8 @@ describe("LoRA: vLLM", () => {
   test("second load is 400, models list the adapter with root and parent", async () => {
     const again = await post("/v1/load_lora_adapter", { lora_name: "a", lora_path: goodAdapter });
     expect(again.status).toBe(400);
-    expect(((await again.json()) as any).error.message).toContain("has already been loaded");
-    const models = (await (await fetch(`${e.url}/v1/models`)).json()) as any;
+    expect((await body(again)).error.message).toContain("has already been loaded");
+    const models = await body(await fetch(`${e.url}/v1/models`));
     expect(models.object).toBe("list");
     expect(models.data[0]).toMatchObject({ id: MODEL, object: "model", owned_by: "vllm", parent: null });
     expect(models.data[1]).toMatchObject({ id: "a", root: goodAdapter, parent: MODEL });
@@ -233,9 +236,9 @@ describe("LoRA: vLLM", () => {
     expect(await ok.text()).toBe("Success: LoRA adapter 'a' removed successfully.");
     const gone = await post("/v1/unload_lora_adapter", { lora_name: "a" });
     expect(gone.status).toBe(404);
-    expect(((await gone.json()) as any).error.message).toBe("The lora adapter 'a' cannot be found.");
+    expect((await body(gone)).error.message).toBe("The lora adapter 'a' cannot be found.");
     expect(e.counters()).toEqual({ x: { load: 2, unload: 0 }, a: { load: 3, unload: 2 } });
-    const stats = (await (await fetch(`${e.url}/_mock/stats`)).json()) as any;
+    const stats = await body(await fetch(`${e.url}/_mock/stats`));
     expect(stats.counters.a).toEqual({ load: 3, unload: 2 });
     expect(stats.loaded).toEqual({});
   });
@@ -297,7 +300,7 @@ describe("LoRA: SGLang", () => {
     });
     const dup = await post("/load_lora_adapter", { lora_name: "s", lora_path: goodAdapter });
     expect(dup.status).toBe(400);
-    expect(((await dup.json()) as any).success).toBe(false);
+    expect((await body(dup)).success).toBe(false);
     expect(await openaiModels(e)).toContain("s");
     const un = await post("/unload_lora_adapter", { lora_name: "s" });
     expect(await un.json()).toEqual({ success: true, error_message: "", loaded_adapters: {} });
@@ -368,7 +371,7 @@ describe("llama.cpp: scales only for preloaded adapters; /metrics 501 without --
     try {
       const r = await fetch(e.metricsUrl);
       expect(r.status).toBe(501);
-      expect(((await r.json()) as any).error.type).toBe("not_supported_error");
+      expect((await body(r)).error.type).toBe("not_supported_error");
     } finally {
       await e.stop();
     }
@@ -396,7 +399,7 @@ describe("TGI and trtllm-serve", () => {
       // Gauges appear only after iteration stats arrived.
       expect((await scrape(e)).has("trtllm_num_requests_running")).toBe(true);
       e.step(3);
-      const stats = (await (await fetch(`${e.url}/metrics`)).json()) as any[];
+      const stats = (await body(await fetch(`${e.url}/metrics`))) as unknown[];
       expect(stats.length).toBeGreaterThanOrEqual(3);
       expect(stats[0]).toMatchObject({ kvCacheStats: { maxNumBlocks: 2048 } });
       expect(await (await fetch(`${e.url}/metrics`)).json()).toEqual([]);
@@ -433,7 +436,7 @@ describe("Triton: repository control and the metrics port", () => {
     try {
       const r = await fetch(`${e.url}/v2/repository/models/extra/load`, { method: "POST" });
       expect(r.status).toBe(400);
-      expect(((await r.json()) as any).error).toContain("not allowed");
+      expect((await body(r)).error).toContain("not allowed");
     } finally {
       await e.stop();
     }

@@ -84,8 +84,8 @@ function checkHistogram(f: Family): void {
     const sum = ss.find((s) => s.name === `${f.name}_sum`);
     if (!count || !sum) throw new Error(`${f.name}${k}: missing _sum or _count`);
     const inf = buckets.at(-1);
-    if (!inf || inf.labels.le !== "+Inf") throw new Error(`${f.name}${k}: last bucket is not le="+Inf"`);
-    if (inf.value !== count.value)
+    if (inf?.labels.le !== "+Inf") throw new Error(`${f.name}${k}: last bucket is not le="+Inf"`);
+    if (inf!.value !== count.value)
       throw new Error(`${f.name}${k}: +Inf bucket ${inf.value} != _count ${count.value}`);
     for (let i = 1; i < buckets.length; i++) {
       if (parseValue(buckets[i]!.labels.le!) <= parseValue(buckets[i - 1]!.labels.le!))
