@@ -102,6 +102,8 @@ export class LifecycleManager {
   readonly registry: Registry;
   private readonly mutex = new KeyedMutex();
   private readonly portsInFlight = new Set<number>();
+  /** Set by the supervisor: called when an engine this process spawned exits. */
+  onExit?: () => void;
   private closed = false;
 
   constructor(
@@ -366,6 +368,8 @@ export class LifecycleManager {
       const p = spawnGroup(argv, env, logFile);
       rec.pid = p.pid;
       rec.pid_start_time = p.startTime;
+      // A child of ours that exits is noticed at once, not at the next supervisor round.
+      p.exited.then(() => this.onExit?.());
       this.log.info("engine started", {
         model: rec.model_name,
         pid: p.pid,

@@ -6,6 +6,8 @@
 import { engineHealthy } from "./activity.ts";
 import type { Instance, LifecycleManager } from "./manager.ts";
 
+const BOOT_PROBE_MS = 100;
+
 export interface Supervisor {
   /** Run one round now (tests, and right after an activation). */
   tick(): Promise<void>;
@@ -71,13 +73,18 @@ export function startSupervisor(m: LifecycleManager, intervalMs: number): Superv
     return running;
   };
 
+  // Booting engines are probed more often than the interval, so a cold start is not rounded up to it.
+  const nextDelay = () =>
+    [...m.instances.values()].some((i) => i.rec.phase === "booting" || i.rec.phase === "restarting")
+      ? Math.min(intervalMs, BOOT_PROBE_MS)
+      : intervalMs;
   const loop = () => {
     if (stopped) return;
     tick().finally(() => {
-      if (!stopped) timer = setTimeout(loop, intervalMs);
+      if (!stopped) timer = setTimeout(loop, nextDelay());
     });
   };
-  timer = setTimeout(loop, intervalMs);
+  timer = setTimeout(loop, nextDelay());
 
   return {
     tick,

@@ -120,7 +120,10 @@ test("a long download does not delay GET /v1/runtime/models nor other activation
   pids.push(enginePid(e, "small")!);
 
   release();
-  await waitUntil(async () => (await model(sc, "big"))?.phase === "active", 20_000);
+  await waitUntil(async () => (await model(sc, "big"))?.phase === "active", 20_000).catch(async (err) => {
+    const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
+    throw new Error(`${err}\n${JSON.stringify(snap)}\n${sc.output().slice(-3000)}`);
+  });
   pids.push(enginePid(e, "big")!);
   expect(existsSync(join(e.dir, "models", "big", "model.safetensors"))).toBe(true);
   const after = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
