@@ -79,6 +79,9 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   let started = false;
   let modelName: string | undefined;
   let modelNameAsked = 0;
+  /** Main-thread milliseconds of the poll in progress (parse, rules, render; fetch excluded). */
+  let work = 0;
+  let lastWorkS = 0;
 
   const rankLabels = (s: EndpointState): Labels => (multi ? { rank: String(s.rank) } : {});
   const labelNames = multi ? ["rank"] : [];
@@ -95,6 +98,11 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
     help: "Duration of the last scrape of the engine's metrics endpoint, seconds.",
     labelNames,
     collect: () => states.map((s) => ({ labels: rankLabels(s), value: s.lastDurationS })),
+  });
+  o.own.gauge({
+    name: "aibrix:metrics_poll_processing_seconds",
+    help: "Main-thread time of the last poll spent parsing, standardizing and rendering (fetch excluded).",
+    collect: () => lastWorkS,
   });
   const scrapeErrors = o.own.counter({
     name: "aibrix:engine_scrape_errors_total",
@@ -135,9 +143,12 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
         const steps = parseInSteps(text, {
           openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
         });
+        let c0 = performance.now();
         let step = steps.next();
         while (!step.done) {
+          work += performance.now() - c0;
           await yieldToEventLoop();
+          c0 = performance.now();
           step = steps.next();
         }
         const parsed = step.value;
@@ -155,6 +166,7 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
                 modelName: modelNameIn(parsed.families, o.rules.modelLabel ?? "model_name") ?? modelName,
               });
         s.data = { rank: s.rank, raw: parsed.families, standard, scrapedAt: now() };
+        work += performance.now() - c0;
         if (!modelName && o.resolveModelName && o.mode !== "raw" && !modelNameIn(parsed.families))
           askModelName();
       }
@@ -187,9 +199,12 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   function refresh(): Promise<Snapshot> {
     if (inflight) return inflight;
     inflightSince = now();
+    work = 0;
     inflight = Promise.all(states.map(scrapeOne))
       .then(() => {
+        const c0 = performance.now();
         snapshot = build();
+        lastWorkS = (work + performance.now() - c0) / 1000;
         return snapshot;
       })
       .finally(() => {
