@@ -6,14 +6,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = resolve(import.meta.dir, "..");
+const root = fileURLToPath(new URL("..", import.meta.url));
 const enginePort = Number(process.env.DEMO_ENGINE_PORT ?? 8000);
 const sidecarPort = Number(process.env.DEMO_SIDECAR_PORT ?? 8080);
 const bin = process.env.AIRUNTIME_BIN;
+const underDeno = "Deno" in globalThis;
 const command = (args: string[]): [string, string[]] =>
-  bin ? [bin, args] : [process.execPath, [join(root, "main.ts"), ...args]];
+  bin
+    ? [bin, args]
+    : [process.execPath, [...(underDeno ? ["run", "-A"] : []), join(root, "main.ts"), ...args]];
 
 const work = await mkdtemp(join(tmpdir(), "airuntime-demo-"));
 const adaptersDir = join(work, "adapters");
