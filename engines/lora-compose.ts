@@ -43,6 +43,7 @@ export async function composeLora(o: {
       o.fetchToDir ?? makeFetchToDir({ settings: config, log: log.child({ component: "lora-download" }) }),
     adaptersDir: config.adaptersDir,
     credentialsDir: config.credentialsDir,
+    allowedSources: config.downloader.allowedSources,
     engineTimeoutMs,
     // A little longer than one engine call, so a call's own deadline (504) is what the caller sees.
     waitMs: Math.min(engineTimeoutMs + 2000, 28_000),

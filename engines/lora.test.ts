@@ -223,3 +223,30 @@ test("the same name with a new source replaces the adapter in the engine", async
   expect(e.calls.unload).toBe(1);
   expect(await stat(join(root, "adapters", "r")).catch(() => null)).toBeNull();
 });
+
+test("AIRUNTIME_ALLOWED_SOURCES also covers absolute local paths", async () => {
+  const e = fakeEngine();
+  const store = await openAdapterStore(join(root, "state"), silentLogger);
+  const m = createLoraManager({
+    engine: e.engine,
+    store,
+    adaptersDir: join(root, "adapters"),
+    credentialsDir: join(root, "secrets"),
+    engineTimeoutMs: 2000,
+    waitMs: 5000,
+    log: silentLogger,
+    allowedSources: ["s3", `${root}/allowed`],
+  });
+  for (const dir of ["allowed", "other"]) {
+    await mkdir(join(root, dir));
+    await writeFile(join(root, dir, "adapter_config.json"), "{}");
+  }
+  expect((await m.load({ mode: "delegation", name: "ok", artifact_url: join(root, "allowed") })).path).toBe(
+    join(root, "allowed"),
+  );
+  const err = await m
+    .load({ mode: "delegation", name: "no", artifact_url: join(root, "other") })
+    .catch((x) => x);
+  expect(err.status).toBe(403);
+  expect(e.calls.load).toBe(1);
+});

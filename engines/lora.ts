@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { FetchToDir } from "../storage/types.ts";
+import { sourceAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
 import { keyedSerial } from "./keyed.ts";
@@ -65,6 +66,8 @@ export interface LoraManagerDeps {
   waitMs: number;
   log: Logger;
   metrics?: LoraMetrics;
+  /** AIRUNTIME_ALLOWED_SOURCES (remote sources are checked by the storage layer, local paths here). */
+  allowedSources?: readonly string[];
   /** The engine's adapter capacity when known (reported as max_lora). */
   maxLoras?: number;
 }
@@ -133,6 +136,12 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (url.startsWith("/")) {
       // Absolute local paths are used in place, never copied (AIBrix bug B5).
       const p = checkAbsolutePath(url, "artifact_url");
+      if (!sourceAllowed(parseUri(p), d.allowedSources))
+        throw new AppError(
+          "source_forbidden",
+          403,
+          `source '${shown(p)}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${d.allowedSources?.join(", ")})`,
+        );
       const st = await stat(p).catch(() => null);
       if (!st)
         throw new AppError(
