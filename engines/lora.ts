@@ -279,10 +279,14 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (present ? present.has(name) : last?.epoch === epoch) return;
     try {
       const r = await load({ name: current.name, path: current.path }, engineCtx());
-      const next = { ...current, reloads: current.reloads + 1 };
-      await d.store.put(next);
       loadedEpoch.set(name, { epoch, at: ++seq });
       d.metrics?.load(kind, r.already ? "already" : "reloaded", 0);
+      if (r.already) {
+        log.info("adapter still loaded in the engine", { lora_name: name, reason: why });
+        return;
+      }
+      const next = { ...current, reloads: current.reloads + 1 };
+      await d.store.put(next);
       log.info("adapter reloaded after engine restart", {
         lora_name: name,
         path: current.path,
