@@ -26,7 +26,7 @@ POST /_mock/restart?down_ms=N, POST|DELETE /_mock/fault, POST /_mock/step?n=N, P
   --engine E              ${MOCK_ENGINES.join(" | ")} (required)
   --host H                address to listen on (default 127.0.0.1)
   --port P                port (default: the engine's own, e.g. vllm 8000, sglang 30000; 0 = a free port)
-  --metrics-port P        Triton's metrics port (default 8002; 0 = a free port)
+  --metrics-port P        Triton's metrics port (default 8002), TGI's --prometheus-port (default 9000); 0 = free
   --model NAME            served model name (default ${DEFAULT_MODEL})
   --api-key KEY           require this key where the real engine does (vllm also reads VLLM_API_KEY)
   --max-loras N           vLLM --max-loras / SGLang --max-loras-per-batch (default 4)
@@ -100,7 +100,7 @@ export function mockOptionsFromArgs(args: string[], env: Record<string, string |
     engine,
     host: v.host ?? "127.0.0.1",
     port: numberFlag("port", v.port, 0) ?? DEFAULT_PORTS[engine],
-    metricsPort: numberFlag("metrics-port", v["metrics-port"], 0) ?? 8002,
+    metricsPort: numberFlag("metrics-port", v["metrics-port"], 0) ?? (engine === "tgi" ? 9000 : 8002),
     model: v.model,
     apiKey: v["api-key"] ?? (engine === "vllm" ? env.VLLM_API_KEY : undefined),
     maxLoras: numberFlag("max-loras", v["max-loras"], 1),
@@ -133,6 +133,9 @@ export async function runMockEngine(args: string[]): Promise<number> {
   log.info("mock engine listening", {
     url: engine.url,
     metrics_url: engine.metricsUrl,
+    ...(engine.metricsPortUrl && engine.metricsPortUrl !== engine.metricsUrl
+      ? { metrics_port_url: engine.metricsPortUrl }
+      : {}),
     model: opts.model ?? DEFAULT_MODEL,
     startup_delay_ms: opts.startupDelayMs ?? 0,
     faults: opts.faults,

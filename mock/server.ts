@@ -15,6 +15,8 @@ export interface MockEngine {
   readonly url: string;
   /** Full URL of the Prometheus endpoint (Triton: its second port). */
   readonly metricsUrl: string;
+  /** /metrics on the separate metrics listener (Triton's 8002, TGI's 9000), or null when there is none. */
+  readonly metricsPortUrl: string | null;
   readonly port: number;
   stop(): Promise<void>;
   /** Forget loaded adapters, reset metrics, be down (or "starting") for downMs. Resolves once it is down. */
@@ -169,7 +171,7 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
   listenWhenReady();
 
   let metricsServer: Server | null = null;
-  if (!p.metricsPath) {
+  if (!p.metricsPath || p.metricsPortToo) {
     const mApp = new Hono();
     mApp.use("*", async (_c, next) => (faults.reset ? connectionReset() : next()));
     mApp.get("/metrics", metricsHandler);
@@ -187,7 +189,8 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
   const engine: MockEngine = {
     engine: opts.engine,
     url: base,
-    metricsUrl: metricsServer ? `${metricsServer.url}/metrics` : `${base}${p.metricsPath}`,
+    metricsUrl: p.metricsPath ? `${base}${p.metricsPath}` : `${metricsServer!.url}/metrics`,
+    metricsPortUrl: metricsServer ? `${metricsServer.url}/metrics` : null,
     port,
     async stop() {
       stopping.abort();

@@ -23,7 +23,7 @@ export interface MockOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
-  /** Triton's metrics port (0 = free port). */
+  /** Triton's metrics port, and TGI's --prometheus-port (0 = free port). */
   metricsPort?: number;
   /** Served model name. */
   model?: string;
@@ -87,6 +87,8 @@ export interface Personality {
   silentWhileStarting: boolean;
   /** Prometheus path on the main port; null when metrics live elsewhere (Triton's own port). */
   metricsPath: string | null;
+  /** Also serve /metrics on a second listener (TGI's --prometheus-port 9000); Triton's only listener for it. */
+  metricsPortToo?: boolean;
   metricsContentType: string;
   /** Extra headers on the Prometheus response (llama.cpp: Process-Start-Time-Unix). */
   metricsHeaders?(s: EngineState): Record<string, string>;

@@ -387,6 +387,10 @@ describe("TGI and trtllm-serve", () => {
         max_total_tokens: 4096,
       });
       expect((await fetch(`${e.url}/v1/load_lora_adapter`, { method: "POST", body: "{}" })).status).toBe(404);
+      // Metrics on the main port and on the separate --prometheus-port listener.
+      expect(e.metricsUrl).toBe(`${e.url}/metrics`);
+      expect(e.metricsPortUrl).not.toBeNull();
+      expect(await (await fetch(e.metricsPortUrl!)).text()).toContain("# TYPE tgi_request_count counter");
     } finally {
       await e.stop();
     }

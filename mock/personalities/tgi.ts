@@ -126,6 +126,7 @@ export const tgi: Personality = {
   // The launcher starts the router only after the shards loaded the model: nothing listens until then.
   silentWhileStarting: true,
   metricsPath: "/metrics",
+  metricsPortToo: true,
   metricsContentType: "text/plain; charset=utf-8",
   healthPaths: ["/health", "/ping"],
   loraRoutes: [],
