@@ -3,7 +3,8 @@
 //     same mock engine directly and polling its /health;
 //  2. GET /v1/runtime/models latency while an activation's download is held open, against the same call
 //     when nothing downloads (AIBrix blocks it behind the download lock, B18);
-//  3. crash recovery: kill -9 of an engine -> ready again.
+//  3. crash recovery: kill -9 of an engine -> ready again (restart backoff set to 50 ms).
+// Supervision runs at its default interval (1 s; booting engines are probed every 50 ms).
 // Usage: bun run scripts/build.ts /tmp/x/airuntime && AIRUNTIME_BIN=/tmp/x/airuntime bun bench/lifecycle.ts [runs=10]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,7 +26,6 @@ const sc = await startSidecar({
   DOWNLOADER_LOCAL_DIR: join(dir, "models"),
   AIBRIX_WEIGHT_CACHE_DIR: join(dir, "cache"),
   AIRUNTIME_ENGINE_PORT_RANGE: `${base}-${base + 100}`,
-  AIRUNTIME_SUPERVISOR_INTERVAL: "0.05",
   AIRUNTIME_ENGINE_RESTART_BACKOFF: "0.05",
   AIRUNTIME_ENGINE_MAX_RESTARTS: "1000",
 });

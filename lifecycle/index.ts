@@ -133,6 +133,7 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
   if (state.engines.length > 0) log.info("engine registry re-adopted", { path: c.registryPath, ...counts });
   const supervisor = startSupervisor(manager, c.supervisorIntervalMs);
   manager.onExit = () => void supervisor.tick().then(() => supervisor.tick());
+  manager.onBoot = () => supervisor.kick();
   return {
     manager,
     supervisor,

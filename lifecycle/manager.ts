@@ -104,6 +104,8 @@ export class LifecycleManager {
   private readonly portsInFlight = new Set<number>();
   /** Set by the supervisor: called when an engine this process spawned exits. */
   onExit?: () => void;
+  /** Set by the supervisor: an engine entered booting or restarting. */
+  onBoot?: () => void;
   private closed = false;
 
   constructor(
@@ -144,6 +146,7 @@ export class LifecycleManager {
       });
       inst.rec.phase = phase;
       inst.rec.last_transition = nowIso();
+      if (phase === "booting" || phase === "restarting") this.onBoot?.();
     }
     if (lastError !== undefined) inst.rec.last_error = lastError;
   }
@@ -370,6 +373,7 @@ export class LifecycleManager {
       rec.pid_start_time = p.startTime;
       // A child of ours that exits is noticed at once, not at the next supervisor round.
       p.exited.then(() => this.onExit?.());
+      this.onBoot?.();
       this.log.info("engine started", {
         model: rec.model_name,
         pid: p.pid,

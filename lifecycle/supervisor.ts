@@ -6,11 +6,13 @@
 import { engineHealthy } from "./activity.ts";
 import type { Instance, LifecycleManager } from "./manager.ts";
 
-const BOOT_PROBE_MS = 100;
+const BOOT_PROBE_MS = 50;
 
 export interface Supervisor {
   /** Run one round now (tests, and right after an activation). */
   tick(): Promise<void>;
+  /** An engine started booting: make sure the next round comes within the boot probe period. */
+  kick(): void;
   stop(): void;
 }
 
@@ -78,16 +80,28 @@ export function startSupervisor(m: LifecycleManager, intervalMs: number): Superv
     [...m.instances.values()].some((i) => i.rec.phase === "booting" || i.rec.phase === "restarting")
       ? Math.min(intervalMs, BOOT_PROBE_MS)
       : intervalMs;
+  let dueAt = 0;
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    dueAt = Date.now() + ms;
+    timer = setTimeout(loop, ms);
+  };
   const loop = () => {
     if (stopped) return;
+    dueAt = Number.POSITIVE_INFINITY;
     tick().finally(() => {
-      if (!stopped) timer = setTimeout(loop, nextDelay());
+      if (!stopped) schedule(nextDelay());
     });
   };
-  timer = setTimeout(loop, nextDelay());
+  schedule(nextDelay());
 
   return {
     tick,
+    kick() {
+      // Bring the next round forward when an engine starts booting (never postpone one).
+      if (!stopped && dueAt !== Number.POSITIVE_INFINITY && dueAt > Date.now() + BOOT_PROBE_MS)
+        schedule(BOOT_PROBE_MS);
+    },
     stop() {
       stopped = true;
       clearTimeout(timer);
