@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Proc } from "./helpers/sidecar.ts";
-import { waitUntil } from "./helpers/sidecar.ts";
+import { freePort } from "./helpers/ports.ts";
+import { BIN, type Proc, spawnProcess, waitUntil } from "./helpers/sidecar.ts";
 import {
   alive,
   call,
@@ -316,6 +316,74 @@ describe("without a KV limit command", () => {
       expect(alive(pid)).toBe(false);
     } finally {
       await side.stop();
+      killRegistered(env);
+      await rm(env.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sleep/wake routing", () => {
+  test("launched engines go to the lifecycle manager, other model names to the attached engine", async () => {
+    const port = await freePort();
+    const attached = spawnProcess(BIN, [
+      "mock-engine",
+      "--engine",
+      "vllm",
+      "--port",
+      String(port),
+      "--model",
+      "attached",
+    ]);
+    const env = await lifeEnv({ INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${port}` });
+    const side = await start(env);
+    try {
+      await waitUntil(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok), 10_000);
+      expect(
+        (await post(side, "/v1/runtime/models/activate", { model_name: "launched", artifact_url: "/m" }))
+          .status,
+      ).toBe(200);
+      await waitUntil(async () => (await model(side, "launched"))?.phase === "active");
+      const launchedPort = (await model(side, "launched"))!.port;
+      const sleeping = async (p: number) =>
+        ((await (await fetch(`http://127.0.0.1:${p}/is_sleeping`)).json()) as { is_sleeping: boolean })
+          .is_sleeping;
+
+      const a = await post(side, "/v1/runtime/models/sleep", {
+        model_name: "attached",
+        level: 1,
+        operation_id: "a1",
+      });
+      expect(a.json).toMatchObject({ status: "success", model_name: "attached", applied: true });
+      expect(await sleeping(port)).toBe(true);
+      expect(await sleeping(launchedPort)).toBe(false);
+
+      const l = await post(side, "/v1/runtime/models/sleep", {
+        model_name: "launched",
+        level: 1,
+        operation_id: "a1",
+      });
+      expect(l.json).toEqual({
+        status: "success",
+        model_name: "launched",
+        operation_id: "a1",
+        applied: true,
+        phase: "sleeping",
+      });
+      expect(await sleeping(launchedPort)).toBe(true);
+      expect((await model(side, "launched"))!.phase).toBe("sleeping");
+
+      expect(
+        (await post(side, "/v1/runtime/models/wake", { model_name: "attached", operation_id: "w" })).json
+          .applied,
+      ).toBe(true);
+      expect(await sleeping(port)).toBe(false);
+      expect(await sleeping(launchedPort)).toBe(true);
+      const pid = enginePid(env, "launched")!;
+      await post(side, "/v1/runtime/models/deactivate", { model_name: "launched" });
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await side.stop();
+      await attached.stop();
       killRegistered(env);
       await rm(env.dir, { recursive: true, force: true });
     }
