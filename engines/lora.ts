@@ -6,6 +6,7 @@ import { rm, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { registerSecret } from "../redact.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { sourceAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
@@ -102,6 +103,10 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
   // `at` is a sequence number shared with list calls: "loaded after the engine was listed".
   const loadedEpoch = new Map<string, { epoch: number; at: number }>();
   let seq = 0;
+  // The bearer each adapter was loaded with (engines started with --api-key need it for self-healing).
+  // Memory only: secrets never go to the registry file.
+  const bearers = new Map<string, string>();
+  const anyBearer = () => bearers.values().next().value;
 
   const engineCtx = (authorization?: string): CallCtx => ({
     signal: AbortSignal.any([ac.signal, AbortSignal.timeout(d.engineTimeoutMs)]),
@@ -207,6 +212,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       (req.mode === "delegation" && req.additional_config?.["api-key"]
         ? `Bearer ${req.additional_config["api-key"]}`
         : undefined) ?? req.authorization;
+    if (bearer) registerSecret(bearer.replace(/^bearer\s+/i, ""));
     if (existing?.state === "loaded" && existing.source === source && (await engineHas(req.name, bearer)))
       return { name: req.name, path: existing.path, source, already: true, engineMessage: "already loaded" };
     const { path, downloaded } = await resolvePath(req, existing);
@@ -239,6 +245,8 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     }
     rec.state = "loaded";
     await d.store.put(rec);
+    if (bearer) bearers.set(req.name, bearer);
+    else bearers.delete(req.name);
     if (existing?.downloaded && existing.path !== path && (await isInside(d.adaptersDir, existing.path)))
       await rm(await childPath(d.adaptersDir, req.name, "lora_name"), { recursive: true, force: true });
     loadedEpoch.set(req.name, { epoch, at: ++seq });
@@ -278,7 +286,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (last && last.at > listedAt && last.epoch === epoch) return;
     if (present ? present.has(name) : last?.epoch === epoch) return;
     try {
-      const r = await load({ name: current.name, path: current.path }, engineCtx());
+      const r = await load({ name: current.name, path: current.path }, engineCtx(bearers.get(name)));
       loadedEpoch.set(name, { epoch, at: ++seq });
       d.metrics?.load(kind, r.already ? "already" : "reloaded", 0);
       if (r.already) {
@@ -349,6 +357,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
           }
           await d.store.delete(name);
           loadedEpoch.delete(name);
+          bearers.delete(name);
           countLoaded();
         }
         d.metrics?.unload(
@@ -391,7 +400,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         let present: Set<string> | null = null;
         if (d.engine.listLoras) {
           try {
-            present = new Set(await d.engine.listLoras(engineCtx()));
+            present = new Set(await d.engine.listLoras(engineCtx(anyBearer())));
           } catch {
             return; // engine not answering: the next round tries again
           }

@@ -164,19 +164,18 @@ test("a hung engine: the call has a deadline (504 timeout), far below the contro
 });
 
 for (const engine of ["vllm", "sglang"] as const) {
-  test(`${engine} restart: the sidecar loads its adapters again without being asked`, async () => {
-    const mock = await startMockEngine({ engine, port: 0 });
+  test(`${engine} restart: the sidecar loads its adapters again without being asked (engine with an API key)`, async () => {
+    const mock = await startMockEngine({ engine, port: 0, apiKey: "sk-heal-key" });
+    const auth = { authorization: "Bearer sk-heal-key" };
     const dir = join(tmp, `restart-${engine}`);
     const a = await writeAdapterDir(join(dir, "src-a"), "a");
     const b = await writeAdapterDir(join(dir, "src-b"), "b");
     const side = await startSidecar(sidecarEnv(engine, mock.url, dir));
     try {
-      expect(
-        (await call(side.url, "/v1/lora_adapter/load", { lora_name: "ra", artifact_url: a })).status,
-      ).toBe(200);
-      expect((await call(side.url, "/v1/lora_adapter/load", { lora_name: "rb", lora_path: b })).status).toBe(
-        200,
-      );
+      const ra = await call(side.url, "/v1/lora_adapter/load", { lora_name: "ra", artifact_url: a }, auth);
+      expect(ra.status).toBe(200);
+      const rb = await call(side.url, "/v1/lora_adapter/load", { lora_name: "rb", lora_path: b }, auth);
+      expect(rb.status).toBe(200);
       await mock.restart();
       const stats = await waitUntil(async () => {
         const s = await mockStats(mock.url);
@@ -184,8 +183,9 @@ for (const engine of ["vllm", "sglang"] as const) {
       }, 15_000);
       expect(stats!.adapters).toMatchObject({ ra: a, rb: b });
       await side.waitFor(/adapter reloaded after engine restart/);
-      const list = await call(side.url, "/v1/lora_adapter");
+      const list = await call(side.url, "/v1/lora_adapter", undefined, auth);
       expect(list.json.data.map((x: { name: string }) => x.name).sort()).toEqual(["ra", "rb"]);
+      expect(side.output()).not.toContain("sk-heal-key");
     } finally {
       await side.stop();
       await mock.stop();
