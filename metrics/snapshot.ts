@@ -33,6 +33,8 @@ export interface Snapshot {
   readonly familyNames: ReadonlySet<string>;
   readonly seriesCount: number;
   body(format: ExpositionFormat): string;
+  /** The body as UTF-8, encoded once per snapshot (responses copy bytes instead of re-encoding). */
+  bytes(format: ExpositionFormat): Uint8Array;
   gzipped(format: ExpositionFormat): Uint8Array;
 }
 
@@ -48,6 +50,8 @@ export interface SnapshotInput {
   staleAfterMs: number;
   now: number;
 }
+
+const ENCODER = new TextEncoder();
 
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const { endpoints, mode } = input;
@@ -77,10 +81,15 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   );
   let om: string | undefined;
   const gz: Partial<Record<ExpositionFormat, Uint8Array>> = {};
+  const utf8: Partial<Record<ExpositionFormat, Uint8Array>> = {};
   const body = (format: ExpositionFormat) => {
     if (format === "text") return text;
     om ??= renderFamilies(families, "openmetrics");
     return om;
+  };
+  const bytes = (format: ExpositionFormat) => {
+    utf8[format] ??= ENCODER.encode(body(format));
+    return utf8[format]!;
   };
   return {
     builtAt: input.now,
@@ -88,9 +97,10 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     familyNames: new Set(families.map((f) => f.name)),
     seriesCount: families.reduce((n, f) => n + f.samples.length, 0),
     body,
+    bytes,
     gzipped(format) {
       // Level 1: several times faster than the default at a ratio still around 8x for expositions.
-      gz[format] ??= gzipSync(body(format), { level: 1 });
+      gz[format] ??= gzipSync(bytes(format), { level: 1 });
       return gz[format]!;
     },
   };

@@ -50,7 +50,9 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return false;
 }
 
-const EOF_GZ = gzipSync(OPENMETRICS_EOF);
+const ENCODER = new TextEncoder();
+const EOF_BYTES = ENCODER.encode(OPENMETRICS_EOF);
+const EOF_GZ = gzipSync(EOF_BYTES);
 
 export interface MetricsRouteDeps {
   poller: MetricsPoller;
@@ -94,8 +96,10 @@ export function metricsRoutes(deps: MetricsRouteDeps): Hono {
       headers["content-encoding"] = "gzip";
       return new Response(concat(parts), { status: 200, headers });
     }
-    const body = own + snapshot.body(format) + (format === "openmetrics" ? OPENMETRICS_EOF : "");
-    return new Response(body, { status: 200, headers });
+    // The snapshot's bytes are encoded once per poll; only the small own part is encoded per scrape.
+    const parts = [ENCODER.encode(own), snapshot.bytes(format)];
+    if (format === "openmetrics") parts.push(EOF_BYTES);
+    return new Response(concat(parts), { status: 200, headers });
   };
   app.get("/metrics", handler);
   app.get("/metrics/", handler);
