@@ -34,6 +34,7 @@ POST /_mock/restart?down_ms=N, POST|DELETE /_mock/fault, POST /_mock/step?n=N, P
   --seed N                seed of the simulated load (default 42)
   --lora NAME=PATH        adapter present from start (repeatable; llama.cpp: --lora files)
   --no-metrics            no Prometheus endpoint (SGLang without --enable-metrics, llama.cpp without --metrics)
+  --no-lora               LoRA not enabled (vLLM / SGLang without --enable-lora)
   --load R                peak simulated requests per second (default 4.5; 0 = idle)
   --tick-ms MS            wall ms per simulation step (default 100; 0 = one step per scrape)
   --model-control-mode M  Triton: none | poll | explicit (default explicit)
@@ -69,6 +70,7 @@ export function mockOptionsFromArgs(args: string[], env: Record<string, string |
       seed: { type: "string" },
       lora: { type: "string", multiple: true },
       "no-metrics": { type: "boolean" },
+      "no-lora": { type: "boolean" },
       load: { type: "string" },
       "tick-ms": { type: "string" },
       "model-control-mode": { type: "string" },
@@ -109,6 +111,7 @@ export function mockOptionsFromArgs(args: string[], env: Record<string, string |
     faults,
     env: engineEnv,
     metrics: !v["no-metrics"],
+    enableLora: !v["no-lora"],
     tickMs: numberFlag("tick-ms", v["tick-ms"], 0),
     load: numberFlag("load", v.load, 0),
     loras,

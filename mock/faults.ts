@@ -1,7 +1,8 @@
 // Fault injection: parse `--fault` specs, and the responses a fault produces.
 import type { Faults } from "./types.ts";
 
-export const FAULT_SPECS = "slow-metrics=MS | error-rate=FRACTION | reset | malformed-metrics | hang-metrics";
+export const FAULT_SPECS =
+  "slow-metrics=MS | error-rate=FRACTION | reset | malformed-metrics | hang-metrics | unhealthy";
 
 /** Parse one `--fault` value, e.g. "slow-metrics=500", "error-rate=0.3", "reset". Throws with a clear message. */
 export function parseFaultSpec(spec: string): Faults {
@@ -27,6 +28,8 @@ export function parseFaultSpec(spec: string): Faults {
       return { malformedMetrics: flag() };
     case "hang-metrics":
       return { hangMetrics: flag() };
+    case "unhealthy":
+      return { unhealthy: flag() };
     default:
       throw new Error(`unknown fault '${spec}'; expected one of: ${FAULT_SPECS}`);
   }
@@ -36,7 +39,7 @@ export function parseFaultSpec(spec: string): Faults {
 export function mergeFaults(current: Faults, patch: Record<string, unknown>): Faults {
   const next: Record<string, unknown> = { ...current };
   for (const [k, v] of Object.entries(patch)) {
-    if (!["slowMetricsMs", "errorRate", "reset", "malformedMetrics", "hangMetrics"].includes(k))
+    if (!["slowMetricsMs", "errorRate", "reset", "malformedMetrics", "hangMetrics", "unhealthy"].includes(k))
       throw new Error(`unknown fault '${k}'`);
     if (v === null || v === undefined || v === false || v === 0) delete next[k];
     else next[k] = v;

@@ -83,7 +83,9 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
       const name = lr.name(body, path);
       if (name) countCall(calls, name, lr.kind);
     }
-    const exempt = path === p.metricsPath || p.healthPaths.includes(path);
+    const isHealth = p.healthPaths.includes(path);
+    if (isHealth && faults.unhealthy) return p.unhealthy(path);
+    const exempt = path === p.metricsPath || isHealth;
     if (!exempt && faults.errorRate && faultRng.next() < faults.errorRate)
       return p.errorResponse(500, "mock fault: injected server error");
     state.catchUp();

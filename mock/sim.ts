@@ -52,6 +52,8 @@ export interface SimOptions {
   /** Mean arrivals per simulated second at the crest of the wave; 0 = idle (only explicit requests). */
   load: number;
   maxRunning: number;
+  /** Distinct adapters a batch may hold (vLLM --max-loras); requests for other adapters keep waiting. */
+  maxLorasPerBatch: number;
   kvCapacityTokens: number;
   /** Adapters simulated requests may name (called each step, so newly loaded adapters get traffic). */
   adapters: () => readonly string[];
@@ -125,16 +127,28 @@ export class Simulation {
       }
     }
 
-    // Admit from the queue while there is a batch slot and KV room for the prompt.
-    while (this.waiting.length > 0 && this.running.length < this.opts.maxRunning) {
-      const next = this.waiting[0]!;
-      if (this.kvUsedTokens() + next.promptTokens > this.opts.kvCapacityTokens * 0.95) break;
-      this.waiting.shift();
+    // Admit in queue order while there is a batch slot and KV room for the prompt; a request whose adapter
+    // would exceed the per-batch adapter limit is skipped (it keeps waiting) as vLLM's scheduler does.
+    const active = new Set(this.running.flatMap((r) => (r.adapter ? [r.adapter] : [])));
+    const stillWaiting: SimRequest[] = [];
+    let full = false;
+    for (const next of this.waiting) {
+      full ||=
+        this.running.length >= this.opts.maxRunning ||
+        this.kvUsedTokens() + next.promptTokens > this.opts.kvCapacityTokens * 0.95;
+      const loraBlocked =
+        next.adapter !== null && !active.has(next.adapter) && active.size >= this.opts.maxLorasPerBatch;
+      if (full || loraBlocked) {
+        stillWaiting.push(next);
+        continue;
+      }
+      if (next.adapter) active.add(next.adapter);
       next.startedAt = this.time;
       stats.promptTokens += next.promptTokens;
       stats.tokens += next.promptTokens - next.cachedTokens;
       this.running.push(next);
     }
+    this.waiting = stillWaiting;
 
     // Decode: every running request that finished prefill produces 1-4 tokens this step.
     const still: SimRequest[] = [];

@@ -18,6 +18,7 @@ export function resolveOptions(o: MockOptions): ResolvedOptions {
     metrics: o.metrics ?? true,
     tickMs: o.tickMs ?? 100,
     load: o.load ?? 4.5,
+    enableLora: o.enableLora ?? true,
     loras: o.loras ?? {},
     modelControlMode: o.modelControlMode ?? "explicit",
   };
@@ -44,6 +45,7 @@ export class MockState implements EngineState {
       seed: opts.seed,
       load: opts.load,
       maxRunning: 32,
+      maxLorasPerBatch: opts.maxLoras,
       kvCapacityTokens: 2048 * 16,
       adapters: () => [...this.adapters.keys()],
     });

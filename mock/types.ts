@@ -16,6 +16,8 @@ export interface Faults {
   malformedMetrics?: boolean;
   /** Never answer metrics requests (until the client gives up or the mock stops). */
   hangMetrics?: boolean;
+  /** Health endpoints answer the engine's own "unhealthy" response (vLLM EngineDeadError 503, TGI 503 JSON...). */
+  unhealthy?: boolean;
 }
 
 export interface MockOptions {
@@ -41,6 +43,8 @@ export interface MockOptions {
   tickMs?: number;
   /** Peak simulated arrivals per second (a 120 s wave: queues form at the crest); 0 = idle. Default 4.5. */
   load?: number;
+  /** LoRA support switched on (vLLM/SGLang --enable-lora). Default true. */
+  enableLora?: boolean;
   /** Adapters present from start (vLLM --lora-modules, SGLang --lora-paths, llama.cpp --lora). */
   loras?: Record<string, string>;
   /** Triton --model-control-mode; load/unload work only in "explicit" (the mock's default). */
@@ -103,6 +107,8 @@ export interface Personality {
   metricsDisabled(c: Context): Response;
   /** Answer a request the API key does not cover, or null when the path is not guarded / key is right. */
   authorize(c: Context, s: EngineState): Response | null;
+  /** What a health path answers while the `unhealthy` fault is on. */
+  unhealthy(path: string): Response;
   /** The engine's error body for an injected 5xx. */
   errorResponse(status: number, message: string): Response;
   notFound(c: Context): Response;

@@ -243,6 +243,46 @@ describe("LoRA: vLLM", () => {
     expect(stats.loaded).toEqual({});
   });
 
+  test("--max-loras: requests for a further adapter wait (waiting_lora_adapters) until a slot frees", async () => {
+    const one = await startMockEngine({
+      engine: "vllm",
+      maxLoras: 1,
+      load: 0,
+      tickMs: 0,
+      loras: { p: "/p", q: "/q" },
+    });
+    try {
+      one.simulateRequest("p");
+      one.simulateRequest("q");
+      const fams = await scrape(one);
+      const latest = fams
+        .get("vllm:lora_requests_info")!
+        .samples.reduce((x, y) => (y.value > x.value ? y : x));
+      expect(latest.labels).toEqual({
+        max_lora: "1",
+        running_lora_adapters: "p",
+        waiting_lora_adapters: "q",
+      });
+    } finally {
+      await one.stop();
+    }
+  });
+
+  test("without --enable-lora: loads fail with 400 and there is no lora_requests_info", async () => {
+    const off = await startMockEngine({ engine: "vllm", enableLora: false, tickMs: 0 });
+    try {
+      const r = await fetch(`${off.url}/v1/load_lora_adapter`, {
+        method: "POST",
+        body: JSON.stringify({ lora_name: "a", lora_path: goodAdapter }),
+      });
+      expect(r.status).toBe(400);
+      expect((await body(r)).error.message).toContain("--enable-lora");
+      expect((await scrape(off)).has("vllm:lora_requests_info")).toBe(false);
+    } finally {
+      await off.stop();
+    }
+  });
+
   test("routes exist only when the engine environment enables them", async () => {
     const off = await startMockEngine({
       engine: "vllm",
@@ -324,6 +364,24 @@ describe("LoRA: SGLang", () => {
     expect((await fetch(`${e.url}/resume_memory_occupation`, { method: "POST", body: "{}" })).status).toBe(
       200,
     );
+  });
+
+  test("without --enable-lora: 400 with SGLang's message", async () => {
+    const off = await startMockEngine({ engine: "sglang", enableLora: false });
+    try {
+      const r = await fetch(`${off.url}/load_lora_adapter`, {
+        method: "POST",
+        body: JSON.stringify({ lora_name: "a", lora_path: goodAdapter }),
+      });
+      expect(r.status).toBe(400);
+      expect(await body(r)).toEqual({
+        success: false,
+        error_message: "LoRA is not enabled. Please set `--enable-lora` to enable LoRA.",
+        loaded_adapters: {},
+      });
+    } finally {
+      await off.stop();
+    }
   });
 
   test("--enable-metrics off: /metrics is absent", async () => {

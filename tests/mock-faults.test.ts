@@ -68,6 +68,29 @@ describe("faults", () => {
     parseProm(await (await fetch(e.metricsUrl)).text());
   });
 
+  test("unhealthy: each engine's own failing health answer", async () => {
+    const want: Record<string, [string, number, string]> = {
+      vllm: ["/health", 503, ""],
+      sglang: ["/health", 503, ""],
+      llamacpp: ["/health", 503, '"type":"unavailable_error"'],
+      tgi: ["/health", 503, '{"error":"unhealthy","error_type":"healthcheck"}'],
+      trtllm: ["/health", 503, "LLM is unavailable. Please check the server logs for more details."],
+      triton: ["/v2/health/ready", 400, ""],
+    };
+    for (const [engine, [path, code, body]] of Object.entries(want)) {
+      const e = await start({ engine: engine as never, faults: { unhealthy: true } });
+      const r = await fetch(`${e.url}${path}`);
+      const text = await r.text();
+      expect({ engine, status: r.status, ok: body === "" ? text === "" : text.includes(body) }).toEqual({
+        engine,
+        status: code,
+        ok: true,
+      });
+      e.setFault({ unhealthy: false });
+      expect(await outcome(`${e.url}${path}`)).toBe(200);
+    }
+  });
+
   test("faults can be set over HTTP: POST/DELETE /_mock/fault", async () => {
     const e = await start({ engine: "vllm" });
     const set = await fetch(`${e.url}/_mock/fault`, {

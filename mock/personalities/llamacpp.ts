@@ -156,6 +156,8 @@ export const llamacpp: Personality = {
     if (!s.opts.apiKey || c.req.method === "OPTIONS" || PUBLIC.has(c.req.path)) return null;
     return bearer(c) === s.opts.apiKey ? null : llamaError(401, "Invalid API Key", "authentication_error");
   },
+  // llama-server has no "dead but answering" state of its own; the mock uses its 503 unavailable_error shape.
+  unhealthy: () => llamaError(503, "Service Unavailable", "unavailable_error"),
   errorResponse: (status, message) => llamaError(status, message, "server_error"),
   notFound: () => llamaError(404, "File Not Found", "not_found_error"),
 };

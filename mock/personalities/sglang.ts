@@ -22,6 +22,8 @@ function mountLora(app: Hono, s: EngineState) {
     const b = await jsonObject(c);
     const name = b ? str(b.lora_name) : undefined;
     const path = b ? str(b.lora_path) : undefined;
+    if (!s.opts.enableLora)
+      return loraResult(s, false, "LoRA is not enabled. Please set `--enable-lora` to enable LoRA.");
     if (!name || !path) return loraResult(s, false, "Both lora_name and lora_path must be provided.");
     if (s.adapters.has(name))
       return loraResult(s, false, `Failed to load LoRA adapter ${name} because it is already loaded`);
@@ -122,17 +124,13 @@ function createMetrics(s: EngineState): () => string {
     g("sglang:cache_hit_rate", "The prefix cache hit rate.", cacheHitRate);
     g("sglang:gen_throughput", "The generation throughput (token/s).", genThroughput);
     g("sglang:utilization", "The utilization.", s.sim.running.length > 0 ? 1 : 0);
-    g(
-      "sglang:lora_pool_slots_used",
-      "Number of LoRA adapter slots in use.",
-      s.sim.adapterLists().running.length,
-    );
-    g("sglang:lora_pool_slots_total", "Total number of LoRA adapter slots.", s.opts.maxLoras);
-    g(
-      "sglang:lora_pool_utilization",
-      "LoRA pool utilization (0-1).",
-      s.sim.adapterLists().running.length / s.opts.maxLoras,
-    );
+    if (s.opts.enableLora) {
+      // Only when LoRA is enabled; the slots are --max-loras-per-batch.
+      const slots = s.sim.adapterLists().running.length;
+      g("sglang:lora_pool_slots_used", "Number of LoRA adapter slots in use.", slots);
+      g("sglang:lora_pool_slots_total", "Total number of LoRA adapter slots.", s.opts.maxLoras);
+      g("sglang:lora_pool_utilization", "LoRA pool utilization (0-1).", slots / s.opts.maxLoras);
+    }
     t.family("sglang:cache_config_info", "gauge", "Cache config info.");
     t.sample(
       "sglang:cache_config_info",
@@ -268,6 +266,7 @@ export const sglang: Personality = {
       return null;
     return bearer(c) === s.opts.apiKey ? null : json({ error: "Unauthorized" }, 401);
   },
+  unhealthy: () => empty(503),
   errorResponse: (status, message) => json({ error: { message } }, status),
   notFound: () => json({ detail: "Not Found" }, 404),
 };

@@ -165,6 +165,7 @@ export const tgi: Personality = {
       return null;
     return bearer(c) === s.opts.apiKey ? null : empty(401);
   },
+  unhealthy: () => json({ error: "unhealthy", error_type: "healthcheck" }, 503),
   errorResponse: (status, message) => json({ error: message, error_type: "generation" }, status),
   notFound: () => empty(404),
 };

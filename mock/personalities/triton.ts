@@ -254,6 +254,8 @@ export const triton: Personality = {
   createMetrics,
   metricsDisabled: () => empty(404),
   authorize: () => null,
+  // Triton answers a false live/ready with 400 and no body.
+  unhealthy: () => empty(400),
   errorResponse: (status, message) => tritonError(status, message),
   notFound: () => tritonError(404, "Not Found"),
 };

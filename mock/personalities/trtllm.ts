@@ -2,7 +2,7 @@
 // JSON iteration stats at /metrics, Prometheus at /prometheus/metrics; no runtime LoRA endpoints.
 import { Histogram, PromText } from "../prom.ts";
 import type { EngineState, Personality } from "../types.ts";
-import { empty, json, jsonObject, nowS, PROM_TEXT_004 } from "./common.ts";
+import { empty, json, jsonObject, nowS, PROM_TEXT_004, plainText } from "./common.ts";
 
 export const TRTLLM_VERSION = "1.3.0rc12";
 const MAX_BLOCKS = 2048;
@@ -189,6 +189,7 @@ export const trtllm: Personality = {
   createMetrics,
   metricsDisabled: () => json({ detail: "Not Found" }, 404),
   authorize: () => null,
+  unhealthy: () => plainText("LLM is unavailable. Please check the server logs for more details.", 503),
   errorResponse: (status, message) =>
     json({ object: "error", message, type: "InternalServerError", param: null, code: status }, status),
   notFound: () => json({ detail: "Not Found" }, 404),

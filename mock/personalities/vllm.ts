@@ -68,6 +68,9 @@ function mountLora(app: Hono, s: EngineState) {
     const path = str(b.lora_path);
     if (!name || !path)
       return vllmError(400, "Both 'lora_name' and 'lora_path' must be provided.", "InvalidUserInput");
+    // Message not confirmed against a real engine; the status and error shape are vLLM's.
+    if (!s.opts.enableLora)
+      return vllmError(400, "LoRA is not enabled. Use --enable-lora to enable LoRA.", "BadRequestError");
     const inplace = b.load_inplace === true;
     if (s.adapters.has(name) && !inplace)
       return vllmError(
@@ -218,8 +221,9 @@ function createMetrics(s: EngineState): () => string {
     const hist = (name: string, help: string, x: Histogram) =>
       t.family(name, "histogram", help).histogram(name, L, x);
 
-    if (loraSeries.size === 0) touchLora();
-    if (loraSeries.size > 0) {
+    // Created only when LoRA is enabled.
+    if (s.opts.enableLora && loraSeries.size === 0) touchLora();
+    if (s.opts.enableLora && loraSeries.size > 0) {
       t.family("vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
       for (const e of loraSeries.values())
         t.sample(
@@ -370,6 +374,8 @@ export const vllm: Personality = {
       ? null
       : json({ error: "Unauthorized" }, 401);
   },
+  // EngineDeadError: 503 with an empty body.
+  unhealthy: () => empty(503),
   errorResponse: (status, message) => vllmError(status, message, "InternalServerError"),
   notFound: () => json({ detail: "Not Found" }, 404),
 };
