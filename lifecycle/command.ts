@@ -5,6 +5,7 @@
 //   {model_name} served name       {port} engine port     {ipc_name} kvcached segment name
 //   {args} the activation's engine args (engine_config.args + additional_config "engine-arg:<flag>");
 //          a template without {args} ignores them (the mock engine takes none).
+import { isSecretKey, REDACTED } from "../redact.ts";
 import type { EngineConfig } from "./types.ts";
 
 export const DEFAULT_TEMPLATES: Record<string, string> = {
@@ -92,4 +93,20 @@ export function argProblem(args: readonly string[]): string | null {
       return "--tensor-parallel-size must be a positive integer";
   }
   return null;
+}
+
+/** argv for logs: the value of any flag whose name looks secret (--api-key, --hf-token ...) is masked. */
+export function redactArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf("=");
+    if (a.startsWith("-") && eq > 0 && isSecretKey(a.slice(0, eq).replace(/^-+/, ""))) {
+      out.push(`${a.slice(0, eq)}=${REDACTED}`);
+    } else if (a.startsWith("-") && eq < 0 && isSecretKey(a.replace(/^-+/, "")) && i + 1 < argv.length) {
+      out.push(a, REDACTED);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { AppError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { redactString, registerSecret } from "../redact.ts";
 import type { FetchToDir } from "../storage/types.ts";
-import { argProblem, engineArgs, expandCommand, ipcNameFor } from "./command.ts";
+import { argProblem, engineArgs, expandCommand, ipcNameFor, redactArgv } from "./command.ts";
 import type { KvLimiter } from "./kv.ts";
 import { KeyedMutex } from "./lock.ts";
 import type { LifecycleMetrics } from "./metrics.ts";
@@ -378,7 +378,7 @@ export class LifecycleManager {
         model: rec.model_name,
         pid: p.pid,
         port: rec.port,
-        argv,
+        argv: redactArgv(argv),
         log_file: logFile,
       });
       if (this.o.weightCacheDir)

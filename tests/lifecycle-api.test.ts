@@ -1,7 +1,7 @@
 // ModelClaim lifecycle against the compiled binary and real engine processes (mock engines): activate,
 // sleep/wake idempotency, crash restarts up to the budget, deactivate; AIBrix's error shapes.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./helpers/ports.ts";
@@ -28,7 +28,15 @@ setDefaultTimeout(30_000);
 
 beforeAll(async () => {
   e = await lifeEnv({ AIRUNTIME_ENGINE_MAX_RESTARTS: "2" });
+  // A stand-in nvidia-smi: one 80 GiB GPU; compute apps come from a file the test writes.
+  mkdirSync(join(e.dir, "bin"));
+  writeFileSync(
+    join(e.dir, "bin", "nvidia-smi"),
+    `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) echo "GPU-test-0, 81920, 61440";;\n  --query-compute-apps=*) cat "${e.dir}/apps.csv" 2>/dev/null;;\nesac\n`,
+    { mode: 0o755 },
+  );
   sc = await start(e, {
+    PATH: `${join(e.dir, "bin")}:${process.env.PATH}`,
     AIRUNTIME_KVCTL_COMMAND: JSON.stringify([
       "sh",
       "-c",
@@ -105,8 +113,23 @@ describe("lifecycle on engine processes", () => {
       restart_count: 0,
       last_error: null,
     });
-    expect(snap.accelerators).toEqual([]);
+    const MiB = 1024 * 1024;
+    expect(snap.accelerators).toEqual([
+      { id: "GPU-test-0", hbm_total_bytes: 81920 * MiB, hbm_free_bytes: 61440 * MiB },
+    ]);
     expect(snap.cached_artifacts).toContain("/models/alpha");
+    // HBM of the engine's process group, per GPU, kept as a peak.
+    writeFileSync(join(e.dir, "apps.csv"), `${pids[0]}, GPU-test-0, 2048\n${pids[1]}, GPU-test-0, 1024\n`);
+    const peak = async () =>
+      (await call(sc, "GET", "/v1/runtime/snapshot")).json.models.find(
+        (m: { model_name: string }) => m.model_name === "alpha",
+      ).hbm_peak_bytes;
+    expect(await peak()).toBe(2048 * MiB);
+    writeFileSync(join(e.dir, "apps.csv"), `${pids[0]}, GPU-test-0, 512\n`);
+    expect(await peak()).toBe(2048 * MiB);
+    expect(await (await fetch(`${sc.url}/metrics`)).text()).toContain(
+      `aibrix:modelclaim_hbm_peak_bytes{model="alpha"} ${2048 * MiB}`,
+    );
   });
 
   test("sleep and wake one model, idempotent by operation_id", async () => {

@@ -6,7 +6,14 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { activityFromText } from "../lifecycle/activity.ts";
-import { argProblem, engineArgs, expandCommand, ipcNameFor, parseTemplate } from "../lifecycle/command.ts";
+import {
+  argProblem,
+  engineArgs,
+  expandCommand,
+  ipcNameFor,
+  parseTemplate,
+  redactArgv,
+} from "../lifecycle/command.ts";
 import { readKvUsage } from "../lifecycle/kv.ts";
 import { OperationLog } from "../lifecycle/operations.ts";
 import { isOurProcess, processStartTime, spawnGroup, stopGroup } from "../lifecycle/proc.ts";
@@ -70,6 +77,16 @@ describe("command templates", () => {
       args: ["--ignored"],
     });
     expect(argv).toEqual(["/usr/bin/bun", "/src/main.ts", "mock-engine", "--model", "m", "a b"]);
+  });
+  test("secret flag values are masked in logged command lines", () => {
+    expect(redactArgv(["vllm", "--api-key", "sk-1", "--hf-token=abc", "--port", "1"])).toEqual([
+      "vllm",
+      "--api-key",
+      "[REDACTED]",
+      "--hf-token=[REDACTED]",
+      "--port",
+      "1",
+    ]);
   });
   test("bad JSON templates are a clear error", () => {
     expect(() => parseTemplate("[1,2]")).toThrow(/JSON array of strings/);
