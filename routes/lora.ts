@@ -160,7 +160,16 @@ export function loraRoutes(lora: LoraManager, engine: EngineAdapter): Hono {
     const authorization = c.req.header("authorization");
     if ("artifact_url" in body) {
       const out = await lora
-        .load({ mode: "delegation", name: body.lora_name, ...body, authorization })
+        .load({
+          mode: "delegation",
+          name: body.lora_name,
+          artifact_url: body.artifact_url,
+          credentials: body.credentials,
+          credentials_secret: body.credentials_secret,
+          additional_config: body.additional_config,
+          local_dir: body.local_dir,
+          authorization,
+        })
         .catch((e) => Promise.reject(delegationError(e, "Failed to load adapter")));
       return c.json({
         status: "success",
