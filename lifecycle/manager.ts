@@ -17,7 +17,7 @@ import type { LifecycleMetrics } from "./metrics.ts";
 import { writeServedMarker } from "./markers.ts";
 import { OperationLog } from "./operations.ts";
 import { safeJoin } from "./paths.ts";
-import { pickPort } from "./ports.ts";
+import { canBind, pickPort } from "./ports.ts";
 import { isOurProcess, signalGroup, spawnGroup, stopGroup } from "./proc.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import type { ClaimRef, EngineConfig, EngineRecord, LifecycleAction, Phase } from "./types.ts";
@@ -198,6 +198,8 @@ export class LifecycleManager {
         for (const p of this.portsInFlight) taken.add(p);
         if (req.port !== 0 && taken.has(req.port))
           throw activateError(400, req, `port ${req.port} is already used by another engine`);
+        if (req.port !== 0 && !(await canBind(req.port)))
+          throw activateError(400, req, `port ${req.port} is not free on this pod`);
         try {
           const p = req.port !== 0 ? req.port : await pickPort(this.o.portRange, taken);
           this.portsInFlight.add(p);

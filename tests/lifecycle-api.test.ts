@@ -224,6 +224,15 @@ describe("lifecycle on engine processes", () => {
     });
     expect(eng.status).toBe(400);
     expect(eng.json.message).toContain("engine 'nope' is not supported");
+    // An explicit port another process holds (here: the sidecar's own) is refused up front.
+    const busy = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "x",
+      artifact_url: "/m",
+      port: Number(new URL(sc.url).port),
+    });
+    expect(busy.status).toBe(400);
+    expect(busy.json.message).toContain("is not free");
+    expect(await model(sc, "x")).toBeUndefined();
   });
 
   test("409 for an engine kind without sleep (TGI); its activation and deactivation still work", async () => {
