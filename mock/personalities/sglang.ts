@@ -95,7 +95,7 @@ function createMetrics(s: EngineState): () => string {
       h.ttft.observe(f.ttftS);
       h.e2e.observe(f.e2eS);
       h.queue.observe(f.queueS);
-      // [R] The ITL buckets grow per token while _sum grows by the whole interval (ENGINES.md §2.3).
+      // The ITL buckets grow per token while _sum grows by the whole interval (ENGINES.md §2.3).
       if (f.req.generated > 1) h.itl.observe(f.itlS, f.req.generated - 1);
     }
     // The gauge covers the last prefill batch and is written 0.0 by decode-only logging.
@@ -128,9 +128,12 @@ function createMetrics(s: EngineState): () => string {
       // Only when LoRA is enabled; the slots are --max-loras-per-batch.
       const slots = s.sim.adapterLists().running.length;
       g("sglang:lora_pool_slots_used", "Number of LoRA adapter slots in use.", slots);
+      // A gauge named ..._total: the real name, which promtool lints.
       g("sglang:lora_pool_slots_total", "Total number of LoRA adapter slots.", s.opts.maxLoras);
       g("sglang:lora_pool_utilization", "LoRA pool utilization (0-1).", slots / s.opts.maxLoras);
     }
+    // [R] SGLang >= 0.5.11 reportedly also exports plain sglang:page_size / sglang:num_pages gauges (a
+    // third-party claim, unverified): not emitted; the cache info below carries both as labels.
     t.family("sglang:cache_config_info", "gauge", "Cache config info.");
     t.sample(
       "sglang:cache_config_info",

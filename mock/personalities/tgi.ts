@@ -114,6 +114,13 @@ function createMetrics(s: EngineState): () => string {
     hist("tgi_request_generated_tokens", "Generated tokens per request", h.generated);
     hist("tgi_request_max_new_tokens", "Maximum new tokens per request", h.maxNew);
     hist("tgi_batch_next_size", "Batch size of the next batch", h.nextSize);
+    // [R] A histogram with no configured buckets renders as a summary (the exporter's default quantiles).
+    // No speculative decoding here, so every observation is 0.
+    head("tgi_request_skipped_tokens", "summary", "Speculated tokens per request");
+    for (const q of ["0", "0.5", "0.9", "0.95", "0.99", "0.999", "1"])
+      t.sample("tgi_request_skipped_tokens", { quantile: q }, 0);
+    t.sample("tgi_request_skipped_tokens_sum", {}, 0);
+    t.sample("tgi_request_skipped_tokens_count", {}, c.success);
     head("tgi_batch_forward_duration", "histogram", "Batch forward duration per method (prefill or decode)");
     t.histogram("tgi_batch_forward_duration", { method: "prefill" }, h.forward.prefill);
     t.histogram("tgi_batch_forward_duration", { method: "decode" }, h.forward.decode);

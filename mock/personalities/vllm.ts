@@ -1,5 +1,6 @@
 // vLLM personality (reference/ENGINES.md §1, §11.1): the OpenAI server of vLLM V1.
-// Facts marked [R] in ENGINES.md (secondary or partly checked) are marked [R] here too.
+// ENGINES.md marks no [R] fact for vLLM's management API or metrics; version-dependent choices are named where
+// made (newer error JSON, counters without _created as in multiprocess mode).
 import type { Context, Hono } from "hono";
 import { adapterDirProblem } from "../adapter-dir.ts";
 import { Histogram, PromText } from "../prom.ts";
@@ -78,7 +79,8 @@ function mountLora(app: Hono, s: EngineState) {
         `The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`,
         "InvalidUserInput",
       );
-    // [R] A path without adapter_config.json fails in the engine with "No adapter found", mapped to 404.
+    // A path without adapter_config.json fails inside the engine; an error containing "No adapter found" is a
+    // 404 NotFoundError (ENGINES.md §1.2). The exact message text is the mock's.
     if (await adapterDirProblem(path))
       return vllmError(404, `Loading lora ${name} failed: No adapter found for ${path}`, "NotFoundError");
     s.adapters.set(name, path);
@@ -272,6 +274,7 @@ function createMetrics(s: EngineState): () => string {
       t.sample("vllm:request_success_total", { ...L, finished_reason: reason }, success[reason]);
     hist("vllm:request_prompt_tokens", "Number of prefill tokens processed.", h.promptTokens);
     hist("vllm:request_generation_tokens", "Number of generation tokens processed.", h.generationTokens);
+    // The real engine breaks the naming rule here: a histogram whose name ends in _total (promtool lints it).
     hist("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", h.iterationTokens);
     hist(
       "vllm:request_max_num_generation_tokens",
