@@ -77,12 +77,20 @@ export function toFastApiDetail(
 export function jsonBody<T extends z.ZodType>(schema: T, unionNames?: readonly string[]) {
   return zValidator("json", schema, (result, c) => {
     if (!result.success) {
-      const detail = toFastApiDetail(
-        result.error.issues,
-        (result as { data?: unknown }).data,
-        "body",
-        unionNames,
-      );
+      const input = (result as { data?: unknown }).data;
+      // zod settles a union on the closest member when only unknown keys fail; pydantic reports every
+      // member, each under its class name, so do the same.
+      const options = unionNames
+        ? (schema as unknown as { options?: readonly z.ZodType[] }).options
+        : undefined;
+      const detail = options
+        ? options.flatMap((o, i) => {
+            const r = o.safeParse(input);
+            return r.success
+              ? []
+              : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
+          })
+        : toFastApiDetail(result.error.issues, input, "body", unionNames);
       return c.json({ detail }, 422);
     }
   });

@@ -281,10 +281,13 @@ describe("bad input and missing capabilities", () => {
       bad: 1,
     });
     expect(r.status).toBe(422);
-    expect(r.json.detail[0]).toMatchObject({
+    expect(r.json.detail[0]).toEqual({
       type: "extra_forbidden",
+      loc: ["body", "LoadLoraAdapterRuntimeRequest", "bad"],
       msg: "Extra inputs are not permitted",
+      input: 1,
     });
+    expect(r.json.detail.map((d: { loc: string[] }) => d.loc[1])).toContain("LoadLoraAdapterRequest");
     expect(await stat(join(dir(), "adapters")).catch(() => null)).toBeNull();
     expect(await stat(join(tmp, "x")).catch(() => null)).toBeNull();
     expect(await stat(join(dir(), "state", "lora-adapters.json")).catch(() => null)).toBeNull();
