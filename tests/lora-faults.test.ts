@@ -377,3 +377,32 @@ describe("bad input and missing capabilities", () => {
     expect(t.json).toEqual({ detail: "sleep is unsupported for engine 'tgi'" });
   });
 });
+
+test("SGLang sleep/wake through the sidecar: release and resume memory occupation", async () => {
+  const mock = await startMockEngine({ engine: "sglang", port: 0, model: "base-model" });
+  const side = await startSidecar(sidecarEnv("sglang", mock.url, join(tmp, "sglang-sleep")));
+  try {
+    const s = await call(side.url, "/v1/runtime/models/sleep", {
+      model_name: "base-model",
+      level: 2,
+      operation_id: "s1",
+    });
+    expect(s.json).toEqual({
+      status: "success",
+      model_name: "base-model",
+      operation_id: "s1",
+      applied: true,
+      phase: "sleeping",
+    });
+    expect((await mockStats(mock.url)).sleepLevel).not.toBe(0);
+    const w = await call(side.url, "/v1/runtime/models/wake", {
+      model_name: "base-model",
+      operation_id: "w1",
+    });
+    expect(w.json).toMatchObject({ applied: true, phase: "active" });
+    expect((await mockStats(mock.url)).sleepLevel).toBe(0);
+  } finally {
+    await side.stop();
+    await mock.stop();
+  }
+});
