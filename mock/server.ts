@@ -212,7 +212,7 @@ export async function startMockEngine(options: MockOptions): Promise<MockEngine>
       }
     },
     async whenReady() {
-      while (!state.isReady() || (silent && !main)) await delay(10);
+      while (!stopping.signal.aborted && (!state.isReady() || (silent && !main))) await delay(10);
     },
     setFault(patch) {
       faults = patch === null ? {} : mergeFaults(faults, patch);
