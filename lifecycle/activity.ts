@@ -7,8 +7,13 @@ export interface Activity {
   request_success_total: number | null;
 }
 
-const RUNNING = new Set(["vllm:num_requests_running", "vllm_num_requests_running"]);
-const WAITING = new Set(["vllm:num_requests_waiting", "vllm_num_requests_waiting"]);
+// AIBrix reads the vLLM names; SGLang's are added so its engines report activity too.
+const RUNNING = new Set([
+  "vllm:num_requests_running",
+  "vllm_num_requests_running",
+  "sglang:num_running_reqs",
+]);
+const WAITING = new Set(["vllm:num_requests_waiting", "vllm_num_requests_waiting", "sglang:num_queue_reqs"]);
 const SUCCESS = new Set([
   "vllm:request_success_total",
   "vllm_request_success_total",

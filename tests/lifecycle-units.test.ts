@@ -204,6 +204,12 @@ describe("snapshot inputs", () => {
       request_success_total: 11,
     });
     expect(activityFromText(text, "zzz").request_metrics_observed).toBe(false);
+    const sglang = 'sglang:num_running_reqs{model_name="s"} 4\nsglang:num_queue_reqs{model_name="s"} 1\n';
+    expect(activityFromText(sglang, "s")).toMatchObject({
+      requests_running: 4,
+      requests_waiting: 1,
+      request_success_total: null,
+    });
   });
   test("KV usage from the kvcached segment: total, used + prealloc", async () => {
     const d = await tmp();
