@@ -235,6 +235,28 @@ describe("lifecycle on engine processes", () => {
     expect(await model(sc, "x")).toBeUndefined();
   });
 
+  test("an SGLang engine sleeps and wakes through memory release/resume", async () => {
+    const a = await post(sc, "/v1/runtime/models/activate", {
+      model_name: "sg",
+      artifact_url: "/models/sg",
+      engine: "sglang",
+    });
+    expect(a.status).toBe(200);
+    await waitUntil(async () => (await model(sc, "sg"))?.phase === "active", 15_000);
+    const s = await post(sc, "/v1/runtime/models/sleep", {
+      model_name: "sg",
+      level: 1,
+      operation_id: "sg-s",
+    });
+    expect(s.json).toMatchObject({ applied: true, phase: "sleeping" });
+    const w = await post(sc, "/v1/runtime/models/wake", { model_name: "sg", operation_id: "sg-w" });
+    expect(w.json.applied).toBe(true);
+    await waitUntil(async () => (await model(sc, "sg"))?.phase === "active");
+    const pid = enginePid(e, "sg")!;
+    expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "sg" })).status).toBe(200);
+    expect(alive(pid)).toBe(false);
+  });
+
   test("409 for an engine kind without sleep (TGI); its activation and deactivation still work", async () => {
     const a = await post(sc, "/v1/runtime/models/activate", {
       model_name: "gamma",
