@@ -178,9 +178,12 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
     );
 
   // 2. HTTP against the binary.
+  let seq = 0;
   const engine = createServer((_req, res) => {
     res.setHeader("content-type", "text/plain; version=0.0.4");
-    res.end(text);
+    // A busy engine's counters move between polls: vary one value so every poll parses afresh
+    // (the poller skips re-parsing an unchanged text).
+    res.end(text.replace("vllm:num_preemptions_total{", `vllm:num_preemptions_total{seq="${seq++ % 2}",`));
   });
   await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
   const enginePort = (engine.address() as AddressInfo).port;

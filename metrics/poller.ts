@@ -55,6 +55,10 @@ interface EndpointState {
   url: string;
   up: boolean;
   data?: EndpointData;
+  /** The text `data` was parsed from (its verbatim lines point into it anyway). */
+  lastText?: string;
+  /** The resolved model name when `data` was standardized (a later resolution redoes it). */
+  modelNameUsed?: string;
   lastDurationS: number;
 }
 
@@ -138,7 +142,12 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
       if (res.status !== 200) {
         reason = "http_status";
         o.log.debug("engine metrics answered non-200", { url: s.url, status: res.status });
+      } else if (s.data && text === s.lastText && s.modelNameUsed === modelName) {
+        // An idle engine serves the same text poll after poll: nothing to parse again.
+        s.data = { ...s.data, scrapedAt: now() };
       } else {
+        s.lastText = text;
+        s.modelNameUsed = modelName;
         // Parsed in steps with a macrotask between them: scrapes of /metrics never wait behind a big parse.
         const steps = parseInSteps(text, {
           openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
