@@ -2,7 +2,8 @@
 // the live engines (PID + start time), reports the same snapshot, and remembers completed operation ids.
 // A registry entry whose PID is alive but belongs to another process (reused PID) is not adopted.
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { rm } from "node:fs/promises";
 import type { Proc } from "./helpers/sidecar.ts";
 import { waitUntil } from "./helpers/sidecar.ts";
@@ -154,9 +155,29 @@ test("a reused PID (alive, other start time) is not adopted, and never signalled
         last_transition: "2026-01-01T00:00:00Z",
         next_restart_at: null,
       },
+      {
+        model_name: "ghost",
+        engine: "vllm",
+        artifact_url: "/x",
+        port: 1,
+        ipc_name: "i",
+        pid: null,
+        phase: "active",
+      },
+      { model_name: 42, phase: "active" },
+      {
+        model_name: "broken",
+        engine: "vllm",
+        artifact_url: "/models/broken",
+        port: 2,
+        ipc_name: "kvc_broken",
+        pid: null,
+        phase: "failed",
+        last_error: "engine exited; restart budget exhausted",
+        restart_count: 5,
+      },
     ],
   };
-  const { mkdirSync } = await import("node:fs");
   mkdirSync(env.registry.replace(/\/[^/]+$/, ""), { recursive: true });
   writeFileSync(env.registry, JSON.stringify(reg));
   const sc = await start(env);
@@ -167,12 +188,34 @@ test("a reused PID (alive, other start time) is not adopted, and never signalled
     return m?.phase === "active" && p && p !== process.pid ? p : 0;
   }, 15_000);
   pids.push(pid);
-  const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json.models[0];
+  const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json.models.find(
+    (m: { model_name: string }) => m.model_name === "ghost",
+  );
   expect(snap.restart_count).toBe(1);
   expect(readFileSync(env.registry, "utf8")).not.toContain(`"pid":${process.pid},`);
   const metrics = await (await fetch(`${sc.url}/metrics`)).text();
   expect(metrics).toContain('aibrix:modelclaim_engine_re_adoptions_total{result="restart_scheduled"} 1');
+  expect(metrics).toContain('aibrix:modelclaim_engine_re_adoptions_total{result="duplicate"} 1');
+  expect(metrics).toContain('aibrix:modelclaim_engine_re_adoptions_total{result="invalid"} 1');
+  expect(metrics).toContain('aibrix:modelclaim_engine_re_adoptions_total{result="terminal"} 1');
+  const broken = await model(sc, "broken");
+  expect(broken).toMatchObject({ phase: "failed", ready: false });
+  await post(sc, "/v1/runtime/models/deactivate", { model_name: "broken" });
   await post(sc, "/v1/runtime/models/deactivate", { model_name: "ghost" });
   await waitUntil(() => !alive(pid), 5000);
   await rm(env.dir, { recursive: true, force: true });
 }, 30_000);
+
+test("an unreadable registry is moved aside, never overwritten; the sidecar starts empty", async () => {
+  const env = await lifeEnv();
+  others.push(env);
+  mkdirSync(dirname(env.registry), { recursive: true });
+  writeFileSync(env.registry, "{not json");
+  const sc = await start(env);
+  procs.push(sc);
+  expect(await models(sc)).toEqual([]);
+  const aside = readdirSync(dirname(env.registry)).filter((f) => f.startsWith("engines.json.unreadable-"));
+  expect(aside.length).toBe(1);
+  expect(readFileSync(join(dirname(env.registry), aside[0]!), "utf8")).toBe("{not json");
+  expect(sc.output()).toContain("engine registry unreadable");
+});
