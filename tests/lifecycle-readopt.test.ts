@@ -36,22 +36,29 @@ afterAll(async () => {
   await rm(e.dir, { recursive: true, force: true });
 });
 
-/** The snapshot without the fields that legitimately change between two reads. */
+/** The whole snapshot but its observation time (engines run with no simulated load, so it is stable). */
 async function stableSnapshot(sc: Proc) {
-  const s = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
-  return {
-    accelerators: s.accelerators,
-    cached_artifacts: s.cached_artifacts,
-    models: s.models
-      .map(
-        ({ requests_running, requests_waiting, request_success_total, ...m }: Record<string, unknown>) => m,
-      )
-      .sort((a: any, b: any) => a.model_name.localeCompare(b.model_name)),
-  };
+  const { observed_at, ...rest } = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
+  expect(typeof observed_at).toBe("string");
+  return rest;
 }
 
+// Mock engines without simulated traffic: their request counters stay put between the two snapshots.
+const IDLE_MOCK = JSON.stringify([
+  "{self}",
+  "mock-engine",
+  "--engine",
+  "{engine}",
+  "--port",
+  "{port}",
+  "--model",
+  "{model_name}",
+  "--load",
+  "0",
+]);
+
 test("kill -9 the sidecar: the next one re-adopts live engines with the same snapshot and operation ids", async () => {
-  e = await lifeEnv({ AIRUNTIME_KVCTL_COMMAND: "true" });
+  e = await lifeEnv({ AIRUNTIME_KVCTL_COMMAND: "true", AIRUNTIME_ENGINE_COMMAND_VLLM: IDLE_MOCK });
   const first = await start(e);
   procs.push(first);
   for (const name of ["one", "two"])
@@ -77,6 +84,16 @@ test("kill -9 the sidecar: the next one re-adopts live engines with the same sna
   });
   expect(k1.json.applied).toBe(true);
   const before = await stableSnapshot(first);
+  expect(
+    before.models.map((m: { model_name: string; phase: string; alive: boolean }) => [
+      m.model_name,
+      m.phase,
+      m.alive,
+    ]),
+  ).toEqual([
+    ["one", "active", true],
+    ["two", "sleeping", true],
+  ]);
   const pidOne = enginePid(e, "one")!;
   const pidTwo = enginePid(e, "two")!;
   pids.push(pidOne, pidTwo);
