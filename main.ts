@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger, parseLevel } from "./log.ts";
-import { argv, environment, exit, onShutdownSignal, runtimeVersion } from "./platform/process.ts";
+import { argv, environment, exit, gcOnSignal, onShutdownSignal, runtimeVersion } from "./platform/process.ts";
 import { serve } from "./platform/serve.ts";
 import { VERSION } from "./version.ts";
 
@@ -135,6 +135,7 @@ async function runServe(args: string[]): Promise<number> {
     throw e;
   }
   handle = (req) => sidecar.app.fetch(req);
+  gcOnSignal();
   log.info("airuntime listening", {
     url: server.url,
     engine: config.engine,

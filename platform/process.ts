@@ -34,3 +34,15 @@ export function rssBytes(): number {
 export function runtimeVersion(): string {
   return `${runtimeName} ${runtimeName === "bun" ? (globalThis as any).Bun.version : (globalThis as any).Deno.version.deno}`;
 }
+
+/** A full, synchronous garbage collection where the runtime offers one (Bun; Deno only with --expose-gc). */
+export function fullGc(): void {
+  const B = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (B) B.gc(true);
+  else (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** SIGUSR2 runs a full GC: soak tests use it so RSS readings compare like with like. */
+export function gcOnSignal(): void {
+  process.on("SIGUSR2", () => fullGc());
+}

@@ -41,6 +41,13 @@ export interface SoakFigures {
 
 const DEADLINE_MS = 5000; // AIRUNTIME_REQUEST_TIMEOUT below; every request must be answered within it (+slack)
 
+/** RSS after a forced full GC in the sidecar (SIGUSR2), so warm-up and end readings compare like with like. */
+async function settledRssMiB(pid: number): Promise<number> {
+  process.kill(pid, "SIGUSR2");
+  await new Promise((r) => setTimeout(r, 400));
+  return rssMiB(pid);
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? 0) / 1024;
@@ -149,8 +156,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
   stop = true;
   await warmLora;
   await waitUntil(async () => (await timed("/v1/model/status?model_name=warm"))?.status === 200, 10_000);
-  await new Promise((r) => setTimeout(r, 500)); // same quiet pause as before the final reading
-  const rssWarm = rssMiB(pid);
+  const rssWarm = await settledRssMiB(pid);
 
   // Soak.
   s3.throttle.bytesPerSec = Math.max(1, Math.floor(o.downloadBytes / Math.max(1, o.seconds * 0.6)));
@@ -213,8 +219,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
       createHash("sha256").update(readFileSync(file)).digest("hex") ===
         createHash("sha256").update(payload).digest("hex");
   } catch {}
-  await new Promise((r) => setTimeout(r, 500));
-  const rssEnd = rssMiB(pid);
+  const rssEnd = await settledRssMiB(pid);
   const sidecarAlive = sidecar.proc.exitCode === null && sidecar.proc.signalCode === null;
   const unhandled = /unhandled|uncaught/i.test(sidecar.output());
   await sidecar.stop("SIGKILL");
