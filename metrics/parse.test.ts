@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { parseExposition } from "./parse.ts";
+import { createParser, parseExposition } from "./parse.ts";
 import { renderFamilies } from "./render.ts";
 import type { MetricFamily, Sample } from "./types.ts";
 
@@ -236,6 +236,21 @@ describe("parseExposition", () => {
         );
       }),
       { numRuns: 500 },
+    );
+  });
+
+  test("property: parsing in steps of any size gives the same result as one pass", () => {
+    fc.assert(
+      fc.property(families, fc.integer({ min: 1, max: 7 }), (fs, n) => {
+        const text = renderFamilies(fs, "text");
+        const p = createParser(text);
+        let steps = 0;
+        while (!p.step(n)) steps++;
+        expect(canon(p.result().families)).toBe(canon(parseExposition(text).families));
+        const lines = text.split("\n").length - 1;
+        expect(steps).toBeGreaterThanOrEqual(Math.ceil(lines / n) - 1);
+      }),
+      { numRuns: 200 },
     );
   });
 });

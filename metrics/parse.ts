@@ -115,21 +115,26 @@ interface Draft {
 
 /** Parse a whole exposition synchronously. */
 export function parseExposition(text: string, opts: ParseOptions = {}): ParseResult {
-  const steps = parseInSteps(text, opts);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  const p = createParser(text, opts);
+  p.step(Number.POSITIVE_INFINITY);
+  return p.result();
 }
 
-/** Lines parsed between two yields of parseInSteps (about 0.5 ms of work). */
+/** Lines a caller parses per step of an incremental parse (about 0.5 ms of work). */
 export const LINES_PER_STEP = 1024;
 
+export interface IncrementalParser {
+  /** Parse up to maxLines more lines; true once the whole text is parsed. */
+  step(maxLines: number): boolean;
+  result(): ParseResult;
+}
+
 /**
- * The parser as a generator that yields every LINES_PER_STEP lines, so a caller on a busy event loop
- * (the poller) can let HTTP requests run between steps of a large exposition.
+ * An incremental parser, so a caller on a busy event loop (the poller) can let HTTP requests run
+ * between steps of a large exposition. (A plain loop in a closure, not a generator: JavaScriptCore keeps
+ * re-compiling a generator's body when it resumes mid-loop.)
  */
-export function* parseInSteps(text: string, opts: ParseOptions = {}): Generator<void, ParseResult, void> {
+export function createParser(text: string, opts: ParseOptions = {}): IncrementalParser {
   const openMetrics = opts.openMetrics ?? /(^|\n)# EOF\r?(\n|$)/.test(text);
   const drafts = new Map<string, Draft>();
   const order: Draft[] = [];
@@ -171,268 +176,277 @@ export function* parseInSteps(text: string, opts: ParseOptions = {}): Generator<
   };
 
   let lineNo = 0;
-  let start = 0;
+  let pos = 0;
   const len = text.length;
-  let untilYield = LINES_PER_STEP;
-  while (start < len) {
-    if (--untilYield === 0) {
-      untilYield = LINES_PER_STEP;
-      yield;
-    }
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = len;
-    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    const line = text.slice(start, lineEnd);
-    start = end + 1;
-    lineNo++;
-    if (line.length === 0) continue;
 
-    if (line.charCodeAt(0) === 35 /* # */) {
-      // "# HELP name text", "# TYPE name type", "# UNIT name unit", "# EOF"; other comments ignored.
-      let i = 1;
-      while (i < line.length && line.charCodeAt(i) === 32) i++;
-      const kwEnd = line.indexOf(" ", i);
-      const kw = kwEnd < 0 ? line.slice(i) : line.slice(i, kwEnd);
-      if (kw === "EOF") break;
-      if (kw !== "HELP" && kw !== "TYPE" && kw !== "UNIT") continue;
-      if (kwEnd < 0) {
-        fail(lineNo, `${kw} without a metric name`, line);
-        continue;
+  function step(maxLines: number): boolean {
+    let start = pos;
+    let budget = maxLines;
+    while (start < len) {
+      if (budget-- <= 0) {
+        pos = start;
+        return false;
       }
-      let j = kwEnd;
-      while (j < line.length && line.charCodeAt(j) === 32) j++;
-      const nameStart = j;
-      if (j >= line.length || !isNameStart(line.charCodeAt(j))) {
-        fail(lineNo, `${kw} with an invalid metric name`, line);
-        continue;
-      }
-      while (j < line.length && isNameChar(line.charCodeAt(j))) j++;
-      const name = line.slice(nameStart, j);
-      if (j < line.length && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) {
-        fail(lineNo, `${kw} with an invalid metric name`, line);
-        continue;
-      }
-      const rest = j < line.length ? line.slice(j + 1) : "";
-      if (kw === "UNIT") continue;
-      const d = draftFor(name);
-      if (kw === "HELP") {
-        if (d.help === undefined) d.help = unescapeText(rest, openMetrics);
-      } else {
-        const t = rest.trim();
-        if (!TYPES.has(t)) {
-          fail(lineNo, `unknown metric type '${t}'`, line);
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = len;
+      const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      const line = text.slice(start, lineEnd);
+      start = end + 1;
+      lineNo++;
+      if (line.length === 0) continue;
+
+      if (line.charCodeAt(0) === 35 /* # */) {
+        // "# HELP name text", "# TYPE name type", "# UNIT name unit", "# EOF"; other comments ignored.
+        let i = 1;
+        while (i < line.length && line.charCodeAt(i) === 32) i++;
+        const kwEnd = line.indexOf(" ", i);
+        const kw = kwEnd < 0 ? line.slice(i) : line.slice(i, kwEnd);
+        if (kw === "EOF") {
+          start = len;
+          break;
+        }
+        if (kw !== "HELP" && kw !== "TYPE" && kw !== "UNIT") continue;
+        if (kwEnd < 0) {
+          fail(lineNo, `${kw} without a metric name`, line);
           continue;
         }
-        if (!d.typed) {
-          d.type = t as DeclaredType;
-          d.typed = true;
+        let j = kwEnd;
+        while (j < line.length && line.charCodeAt(j) === 32) j++;
+        const nameStart = j;
+        if (j >= line.length || !isNameStart(line.charCodeAt(j))) {
+          fail(lineNo, `${kw} with an invalid metric name`, line);
+          continue;
         }
-      }
-      current = d;
-      recentFamilies.fill(undefined); // a new TYPE/HELP may claim names seen before
-      continue;
-    }
-
-    // Sample line: name [{labels}] value [timestamp] [# exemplar]
-    const c0 = line.charCodeAt(0);
-    if (!isNameStart(c0)) {
-      fail(lineNo, "not a sample, comment or blank line", line);
-      continue;
-    }
-    // Names repeat line after line (histogram buckets): reuse a recent one instead of slicing and hashing.
-    let name: string | undefined;
-    let slot = -1;
-    for (let r = 0; r < recentNames.length; r++) {
-      const n = recentNames[r]!;
-      if (line.startsWith(n)) {
-        const c = line.charCodeAt(n.length);
-        if (c === 123 || c === 32 || c === 9) {
-          name = n;
-          slot = r;
-          break;
+        while (j < line.length && isNameChar(line.charCodeAt(j))) j++;
+        const name = line.slice(nameStart, j);
+        if (j < line.length && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) {
+          fail(lineNo, `${kw} with an invalid metric name`, line);
+          continue;
         }
-      }
-    }
-    let i: number;
-    if (name !== undefined) i = name.length;
-    else {
-      i = 1;
-      for (; i < line.length; i++) {
-        const c = line.charCodeAt(i);
-        if (c === 123 || c === 32 || c === 9) break;
-      }
-      name = line.slice(0, i);
-      let ok = true;
-      for (let k = 1; k < name.length; k++) if (!isNameChar(name.charCodeAt(k))) ok = false;
-      if (!ok) {
-        fail(lineNo, "invalid metric name", line);
-        continue;
-      }
-      slot = nextRecent;
-      recentNames[slot] = name;
-      recentFamilies[slot] = undefined;
-      nextRecent = (nextRecent + 1) % RECENT_NAMES;
-    }
-    const labels: Labels = {};
-    let seen = 0;
-    const backslashAt = line.indexOf("\\", i);
-    let bad: string | undefined;
-    // The line is kept verbatim for passthrough rendering unless it needs normalizing.
-    let verbatim = !openMetrics;
-    if (i < line.length && line.charCodeAt(i) === 123 /* { */) {
-      i++;
-      for (;;) {
-        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
-          i++;
-          verbatim = false;
-        }
-        if (i >= line.length) {
-          bad = "unterminated label set";
-          break;
-        }
-        if (line.charCodeAt(i) === 125 /* } */) {
-          i++;
-          break;
-        }
-        const eq = line.indexOf("=", i);
-        if (eq < 0) {
-          bad = "label without '='";
-          break;
-        }
-        let ne = eq;
-        while (ne > i && (line.charCodeAt(ne - 1) === 32 || line.charCodeAt(ne - 1) === 9)) {
-          ne--;
-          verbatim = false;
-        }
-        // Few distinct label names exist: match a known one in place (no slice, no hashing).
-        const n = ne - i;
-        let li = -1;
-        for (let k = 0; k < knownLabels.length; k++) {
-          const kl = knownLabels[k]!;
-          if (kl.length === n && line.startsWith(kl, i)) {
-            li = k;
-            break;
-          }
-        }
-        let lname: string;
-        if (li >= 0) lname = knownLabels[li]!;
-        else {
-          lname = line.slice(i, ne);
-          let ok = lname.length > 0 && !(lname.charCodeAt(0) >= 48 && lname.charCodeAt(0) <= 57);
-          for (let k = 0; ok && k < lname.length; k++) if (!isLabelChar(lname.charCodeAt(k))) ok = false;
-          if (!ok) {
-            bad = "invalid label name";
-            break;
-          }
-          if (knownLabels.length < 30) {
-            li = knownLabels.length;
-            knownLabels.push(lname);
-          }
-        }
-        i = eq + 1;
-        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
-          i++;
-          verbatim = false;
-        }
-        if (line.charCodeAt(i) !== 34 /* " */) {
-          bad = `label '${lname}' value not quoted`;
-          break;
-        }
-        const vs = i + 1;
-        let raw: string | undefined;
-        let q: number;
-        let escaped = false;
-        // Values repeat too (model_name, engine): reuse the last value of this label when it matches.
-        const last = li >= 0 ? lastValues[li] : undefined;
-        if (last !== undefined && line.startsWith(last, vs) && line.charCodeAt(vs + last.length) === 34) {
-          raw = last;
-          q = vs + last.length;
+        const rest = j < line.length ? line.slice(j + 1) : "";
+        if (kw === "UNIT") continue;
+        const d = draftFor(name);
+        if (kw === "HELP") {
+          if (d.help === undefined) d.help = unescapeText(rest, openMetrics);
         } else {
-          // Closing quote: the next '"' not escaped (an odd run of backslashes before it escapes it).
-          q = line.indexOf('"', vs);
-          if (backslashAt >= 0)
-            while (q >= 0) {
-              let bs = 0;
-              while (q - 1 - bs >= vs && line.charCodeAt(q - 1 - bs) === 92) bs++;
-              if (bs % 2 === 0) break;
-              q = line.indexOf('"', q + 1);
-            }
-          if (q < 0) {
-            bad = `label '${lname}' value not terminated`;
+          const t = rest.trim();
+          if (!TYPES.has(t)) {
+            fail(lineNo, `unknown metric type '${t}'`, line);
+            continue;
+          }
+          if (!d.typed) {
+            d.type = t as DeclaredType;
+            d.typed = true;
+          }
+        }
+        current = d;
+        recentFamilies.fill(undefined); // a new TYPE/HELP may claim names seen before
+        continue;
+      }
+
+      // Sample line: name [{labels}] value [timestamp] [# exemplar]
+      const c0 = line.charCodeAt(0);
+      if (!isNameStart(c0)) {
+        fail(lineNo, "not a sample, comment or blank line", line);
+        continue;
+      }
+      // Names repeat line after line (histogram buckets): reuse a recent one instead of slicing and hashing.
+      let name: string | undefined;
+      let slot = -1;
+      for (let r = 0; r < recentNames.length; r++) {
+        const n = recentNames[r]!;
+        if (line.startsWith(n)) {
+          const c = line.charCodeAt(n.length);
+          if (c === 123 || c === 32 || c === 9) {
+            name = n;
+            slot = r;
             break;
           }
-          escaped = backslashAt >= 0 && backslashAt < q && line.lastIndexOf("\\", q) >= vs;
-          raw = line.slice(vs, q);
-          if (li >= 0 && !escaped) lastValues[li] = raw;
-        }
-        i = q + 1;
-        if (li >= 0 ? (seen & (1 << li)) !== 0 : lname in labels) {
-          bad = `duplicate label '${lname}'`;
-          break;
-        }
-        if (li >= 0) seen |= 1 << li;
-        if (escaped) verbatim = false; // re-rendered with canonical escapes
-        labels[lname] = escaped ? unescapeText(raw, true) : raw;
-        while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
-          i++;
-          verbatim = false;
-        }
-        if (line.charCodeAt(i) === 44 /* , */) i++;
-        else if (line.charCodeAt(i) !== 125) {
-          bad = "expected ',' or '}' in label set";
-          break;
         }
       }
-    }
-    if (bad) {
-      fail(lineNo, bad, line);
-      continue;
-    }
-    if (i >= line.length || (line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9)) {
-      fail(lineNo, "missing value", line);
-      continue;
-    }
-    while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
-    let ve = i;
-    while (ve < line.length && line.charCodeAt(ve) !== 32 && line.charCodeAt(ve) !== 9) ve++;
-    const value = parseNumber(line.slice(i, ve));
-    if (value === undefined) {
-      fail(lineNo, "invalid value", line);
-      continue;
-    }
-    let timestampMs: number | undefined;
-    let k = ve;
-    while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
-    if (k < line.length && line.charCodeAt(k) !== 35 /* exemplar */) {
-      let te = k;
-      while (te < line.length && line.charCodeAt(te) !== 32 && line.charCodeAt(te) !== 9) te++;
-      const ts = parseNumber(line.slice(k, te));
-      if (ts === undefined || !Number.isFinite(ts)) {
-        fail(lineNo, "invalid timestamp", line);
+      let i: number;
+      if (name !== undefined) i = name.length;
+      else {
+        i = 1;
+        for (; i < line.length; i++) {
+          const c = line.charCodeAt(i);
+          if (c === 123 || c === 32 || c === 9) break;
+        }
+        name = line.slice(0, i);
+        let ok = true;
+        for (let k = 1; k < name.length; k++) if (!isNameChar(name.charCodeAt(k))) ok = false;
+        if (!ok) {
+          fail(lineNo, "invalid metric name", line);
+          continue;
+        }
+        slot = nextRecent;
+        recentNames[slot] = name;
+        recentFamilies[slot] = undefined;
+        nextRecent = (nextRecent + 1) % RECENT_NAMES;
+      }
+      const labels: Labels = {};
+      let seen = 0;
+      const backslashAt = line.indexOf("\\", i);
+      let bad: string | undefined;
+      // The line is kept verbatim for passthrough rendering unless it needs normalizing.
+      let verbatim = !openMetrics;
+      if (i < line.length && line.charCodeAt(i) === 123 /* { */) {
+        i++;
+        for (;;) {
+          while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+            i++;
+            verbatim = false;
+          }
+          if (i >= line.length) {
+            bad = "unterminated label set";
+            break;
+          }
+          if (line.charCodeAt(i) === 125 /* } */) {
+            i++;
+            break;
+          }
+          const eq = line.indexOf("=", i);
+          if (eq < 0) {
+            bad = "label without '='";
+            break;
+          }
+          let ne = eq;
+          while (ne > i && (line.charCodeAt(ne - 1) === 32 || line.charCodeAt(ne - 1) === 9)) {
+            ne--;
+            verbatim = false;
+          }
+          // Few distinct label names exist: match a known one in place (no slice, no hashing).
+          const n = ne - i;
+          let li = -1;
+          for (let k = 0; k < knownLabels.length; k++) {
+            const kl = knownLabels[k]!;
+            if (kl.length === n && line.startsWith(kl, i)) {
+              li = k;
+              break;
+            }
+          }
+          let lname: string;
+          if (li >= 0) lname = knownLabels[li]!;
+          else {
+            lname = line.slice(i, ne);
+            let ok = lname.length > 0 && !(lname.charCodeAt(0) >= 48 && lname.charCodeAt(0) <= 57);
+            for (let k = 0; ok && k < lname.length; k++) if (!isLabelChar(lname.charCodeAt(k))) ok = false;
+            if (!ok) {
+              bad = "invalid label name";
+              break;
+            }
+            if (knownLabels.length < 30) {
+              li = knownLabels.length;
+              knownLabels.push(lname);
+            }
+          }
+          i = eq + 1;
+          while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+            i++;
+            verbatim = false;
+          }
+          if (line.charCodeAt(i) !== 34 /* " */) {
+            bad = `label '${lname}' value not quoted`;
+            break;
+          }
+          const vs = i + 1;
+          let raw: string | undefined;
+          let q: number;
+          let escaped = false;
+          // Values repeat too (model_name, engine): reuse the last value of this label when it matches.
+          const last = li >= 0 ? lastValues[li] : undefined;
+          if (last !== undefined && line.startsWith(last, vs) && line.charCodeAt(vs + last.length) === 34) {
+            raw = last;
+            q = vs + last.length;
+          } else {
+            // Closing quote: the next '"' not escaped (an odd run of backslashes before it escapes it).
+            q = line.indexOf('"', vs);
+            if (backslashAt >= 0)
+              while (q >= 0) {
+                let bs = 0;
+                while (q - 1 - bs >= vs && line.charCodeAt(q - 1 - bs) === 92) bs++;
+                if (bs % 2 === 0) break;
+                q = line.indexOf('"', q + 1);
+              }
+            if (q < 0) {
+              bad = `label '${lname}' value not terminated`;
+              break;
+            }
+            escaped = backslashAt >= 0 && backslashAt < q && line.lastIndexOf("\\", q) >= vs;
+            raw = line.slice(vs, q);
+            if (li >= 0 && !escaped) lastValues[li] = raw;
+          }
+          i = q + 1;
+          if (li >= 0 ? (seen & (1 << li)) !== 0 : lname in labels) {
+            bad = `duplicate label '${lname}'`;
+            break;
+          }
+          if (li >= 0) seen |= 1 << li;
+          if (escaped) verbatim = false; // re-rendered with canonical escapes
+          labels[lname] = escaped ? unescapeText(raw, true) : raw;
+          while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
+            i++;
+            verbatim = false;
+          }
+          if (line.charCodeAt(i) === 44 /* , */) i++;
+          else if (line.charCodeAt(i) !== 125) {
+            bad = "expected ',' or '}' in label set";
+            break;
+          }
+        }
+      }
+      if (bad) {
+        fail(lineNo, bad, line);
         continue;
       }
-      timestampMs = openMetrics ? Math.round(ts * 1000) : ts;
-      let r = te;
-      while (r < line.length && (line.charCodeAt(r) === 32 || line.charCodeAt(r) === 9)) r++;
-      if (r < line.length && line.charCodeAt(r) !== 35) {
-        fail(lineNo, "unexpected text after the timestamp", line);
+      if (i >= line.length || (line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9)) {
+        fail(lineNo, "missing value", line);
         continue;
       }
-      if (r < line.length) verbatim = false;
-    } else if (k < line.length) verbatim = false;
-    let fam = recentFamilies[slot];
-    if (fam === undefined) {
-      fam = familyOf(name);
-      recentFamilies[slot] = fam;
+      while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+      let ve = i;
+      while (ve < line.length && line.charCodeAt(ve) !== 32 && line.charCodeAt(ve) !== 9) ve++;
+      const value = parseNumber(line.slice(i, ve));
+      if (value === undefined) {
+        fail(lineNo, "invalid value", line);
+        continue;
+      }
+      let timestampMs: number | undefined;
+      let k = ve;
+      while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
+      if (k < line.length && line.charCodeAt(k) !== 35 /* exemplar */) {
+        let te = k;
+        while (te < line.length && line.charCodeAt(te) !== 32 && line.charCodeAt(te) !== 9) te++;
+        const ts = parseNumber(line.slice(k, te));
+        if (ts === undefined || !Number.isFinite(ts)) {
+          fail(lineNo, "invalid timestamp", line);
+          continue;
+        }
+        timestampMs = openMetrics ? Math.round(ts * 1000) : ts;
+        let r = te;
+        while (r < line.length && (line.charCodeAt(r) === 32 || line.charCodeAt(r) === 9)) r++;
+        if (r < line.length && line.charCodeAt(r) !== 35) {
+          fail(lineNo, "unexpected text after the timestamp", line);
+          continue;
+        }
+        if (r < line.length) verbatim = false;
+      } else if (k < line.length) verbatim = false;
+      let fam = recentFamilies[slot];
+      if (fam === undefined) {
+        fam = familyOf(name);
+        recentFamilies[slot] = fam;
+      }
+      current = fam;
+      const sample: Sample = { name, labels, value };
+      if (timestampMs !== undefined) sample.timestampMs = timestampMs;
+      if (verbatim) sample.line = line;
+      fam.samples.push(sample);
     }
-    current = fam;
-    const sample: Sample = { name, labels, value };
-    if (timestampMs !== undefined) sample.timestampMs = timestampMs;
-    if (verbatim) sample.line = line;
-    fam.samples.push(sample);
+    pos = len;
+    return true;
   }
 
-  return finish(order, errorCount, errors);
+  return { step, result: () => finish(order, errorCount, errors) };
 }
 
 function belongs(d: Draft, sampleName: string): boolean {

@@ -4,7 +4,7 @@
 import type { MetricsMode } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "./own.ts";
-import { parseInSteps } from "./parse.ts";
+import { createParser, LINES_PER_STEP } from "./parse.ts";
 import { buildSnapshot, type EndpointData, type LoraInfo, type Snapshot } from "./snapshot.ts";
 import { modelNameIn, standardize } from "./standardize.ts";
 import type { Labels, RuleSet } from "./types.ts";
@@ -149,18 +149,16 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
         s.lastText = text;
         s.modelNameUsed = modelName;
         // Parsed in steps with a macrotask between them: scrapes of /metrics never wait behind a big parse.
-        const steps = parseInSteps(text, {
+        const parser = createParser(text, {
           openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
         });
         let c0 = performance.now();
-        let step = steps.next();
-        while (!step.done) {
+        while (!parser.step(LINES_PER_STEP)) {
           work += performance.now() - c0;
           await yieldToEventLoop();
           c0 = performance.now();
-          step = steps.next();
         }
-        const parsed = step.value;
+        const parsed = parser.result();
         if (parsed.errorCount > 0) {
           scrapeErrors.inc({ ...rankLabels(s), reason: "malformed_lines" }, 1);
           o.log.debug("engine metrics had malformed lines", {
