@@ -198,6 +198,7 @@ const envSchema = z.object({
   AIRUNTIME_DOWNLOAD_STALL_TIMEOUT: seconds(10, 0.05),
   AIRUNTIME_DOWNLOAD_RETRIES: int(8, 0, 100),
   AIRUNTIME_DOWNLOAD_VERIFY: bool(true),
+  AIRUNTIME_DOWNLOAD_FSYNC: bool(true),
 
   HF_ENDPOINT: httpUrl.optional(),
   HF_TOKEN: optStr,
@@ -311,6 +312,8 @@ export interface Config {
     maxRetries: number;
     /** Hash files whose digest is known (SHA-256 / git SHA-1 / MD5). */
     verify: boolean;
+    /** fsync files before publishing them (turn off only on scratch volumes). */
+    fsync: boolean;
   };
   hf: { endpoint: string; token?: string; revision?: string };
   aws: {
@@ -440,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       stallMs: e.AIRUNTIME_DOWNLOAD_STALL_TIMEOUT,
       maxRetries: e.AIRUNTIME_DOWNLOAD_RETRIES,
       verify: e.AIRUNTIME_DOWNLOAD_VERIFY,
+      fsync: e.AIRUNTIME_DOWNLOAD_FSYNC,
     },
     hf: {
       endpoint: (e.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),

@@ -33,6 +33,7 @@ export function tuningFromConfig(c: Config): Partial<EngineTuning> {
     stallMs: c.downloader.stallMs,
     maxRetries: c.downloader.maxRetries,
     verify: c.downloader.verify,
+    fsync: c.downloader.fsync,
   };
 }
 

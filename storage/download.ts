@@ -31,6 +31,8 @@ export interface EngineTuning {
   lockStaleMs: number;
   /** Hash files whose expected digest is known (SHA-256, git SHA-1, MD5). */
   verify: boolean;
+  /** fsync files before publishing (off only for scratch volumes where a power loss loses the pod anyway). */
+  fsync: boolean;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -39,9 +41,10 @@ export const DEFAULT_TUNING: EngineTuning = {
   stallMs: 10_000,
   maxRetries: 8,
   hedgeAfterMs: 2000,
-  writeBuffer: 1024 * 1024,
+  writeBuffer: 4 * 1024 * 1024,
   lockStaleMs: 30_000,
   verify: true,
+  fsync: true,
 };
 
 export interface DownloadRequest extends Filters {
@@ -168,6 +171,12 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     const files = await listFiles(source, t.uri, req, signal);
     const commit = source.pinnedRevision?.(t.uri);
     const total = files.reduce((s, f) => s + f.size, 0);
+    const cap = req.settings.downloader?.maxBytes ?? 0;
+    if (cap > 0 && total > cap)
+      throw new DownloadError(
+        "too_large",
+        `${t.uri.raw} holds ${fmtBytes(total)}, more than AIRUNTIME_MAX_DOWNLOAD_BYTES (${fmtBytes(cap)})`,
+      );
     progress.setTotals(files.length, total);
     log.info("planned download", { files: files.length, bytes: total, commit });
 
@@ -208,6 +217,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       maxRetries: tune.maxRetries,
       hedgeAfterMs: tune.hedgeAfterMs,
       writeBuffer: tune.writeBuffer,
+      syncEvery: tune.fsync ? 64 * 1024 * 1024 : 0,
       signal,
       log,
       onBytes: (n) => {
@@ -215,7 +225,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         observer.bytes(n);
       },
       onFileComplete: async (task) => {
-        await publishFile(layout, task, commit, t, source);
+        await publishFile(layout, task, commit, t, tune.fsync);
         progress.fileDone();
       },
       restartFile: async (task) => {
@@ -319,12 +329,12 @@ async function publishFile(
   task: FileTask,
   commit: string | undefined,
   t: ModelTarget,
-  source: Source,
+  fsync: boolean,
 ) {
   const paths = layout.files(task.file, commit);
   try {
     await task.verifier.finish();
-    await task.fh.datasync();
+    if (fsync) await task.fh.datasync();
   } catch (e) {
     await task.fh.close().catch(() => {});
     await rm(paths.part, { force: true });
@@ -351,7 +361,6 @@ async function publishFile(
   await mkdir(dirname(paths.metadata), { recursive: true });
   await writeAtomic(paths.metadata, meta);
   if (paths.link) await linkSnapshot(paths.final, paths.link);
-  void source;
 }
 
 async function isPublished(final: string, metadata: string, f: RemoteFile): Promise<boolean> {

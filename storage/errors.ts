@@ -12,6 +12,8 @@ export type FailReason =
   | "network"
   | "changed"
   | "busy"
+  | "forbidden"
+  | "too_large"
   | "cancelled"
   | "internal";
 
@@ -26,6 +28,8 @@ export const EXIT_CODES: Record<FailReason, number> = {
   network: 8,
   changed: 9,
   busy: 10,
+  forbidden: 11,
+  too_large: 12,
   cancelled: 130,
   internal: 1,
 };
@@ -40,6 +44,8 @@ const STATUS: Record<FailReason, number> = {
   network: 503,
   changed: 409,
   busy: 409,
+  forbidden: 403,
+  too_large: 413,
   cancelled: 499,
   internal: 500,
 };

@@ -1,6 +1,7 @@
 // Picks and configures the source for a parsed URI. Credentials come, in order, from the request's
 // credentials map (AIBrix's keys: aws_access_key_id, huggingface_token, TOS_ACCESS_KEY, ...), from the
 // request's download_extra_config (ak, sk, endpoint, region, hf_token, ...), then from the environment.
+import { sourceAllowed } from "../../security/sources.ts";
 import type { Config } from "../../config.ts";
 import { registerSecret } from "../../redact.ts";
 import { DownloadError } from "../errors.ts";
@@ -11,7 +12,10 @@ import { createHttpSource } from "./http.ts";
 import { createLocalSource } from "./local.ts";
 import { createS3Source } from "./s3.ts";
 
-export type SourceSettings = Pick<Config, "hf" | "aws" | "tos" | "gcs">;
+export type SourceSettings = Pick<Config, "hf" | "aws" | "tos" | "gcs"> & {
+  /** AIRUNTIME_ALLOWED_SOURCES and AIRUNTIME_MAX_DOWNLOAD_BYTES (absent = no restriction). */
+  downloader?: Pick<Config["downloader"], "allowedSources" | "maxBytes">;
+};
 
 /** First non-empty value among the given keys of the map (keys compared case-insensitively). */
 function pick(map: Credentials, ...keys: string[]): string | undefined {
@@ -47,6 +51,12 @@ function keysOrFail(
 }
 
 export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentials = {}): Source {
+  // Checked before any connection, so a request cannot make the sidecar reach arbitrary internal URLs.
+  if (!sourceAllowed(uri, s.downloader?.allowedSources))
+    throw new DownloadError(
+      "forbidden",
+      `source '${uri.raw}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${s.downloader?.allowedSources?.join(", ")})`,
+    );
   for (const v of Object.values(creds)) registerSecret(v);
   switch (uri.scheme) {
     case "hf":
