@@ -1,27 +1,30 @@
-// The ModelClaim lifecycle manager: activate, deactivate, sleep, wake and KV limits for engine processes
-// this sidecar launches, supervised by supervisor.ts and persisted in registry.ts before any spawn.
+// The ModelClaim lifecycle manager: the state of every engine this sidecar launches, activate (port,
+// intent persisted before any spawn, weights via weights.ts), launch, deactivate and restart decisions.
+// Sleep, wake and KV limits live in actions.ts, supervision in supervisor.ts, re-adoption in readopt.ts.
 //
 // Locking (fixes AIBrix B18): each model has its own mutex for state changes; reads (list, snapshot) take
 // none, and downloads run outside every lock, so a long download delays nothing but its own engine.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { EngineAdapter } from "../engines/types.ts";
-import { AppError, errorMessage } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { redactString, registerSecret } from "../redact.ts";
+import { registerSecret } from "../redact.ts";
 import type { FetchToDir } from "../storage/types.ts";
+import { limitKv, sleepModel, wakeModel } from "./actions.ts";
 import { argProblem, engineArgs, expandCommand, ipcNameFor, redactArgv } from "./command.ts";
+import { activateError } from "./errors.ts";
 import type { KvLimiter } from "./kv.ts";
 import { KeyedMutex } from "./lock.ts";
 import type { LifecycleMetrics } from "./metrics.ts";
 import { writeServedMarker } from "./markers.ts";
 import { OperationLog } from "./operations.ts";
-import { safeJoin } from "./paths.ts";
 import { canBind, pickPort } from "./ports.ts";
 import { isOurProcess, signalGroup, spawnGroup, stopGroup } from "./proc.ts";
 import { createRegistry, type Registry } from "./registry.ts";
-import type { ClaimRef, EngineConfig, EngineRecord, LifecycleAction, Phase } from "./types.ts";
+import type { ClaimRef, EngineConfig, EngineRecord, Phase } from "./types.ts";
 import { nowIso } from "./types.ts";
+import { downloadWeights } from "./weights.ts";
 
 export interface LifecycleOptions {
   registryPath: string;
@@ -79,19 +82,6 @@ export interface Instance {
   /** Credentials from the activation: kept in memory only, never written to the registry. */
   credentials?: Record<string, string>;
   hbmPeak: number;
-}
-
-/** AIBrix's `{"detail": "..."}` error body with the given status. */
-export function detailError(status: number, message: string, code = "lifecycle_error"): AppError {
-  const m = redactString(message);
-  return new AppError(code, status, m, { aibrixBody: { detail: m } });
-}
-
-function activateError(status: 400 | 500, req: { model_name: string }, message: string): AppError {
-  const m = redactString(message);
-  return new AppError(status === 400 ? "invalid_activation" : "activation_failed", status, m, {
-    aibrixBody: { status: "error", model_name: req.model_name, port: null, ipc_name: null, message: m },
-  });
 }
 
 const PORTS_LOCK = "\u0000ports";
@@ -277,51 +267,9 @@ export class LifecycleManager {
     };
   }
 
-  /**
-   * Bring remote weights into <downloadDir>/<model> through the downloader, holding no lock while it
-   * runs. A failed download fails the activation visibly: phase failed, last_error says why.
-   */
+  /** Weights first (weights.ts): no lock is held while they download. */
   startDownload(inst: Instance): void {
-    const rec = inst.rec;
-    const ac = new AbortController();
-    inst.download = ac;
-    const fail = (message: string) =>
-      this.withModel(rec.model_name, async () => {
-        if (this.instances.get(rec.model_name) !== inst || ac.signal.aborted) return;
-        inst.download = undefined;
-        this.setPhase(inst, "failed", message);
-        await this.persist();
-      });
-    if (!this.o.fetchToDir) {
-      void fail(`cannot download ${rec.artifact_url}: no downloader is available in this build`);
-      return;
-    }
-    const dest = safeJoin(this.o.downloadDir, rec.model_name);
-    if (!dest) {
-      void fail(`model_name '${rec.model_name}' cannot be used as a directory name`);
-      return;
-    }
-    const started = performance.now();
-    this.log.info("downloading weights", { model: rec.model_name, uri: rec.artifact_url, dest });
-    this.o
-      .fetchToDir({ uri: rec.artifact_url, dest, credentials: inst.credentials, signal: ac.signal })
-      .then(
-        (res) =>
-          this.withModel(rec.model_name, async () => {
-            if (this.instances.get(rec.model_name) !== inst || ac.signal.aborted) return;
-            inst.download = undefined;
-            this.log.info("weights ready", {
-              model: rec.model_name,
-              path: res.path,
-              bytes: res.bytes,
-              seconds: Math.round(performance.now() - started) / 1000,
-            });
-            rec.model_path = res.path;
-            await this.launch(inst);
-          }),
-        (e) => fail(`download of ${rec.artifact_url} failed: ${errorMessage(e)}`),
-      )
-      .catch((e) => this.log.error("activation after download failed", { model: rec.model_name, error: e }));
+    downloadWeights(this, inst);
   }
 
   /**
@@ -416,119 +364,18 @@ export class LifecycleManager {
     return { status: "success" };
   }
 
-  // ---- sleep / wake / kv-limit -----------------------------------------------------------------------
-
-  private requireInstance(model: string): Instance {
-    const inst = this.instances.get(model);
-    if (!inst) throw detailError(404, `model '${model}' is not active`, "model_not_active");
-    return inst;
-  }
-
-  private adapterFor(inst: Instance, action: "sleep" | "wake"): EngineAdapter {
-    const a = this.o.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
-    if (!a?.[action])
-      throw detailError(409, `${action} is unsupported for engine '${inst.rec.engine}'`, "unsupported");
-    return a;
-  }
-
-  private reply(inst: Instance, operationId: string, applied: boolean): OperationResult {
-    return {
-      status: "success",
-      model_name: inst.rec.model_name,
-      operation_id: operationId,
-      applied,
-      phase: inst.rec.phase,
-    };
-  }
-
-  /** Shared idempotency + metrics frame for sleep, wake and kv-limit. */
-  private async operation(
-    action: LifecycleAction,
-    model: string,
-    operationId: string,
-    body: (inst: Instance) => Promise<boolean>,
-  ): Promise<OperationResult> {
-    this.requireInstance(model);
-    return this.withModel(model, async () => {
-      const inst = this.requireInstance(model);
-      if (this.ops.has(action, model, operationId)) {
-        this.o.metrics?.operation(action, model, "skipped", 0);
-        return this.reply(inst, operationId, false);
-      }
-      const t0 = performance.now();
-      let applied: boolean;
-      try {
-        applied = await body(inst);
-      } catch (e) {
-        this.o.metrics?.operation(action, model, "failed", (performance.now() - t0) / 1000);
-        throw e;
-      }
-      this.ops.record(action, model, operationId);
-      this.o.metrics?.operation(
-        action,
-        model,
-        applied ? "applied" : "skipped",
-        (performance.now() - t0) / 1000,
-      );
-      await this.persist();
-      return this.reply(inst, operationId, applied);
-    });
-  }
+  // ---- sleep / wake / kv-limit (actions.ts) ---------------------------------------------------------
 
   sleep(model: string, level: 1 | 2, operationId: string): Promise<OperationResult> {
-    this.adapterFor(this.requireInstance(model), "sleep");
-    return this.operation("sleep", model, operationId, async (inst) => {
-      if (inst.rec.phase === "sleeping") return false;
-      if (inst.rec.phase !== "active" && inst.rec.phase !== "booting")
-        throw detailError(
-          409,
-          `model '${model}' is ${inst.rec.phase}; only a running engine can sleep`,
-          "wrong_phase",
-        );
-      try {
-        await this.adapterFor(inst, "sleep").sleep!(level, { signal: AbortSignal.timeout(10_000) });
-      } catch (e) {
-        throw detailError(500, `sleep of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
-      }
-      this.setPhase(inst, "sleeping");
-      return true;
-    });
+    return sleepModel(this, model, level, operationId);
   }
 
   wake(model: string, operationId: string): Promise<OperationResult> {
-    this.adapterFor(this.requireInstance(model), "wake");
-    return this.operation("wake", model, operationId, async (inst) => {
-      if (inst.rec.phase !== "sleeping") return false;
-      try {
-        await this.adapterFor(inst, "wake").wake!({ signal: AbortSignal.timeout(10_000) });
-      } catch (e) {
-        throw detailError(500, `wake of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
-      }
-      // The supervisor promotes it to active once /health answers.
-      this.setPhase(inst, "booting");
-      return true;
-    });
+    return wakeModel(this, model, operationId);
   }
 
   kvLimit(model: string, limitBytes: number, operationId: string): Promise<OperationResult> {
-    this.requireInstance(model);
-    const limiter = this.o.kvLimiter;
-    if (!limiter)
-      throw detailError(
-        501,
-        "kv-limit needs a KV limit command: set AIRUNTIME_KVCTL_COMMAND (e.g. 'kvctl limit {ipc_name} {limit_bytes}') or put kvctl on PATH",
-        "not_implemented",
-      );
-    this.o.metrics?.kvRequested(model, limitBytes);
-    return this.operation("kv-limit", model, operationId, async (inst) => {
-      try {
-        await limiter(inst.rec.ipc_name, limitBytes);
-      } catch (e) {
-        throw detailError(500, `kv-limit of model '${model}' failed: ${errorMessage(e)}`, "kvctl_failed");
-      }
-      this.o.metrics?.kvApplied(model, limitBytes);
-      return true;
-    });
+    return limitKv(this, model, limitBytes, operationId);
   }
 
   // ---- restarts ---------------------------------------------------------------------------------------
