@@ -14,6 +14,7 @@ import { commandLimiter, type KvLimiter } from "./kv.ts";
 import { LifecycleManager } from "./manager.ts";
 import { registerLifecycleMetrics } from "./metrics.ts";
 import { readopt } from "./readopt.ts";
+import { createRegistry, type RegistryState } from "./registry.ts";
 import { selfCommand } from "./self.ts";
 import { startSupervisor, type Supervisor } from "./supervisor.ts";
 
@@ -73,9 +74,35 @@ function kvLimiterFor(
   return null;
 }
 
+/** The registry as it is on disk; an unreadable one is moved aside (never overwritten) and we start empty. */
+async function loadRegistry(path: string, log: Logger): Promise<RegistryState> {
+  try {
+    return await createRegistry(path, () => ({ engines: [], operations: {} })).load();
+  } catch (e) {
+    const aside = `${path}.unreadable-${Date.now()}`;
+    await rename(path, aside).catch(() => {});
+    log.error("engine registry unreadable; moved aside, starting with no engines", {
+      path,
+      moved_to: aside,
+      error: e,
+    });
+    return { engines: [], operations: {} };
+  }
+}
+
 export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Promise<Lifecycle> {
   const log = d.log;
-  let metrics: ReturnType<typeof registerLifecycleMetrics> | undefined;
+  const state = await loadRegistry(c.registryPath, log);
+  const metrics = d.metrics
+    ? registerLifecycleMetrics(d.metrics, () =>
+        [...manager.instances.values()].map((i) => ({
+          model: i.rec.model_name,
+          phase: i.rec.phase,
+          ipcName: i.rec.ipc_name,
+          hbmPeak: i.hbmPeak,
+        })),
+      )
+    : undefined;
   const manager: LifecycleManager = new LifecycleManager(
     {
       registryPath: c.registryPath,
@@ -92,43 +119,12 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
       fetchToDir: d.fetchToDir,
       kvLimiter: kvLimiterFor(c, d.env, log),
       engineFor: d.engineFor,
-      get metrics() {
-        return metrics;
-      },
+      metrics,
       weightCacheDir: c.weightCacheDir,
       log,
     },
-    {},
+    state.operations,
   );
-  if (d.metrics)
-    metrics = registerLifecycleMetrics(d.metrics, () =>
-      [...manager.instances.values()].map((i) => ({
-        model: i.rec.model_name,
-        phase: i.rec.phase,
-        ipcName: i.rec.ipc_name,
-        hbmPeak: i.hbmPeak,
-      })),
-    );
-
-  let state: Awaited<ReturnType<typeof manager.registry.load>>;
-  try {
-    state = await manager.registry.load();
-  } catch (e) {
-    // Never overwrite what we cannot read: keep it aside for a human, start empty.
-    const aside = `${c.registryPath}.unreadable-${Date.now()}`;
-    await rename(c.registryPath, aside).catch(() => {});
-    log.error("engine registry unreadable; moved aside, starting with no engines", {
-      path: c.registryPath,
-      moved_to: aside,
-      error: e,
-    });
-    state = { engines: [], operations: {} };
-  }
-  for (const [action, ids] of Object.entries(state.operations))
-    for (const k of ids) {
-      const [model, op] = k.split("\u0000");
-      if (model !== undefined && op !== undefined) manager.ops.record(action as never, model, op);
-    }
   const counts = await readopt(manager, state.engines);
   if (state.engines.length > 0) log.info("engine registry re-adopted", { path: c.registryPath, ...counts });
   const supervisor = startSupervisor(manager, c.supervisorIntervalMs);
