@@ -6,7 +6,7 @@
 //  - /metrics latency p50/p99 over HTTP against the compiled binary, vs fetching the raw engine text;
 //  - the binary's CPU per poll at idle (fetch included) and its RSS over 10,000 scrapes.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseExposition } from "../metrics/parse.ts";
@@ -122,6 +122,22 @@ print((time.process_time() - c0) * 1000 / ${reps})`;
   return r.status === 0 ? Number(r.stdout.trim()) : undefined;
 }
 
+/** CPU ms per thread name (threads of the same name summed), from /proc. */
+function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+      const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim().replace(/\d+$/, "");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
+}
+
 function procStat(pid: number): { rssKiB: number; cpuMs: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -187,28 +203,34 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
   });
   await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
   const enginePort = (engine.address() as AddressInfo).port;
-  // CPU per poll of the binary at idle, fetch included: 10 polls/s for 3 s, no scrapes.
+  // CPU per poll of the binary, fetch included, per thread: 10 polls/s, no scrapes, after a 6 s warm-up
+  // (JavaScriptCore's JIT threads are busy for the first seconds, then settle).
   {
     const fast = await startSidecar({
       INFERENCE_ENGINE: "vllm",
       INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${enginePort}`,
       AIRUNTIME_METRICS_INTERVAL: "0.1",
+      AIRUNTIME_READY_INTERVAL: "5",
     });
-    const quiet = await startSidecar({
-      INFERENCE_ENGINE: "vllm",
-      INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${enginePort}`,
-      AIRUNTIME_METRICS_INTERVAL: "1000",
-    });
-    await new Promise((r) => setTimeout(r, 1000));
-    const a = [procStat(fast.proc.pid!), procStat(quiet.proc.pid!)];
-    await new Promise((r) => setTimeout(r, 3000));
-    const b = [procStat(fast.proc.pid!), procStat(quiet.proc.pid!)];
-    const perPoll = (b[0]!.cpuMs - a[0]!.cpuMs - (b[1]!.cpuMs - a[1]!.cpuMs)) / 30;
+    await new Promise((r) => setTimeout(r, 6000));
+    const a = threadCpu(fast.proc.pid!);
+    const s0 = seq;
+    await new Promise((r) => setTimeout(r, 5000));
+    const b = threadCpu(fast.proc.pid!);
+    const polls = seq - s0;
+    const per = Object.entries(b)
+      .map(([k, v]) => [k, (v - (a[k] ?? 0)) / polls] as const)
+      .filter(([, v]) => v > 0);
+    const total = per.reduce((n, [, v]) => n + v, 0);
+    const main = per.find(([k]) => k === "airuntime")?.[1] ?? 0;
     console.log(
-      `binary CPU per poll (fetch, parse, rules, render, GC threads; minus an idle sidecar): ${f(perPoll, 2)} ms`,
+      `binary CPU per poll, ${polls} polls (fetch, parse, rules, render, timers): main thread ${f(main, 2)} ms, all threads ${f(total, 2)} ms (${per.map(([k, v]) => `${k} ${f(v, 2)}`).join(", ")})`,
     );
+    const body = await (await fetch(`${fast.url}/metrics`)).text();
+    const processing = /^aibrix:metrics_poll_processing_seconds (\S+)/m.exec(body)?.[1];
+    if (processing)
+      console.log(`  last poll's parse+rules+render in the binary: ${f(Number(processing) * 1000, 2)} ms`);
     await fast.stop("SIGKILL");
-    await quiet.stop("SIGKILL");
   }
 
   // Latency and RSS at the default interval (1 s): scrapes interleave with polls as in production.
