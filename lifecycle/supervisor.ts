@@ -7,6 +7,7 @@ import { engineHealthy } from "./activity.ts";
 import type { Instance, LifecycleManager } from "./manager.ts";
 
 const BOOT_PROBE_MS = 50;
+const HEALTH_TIMEOUT_MS = 1000;
 
 export interface Supervisor {
   /** Run one round now (tests, and right after an activation). */
@@ -16,13 +17,23 @@ export interface Supervisor {
   stop(): void;
 }
 
+/** The engine kind's own health check (Triton: /v2/health/ready), else GET /health; 1 s deadline. */
+async function healthy(m: LifecycleManager, inst: Instance): Promise<boolean> {
+  const adapter = m.o.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
+  if (!adapter) return engineHealthy(inst.rec.port, HEALTH_TIMEOUT_MS);
+  try {
+    return (await adapter.health(AbortSignal.timeout(HEALTH_TIMEOUT_MS))).healthy;
+  } catch {
+    return false;
+  }
+}
+
 export async function superviseOnce(m: LifecycleManager, inst: Instance): Promise<void> {
   const model = inst.rec.model_name;
   if (m.isBusy(model)) return;
   const { pid, phase } = inst.rec;
   const alive = m.alive(inst);
-  const probe =
-    alive && (phase === "booting" || phase === "active") ? await engineHealthy(inst.rec.port) : null;
+  const probe = alive && (phase === "booting" || phase === "active") ? await healthy(m, inst) : null;
   await m.withModel(model, async () => {
     if (m.instances.get(model) !== inst || m.isClosed) return;
     const rec = inst.rec;
