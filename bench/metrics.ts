@@ -100,7 +100,7 @@ const pct = (xs: number[], p: number) => {
 const f = (n: number, d = 2) => n.toFixed(d);
 
 function cpuMsPerRun(reps: number, fn: () => void): number {
-  for (let i = 0; i < Math.min(20, reps); i++) fn();
+  for (let i = 0; i < Math.max(50, reps / 2); i++) fn(); // JIT warm-up: compile time is not per-poll cost
   const c0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) fn();
   const c = process.cpuUsage(c0);
