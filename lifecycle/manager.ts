@@ -85,6 +85,7 @@ export interface Instance {
 }
 
 const PORTS_LOCK = "\u0000ports";
+const SIDECAR_ONLY_ENV = new Set(["AIRUNTIME_API_KEY", "AIRUNTIME_API_KEY_FILE"]);
 
 export class LifecycleManager {
   readonly instances = new Map<string, Instance>();
@@ -308,7 +309,9 @@ export class LifecycleManager {
       args: engineArgs(rec.engine_config, rec.additional_config),
     });
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.o.env)) if (v !== undefined) env[k] = v;
+    // The pod's environment (engines need HF_TOKEN, CUDA_*, ...), minus the sidecar's own API key.
+    for (const [k, v] of Object.entries(this.o.env))
+      if (v !== undefined && !SIDECAR_ONLY_ENV.has(k)) env[k] = v;
     env.ENABLE_KVCACHED = "true";
     env.KVCACHED_AUTOPATCH = "1";
     env.KVCACHED_IPC_NAME = rec.ipc_name;

@@ -350,6 +350,42 @@ describe("lifecycle on engine processes", () => {
   });
 });
 
+describe("engine environment", () => {
+  test("kvcached variables are set; the pod's variables pass through, the sidecar's API key does not", async () => {
+    const env = await lifeEnv({
+      ...fakeEngineEnv(),
+      AIBRIX_MODEL_RUNTIME_MOCK: "0",
+      AIRUNTIME_API_KEY: "sidecar-key-123456",
+      HF_TOKEN: "hf_engine_needs_this",
+    });
+    const side = await start(env);
+    const auth = { authorization: "Bearer sidecar-key-123456", "content-type": "application/json" };
+    const api = (path: string, body: unknown) =>
+      fetch(side.url + path, { method: "POST", headers: auth, body: JSON.stringify(body) });
+    try {
+      const r = await api("/v1/runtime/models/activate", { model_name: "env/test", artifact_url: "/m" });
+      expect(r.status).toBe(200);
+      const { port } = (await r.json()) as { port: number };
+      const engineEnv = (await waitUntil(async () =>
+        (await fetch(`http://127.0.0.1:${port}/_env`)).json(),
+      )) as Record<string, string>;
+      expect(engineEnv).toMatchObject({
+        ENABLE_KVCACHED: "true",
+        KVCACHED_AUTOPATCH: "1",
+        KVCACHED_IPC_NAME: "kvc_env-test",
+        VLLM_SERVER_DEV_MODE: "1",
+        HF_TOKEN: "hf_engine_needs_this",
+      });
+      expect(engineEnv.AIRUNTIME_API_KEY).toBeUndefined();
+      expect((await api("/v1/runtime/models/deactivate", { model_name: "env/test" })).status).toBe(200);
+    } finally {
+      await side.stop();
+      killRegistered(env);
+      await rm(env.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("without a KV limit command", () => {
   test("kv-limit answers 501 naming the setting", async () => {
     const env = await lifeEnv({ ...fakeEngineEnv(), AIBRIX_MODEL_RUNTIME_MOCK: "0", PATH: "/usr/bin:/bin" });

@@ -23,6 +23,7 @@ const server = createServer((req, res) => {
     sleeping = false;
     return send(200);
   }
+  if (url.pathname === "/_env") return send(200, JSON.stringify(process.env));
   if (url.pathname === "/v1/models")
     return send(200, JSON.stringify({ object: "list", data: [{ id: name }] }));
   if (url.pathname === "/is_sleeping") return send(200, JSON.stringify({ is_sleeping: sleeping }));
