@@ -197,12 +197,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
         revision: extra.hf_revision,
         layout: config.downloader.layout,
       });
-      if (config.downloader.allowedSources && !config.downloader.allowedSources.includes(target.uri.scheme))
-        throw new DownloadError(
-          "bad_uri",
-          `source '${target.uri.scheme}' is not allowed here (AIRUNTIME_ALLOWED_SOURCES)`,
-        );
-      createSource(target.uri, config, creds); // missing credentials are a 422 now, not a failed job later
+      // Missing credentials (422) and AIRUNTIME_ALLOWED_SOURCES (403) fail now, not as a failed job later.
+      createSource(target.uri, config, creds);
     } catch (e) {
       throw toHttp(e);
     }
