@@ -246,6 +246,7 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
       await new Promise((r) => setTimeout(r, 20));
     }
     const raw = await timedGets(`http://127.0.0.1:${enginePort}/metrics`, opts.latencyN);
+    const healthz = await timedGets(`${sidecar.url}/healthz`, opts.latencyN);
     const ours = await timedGets(`${sidecar.url}/metrics`, opts.latencyN);
     const gz = await timedGets(`${sidecar.url}/metrics`, opts.latencyN, { "accept-encoding": "gzip" });
     const om = await timedGets(`${sidecar.url}/metrics`, opts.latencyN, {
@@ -259,6 +260,9 @@ async function scenario(engines: number, opts: { rssScrapes: number; latencyN: n
     );
     console.log(
       `  baseline raw engine text fetch: p50 ${f(pct(raw, 50))} ms, p99 ${f(pct(raw, 99))} ms  -> ratio p99 ${f(pct(ours, 99) / pct(raw, 99), 2)}`,
+    );
+    console.log(
+      `  baseline the sidecar's /healthz (HTTP floor of the same process): p50 ${f(pct(healthz, 50))} ms, p99 ${f(pct(healthz, 99))} ms`,
     );
 
     // 3. RSS over many scrapes (4 concurrent clients).

@@ -51,7 +51,7 @@ test("hung engine: /metrics answers fast with aibrix:engine_up 0 after the stale
     return s.text.includes("\naibrix:engine_up 0\n") ? s : undefined;
   }, 5000).then((d) => d!);
   // Not before the staleness bound (0.5 s), and well before the poll deadline would matter.
-  expect(performance.now() - hungAt).toBeGreaterThan(400);
+  expect(performance.now() - hungAt).toBeGreaterThan(300); // last good scrape was <= ~0.1 s before
   expect(down.status).toBe(200);
   expect(down.text).not.toContain("vllm:");
   expect(down.text).not.toContain("aibrix:queue_size");
