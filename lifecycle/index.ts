@@ -80,12 +80,11 @@ async function loadRegistry(path: string, log: Logger): Promise<RegistryState> {
     return await createRegistry(path, () => ({ engines: [], operations: {} })).load();
   } catch (e) {
     const aside = `${path}.unreadable-${Date.now()}`;
-    await rename(path, aside).catch(() => {});
-    log.error("engine registry unreadable; moved aside, starting with no engines", {
-      path,
-      moved_to: aside,
-      error: e,
-    });
+    const moved = await rename(path, aside).then(
+      () => aside,
+      () => null,
+    );
+    log.error("engine registry unreadable; starting with no engines", { path, moved_to: moved, error: e });
     return { engines: [], operations: {} };
   }
 }
