@@ -28,6 +28,8 @@ export interface EngineTuning {
   maxRetries: number;
   hedgeAfterMs: number;
   writeBuffer: number;
+  /** Bytes in flight (held in memory) across all connections; each request is at most budget/connections. */
+  memoryBudget: number;
   lockStaleMs: number;
   /** Hash files whose expected digest is known (SHA-256, git SHA-1, MD5). */
   verify: boolean;
@@ -42,6 +44,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   maxRetries: 8,
   hedgeAfterMs: 2000,
   writeBuffer: 4 * 1024 * 1024,
+  memoryBudget: 64 * 1024 * 1024,
   lockStaleMs: 30_000,
   verify: true,
   fsync: true,
@@ -217,6 +220,10 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       maxRetries: tune.maxRetries,
       hedgeAfterMs: tune.hedgeAfterMs,
       writeBuffer: tune.writeBuffer,
+      requestSize: Math.max(
+        256 * 1024,
+        Math.min(tune.partSize, Math.floor(tune.memoryBudget / tune.connections)),
+      ),
       syncEvery: tune.fsync ? 64 * 1024 * 1024 : 0,
       signal,
       log,

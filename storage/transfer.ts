@@ -35,6 +35,8 @@ export interface TransferOptions {
   maxRetries: number;
   hedgeAfterMs: number;
   writeBuffer: number;
+  /** Largest single ranged GET; connections x requestSize bounds the bytes held in memory. */
+  requestSize: number;
   /** Flush a file's dirty pages in the background every this many bytes of finished parts (0: never). */
   syncEvery: number;
   signal: AbortSignal;
@@ -299,29 +301,52 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
 
   async function run(a: Attempt): Promise<void> {
     const p = a.part;
+    const { file } = p.task;
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(o.writeBuffer, p.end - a.pos)));
+    // Servers without ranges: one streamed GET of the whole file.
+    if (file.acceptRanges === false) return streamInto(a, null, p.end, buf);
+    // A part is fetched as requests of at most `requestSize`, each drained before the next is sent, so the
+    // runtime never holds more than one request's bytes per connection.
+    while (a.pos < p.end) {
+      const end = Math.min(p.end, a.pos + o.requestSize);
+      await streamInto(a, a.pos === 0 && end === file.size ? null : { start: a.pos, end }, end, buf);
+    }
+  }
+
+  const advance = (a: Attempt, n: number) => {
+    const p = a.part;
+    a.pos += n;
+    if (a.pos > p.reached) {
+      o.onBytes(a.pos - p.reached);
+      p.reached = a.pos;
+    }
+  };
+
+  /** Stream one response into the file up to `end`, coalescing chunks into writes of buf.length bytes. */
+  async function streamInto(
+    a: Attempt,
+    range: { start: number; end: number } | null,
+    end: number,
+    buf: Buffer,
+  ): Promise<void> {
+    const p = a.part;
     const { file, fh } = p.task;
-    // The whole object from byte 0 is a plain GET; anything else is a ranged GET.
-    const range = a.pos === 0 && p.start === 0 && p.end === file.size ? null : { start: a.pos, end: p.end };
+    a.lastByteAt = performance.now();
     const stream = await o.source.open(o.uri, file, range, a.ac.signal);
     const reader = stream.getReader();
-    const buf = Buffer.allocUnsafe(Math.min(o.writeBuffer, p.end - a.pos || 1));
     let fill = 0;
     const flush = async () => {
       if (fill === 0) return;
       await writeAt(fh, buf, fill, a.pos);
-      a.pos += fill;
+      advance(a, fill);
       fill = 0;
-      if (a.pos > p.reached) {
-        o.onBytes(a.pos - p.reached);
-        p.reached = a.pos;
-      }
     };
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         a.lastByteAt = performance.now();
-        if (a.pos + fill + value.length > p.end)
+        if (a.pos + fill + value.length > end)
           throw new DownloadError("changed", `${file.path}: the source sent more bytes than its listed size`);
         let off = 0;
         while (off < value.length) {
@@ -337,7 +362,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
       reader.releaseLock();
       if (a.ac.signal.aborted) stream.cancel().catch(() => {});
     }
-    if (a.pos !== p.end)
+    if (a.pos !== end)
       throw new DownloadError(
         "network",
         `${file.path}: connection closed after ${a.pos - p.start} of ${p.end - p.start} bytes`,
@@ -364,7 +389,7 @@ const WRITERS = 2;
 let writersBusy = 0;
 const writeWaiters: Array<() => void> = [];
 
-async function writeAt(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+async function writeAt(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
   if (writersBusy >= WRITERS) await new Promise<void>((r) => writeWaiters.push(r));
   else writersBusy++;
   try {
@@ -376,7 +401,7 @@ async function writeAt(fh: FileHandle, buf: Buffer, len: number, pos: number): P
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+async function writeAll(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
   let off = 0;
   while (off < len) {
     try {
