@@ -60,9 +60,10 @@ describe("parseExposition", () => {
       'bad{x="unterminated} 1',
       "nov",
       "c{} 4",
+      "   \t d 5",
     ].join("\n");
     const r = parseExposition(text);
-    expect(r.families.map((f) => f.name)).toEqual(["a", "b", "tgi_request_count", "c"]);
+    expect(r.families.map((f) => f.name)).toEqual(["a", "b", "tgi_request_count", "c", "d"]);
     expect(r.byName.get("a")!.help).toBe("first");
     expect(r.byName.get("a")!.samples.map((s) => s.value)).toEqual([1, 3]);
     expect(r.byName.get("tgi_request_count")!.samples[0]!.value).toBe(7);

@@ -190,7 +190,11 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
       let end = text.indexOf("\n", start);
       if (end < 0) end = len;
       const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-      const line = text.slice(start, lineEnd);
+      // Leading blanks are allowed (Prometheus skips them too).
+      let lineStart = start;
+      while (lineStart < lineEnd && (text.charCodeAt(lineStart) === 32 || text.charCodeAt(lineStart) === 9))
+        lineStart++;
+      const line = text.slice(lineStart, lineEnd);
       start = end + 1;
       lineNo++;
       if (line.length === 0) continue;
