@@ -42,12 +42,30 @@ const list = async () =>
 async function until(fn: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
   const end = performance.now() + timeoutMs;
   while (!(await fn())) {
-    if (performance.now() > end)
-      throw new Error(
-        `timed out: ${what}; models: ${JSON.stringify(await list())}\n${sc.output().slice(-1500)}`,
-      );
+    if (performance.now() > end) {
+      const msg = `timed out: ${what}; models: ${JSON.stringify(await list())}\n${sc.output().slice(-1500)}`;
+      await cleanup();
+      throw new Error(msg);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+/** Engines outlive the sidecar by design: a failed run kills what the registry lists. */
+async function cleanup() {
+  let engines: { pid: number | null }[] = [];
+  try {
+    engines = JSON.parse(readFileSync(registry, "utf8")).engines;
+  } catch {
+    // nothing was registered
+  }
+  for (const { pid } of engines)
+    if (pid)
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+  await sc.stop("SIGKILL");
 }
 const ready = (name: string) => async () =>
   (await list()).some((m) => m.model_name === name && m.ready === true);
