@@ -25,13 +25,21 @@ export function serve(opts: ServeOptions): Server {
 
 function serveBun(opts: ServeOptions): Server {
   const B = (globalThis as any).Bun;
+  // Our own count of requests whose handler has not returned yet (Bun's pendingRequests lags behind).
+  let inflight = 0;
   const server = B.serve({
     ...(opts.unix ? { unix: opts.unix } : { hostname: opts.hostname, port: opts.port }),
     // LoRA loads may wait on the engine for up to ~25 s; downloads status is quick. 0 would never time out.
     idleTimeout: 120,
     maxRequestBodySize: 64 * 1024 * 1024,
-    fetch: (req: Request, srv: any) =>
-      opts.fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "unix" }),
+    fetch: async (req: Request, srv: any) => {
+      inflight++;
+      try {
+        return await opts.fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "unix" });
+      } finally {
+        inflight--;
+      }
+    },
   });
   const port = opts.unix ? 0 : (server.port as number);
   const hostname = opts.unix ? opts.unix : (server.hostname as string);
@@ -40,9 +48,12 @@ function serveBun(opts: ServeOptions): Server {
     hostname,
     url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${port}`,
     async stop(graceMs = 10_000) {
-      const graceful = server.stop(false) as Promise<void>;
-      const timer = new Promise<void>((r) => setTimeout(r, graceMs).unref?.());
-      await Promise.race([graceful, timer]);
+      // stop(false) closes the listener; its promise does not wait for in-flight requests, so wait for
+      // in-flight requests to drain (bounded by the grace period) before closing what is left.
+      void server.stop(false);
+      const deadline = Date.now() + graceMs;
+      const busy = () => inflight > 0 || (server.pendingRequests as number) > 0;
+      while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await server.stop(true);
     },
   };
