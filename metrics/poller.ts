@@ -67,14 +67,13 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   const doFetch = o.fetch ?? fetch;
   const timeoutMs = o.timeoutMs ?? Math.max(o.intervalMs, 1000);
   const refreshWaitMs = o.refreshWaitMs ?? 100;
-  const multi = o.endpoints.length > 1;
-  const states: EndpointState[] = o.endpoints.map((base, rank) => ({
-    rank,
-    // A full URL (METRIC_SCRAPE_PATH=http://host:8002/metrics, as AIBrix's urljoin allows) replaces the base.
-    url: /^https?:\/\//.test(o.path) ? o.path : base.replace(/\/+$/, "") + o.path,
-    up: false,
-    lastDurationS: 0,
-  }));
+  // A full URL (METRIC_SCRAPE_PATH=http://host:8002/metrics, as AIBrix's urljoin allows) is the one
+  // place to scrape, whatever the endpoint list says.
+  const urls = /^https?:\/\//.test(o.path)
+    ? [o.path]
+    : o.endpoints.map((base) => base.replace(/\/+$/, "") + o.path);
+  const multi = urls.length > 1;
+  const states: EndpointState[] = urls.map((url, rank) => ({ rank, url, up: false, lastDurationS: 0 }));
   const ac = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<Snapshot> | undefined;
