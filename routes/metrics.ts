@@ -1,6 +1,7 @@
 // GET /metrics (and /metrics/, no redirect): the sidecar's own metrics, then the engine snapshot.
 // Text 0.0.4 by default, OpenMetrics when Accept asks for it, gzip when Accept-Encoding allows.
 // Never waits on the engine (the poller keeps the snapshot; see metrics/poller.ts).
+import { z } from "zod";
 import { gzipSync } from "node:zlib";
 import { Hono } from "hono";
 import type { OwnMetrics } from "../metrics/own.ts";
@@ -21,6 +22,7 @@ export const metricsSpecs: RouteSpec[] = [
         description:
           "text 0.0.4 (default) or OpenMetrics (Accept: application/openmetrics-text); gzip on request",
         contentType: CONTENT_TYPE.text,
+        schema: z.string().describe("Prometheus exposition text"),
       },
     },
   },

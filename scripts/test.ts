@@ -19,8 +19,10 @@ child.stderr.on("data", (d: Buffer) => {
   tail = (tail + d.toString()).slice(-4000);
 });
 child.on("close", (code) => {
-  const pass = Number(/(\d+) pass/.exec(tail)?.[1] ?? 0);
-  const fail = Number(/(\d+) fail/.exec(tail)?.[1] ?? 0);
+  // bun's summary lines are " N pass" and " N fail" alone on a line; take the last of each.
+  const last = (re: RegExp) => Number([...tail.matchAll(re)].at(-1)?.[1] ?? 0);
+  const pass = last(/^\s*(\d+) pass$/gm);
+  const fail = last(/^\s*(\d+) fail$/gm);
   const failed = code !== 0 && fail === 0 ? 1 : fail;
   console.log(`${pass} passed, ${failed} failed`);
   process.exit(code ?? 1);
