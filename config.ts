@@ -189,7 +189,7 @@ const envSchema = z.object({
   AIRUNTIME_METRICS_AUTH: bool(false),
 
   DOWNLOADER_LOCAL_DIR: absPath("/tmp/aibrix/models/"),
-  DOWNLOADER_NUM_THREADS: int(16, 1, 256),
+  DOWNLOADER_NUM_THREADS: int(8, 1, 256),
   DOWNLOADER_PART_CHUNKSIZE: size(16 * 1024 * 1024, 64 * 1024),
   DOWNLOADER_ALLOW_FILE_SUFFIX: list,
   DOWNLOADER_FORCE_DOWNLOAD: bool(false),

@@ -38,12 +38,12 @@ export interface EngineTuning {
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
-  connections: 16,
+  connections: 8,
   partSize: 16 * 1024 * 1024,
   stallMs: 10_000,
   maxRetries: 8,
   hedgeAfterMs: 2000,
-  writeBuffer: 4 * 1024 * 1024,
+  writeBuffer: 1024 * 1024,
   memoryBudget: 64 * 1024 * 1024,
   lockStaleMs: 30_000,
   verify: true,

@@ -102,6 +102,7 @@ export function partsOf(task: FileTask): Part[] {
 export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<void> {
   const queue: Part[] = [];
   const running = new Set<Attempt>();
+  const buffers: Buffer[] = [];
   const openParts = new Map<FileTask, number>();
   const completions: Promise<void>[] = [];
   const fileErrors: unknown[] = [];
@@ -302,14 +303,20 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
   async function run(a: Attempt): Promise<void> {
     const p = a.part;
     const { file } = p.task;
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(o.writeBuffer, p.end - a.pos)));
-    // Servers without ranges: one streamed GET of the whole file.
-    if (file.acceptRanges === false) return streamInto(a, null, p.end, buf);
-    // A part is fetched as requests of at most `requestSize`, each drained before the next is sent, so the
-    // runtime never holds more than one request's bytes per connection.
-    while (a.pos < p.end) {
-      const end = Math.min(p.end, a.pos + o.requestSize);
-      await streamInto(a, a.pos === 0 && end === file.size ? null : { start: a.pos, end }, end, buf);
+    // Write buffers are reused across attempts (fresh multi-MiB buffers per part left garbage that the GC
+    // collected too late: RSS grew with the number of parts).
+    const buf = buffers.pop() ?? Buffer.allocUnsafe(o.writeBuffer);
+    try {
+      // Servers without ranges: one streamed GET of the whole file.
+      if (file.acceptRanges === false) return await streamInto(a, null, p.end, buf);
+      // A part is fetched as requests of at most `requestSize`, each drained before the next is sent, so
+      // the runtime never holds more than one request's bytes per connection.
+      while (a.pos < p.end) {
+        const end = Math.min(p.end, a.pos + o.requestSize);
+        await streamInto(a, a.pos === 0 && end === file.size ? null : { start: a.pos, end }, end, buf);
+      }
+    } finally {
+      buffers.push(buf);
     }
   }
 

@@ -24,6 +24,7 @@ const MAX_REDIRECTS = 5;
 export function createHfSource(opts: HfOptions): Source {
   const hub = new URL(opts.endpoint);
   const commits = new Map<string, string>();
+  const cdn = new Map<string, URL>();
 
   const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> => {
     const h: Record<string, string> = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...extra };
@@ -84,11 +85,24 @@ export function createHfSource(opts: HfOptions): Source {
     async open(uri, file, range, signal) {
       const repo = uri.bucket!;
       const commit = commits.get(repo) ?? uri.revision ?? opts.revision ?? "main";
+      const what = `hf://${repo}/${file.path}`;
+      const key = `${repo}@${commit}/${file.path}`;
+      const extra: Record<string, string> = range ? { range: rangeHeader(range) } : {};
+      // The CDN location of a file is reused for its other ranges (one round trip less per request);
+      // if it stops working (expired signature), resolve again.
+      const cached = cdn.get(key);
+      if (cached) {
+        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what);
+        if (res.ok) {
+          if (range) checkRange(res, range, what);
+          return bodyOf(res, what);
+        }
+        await res.body?.cancel();
+        cdn.delete(key);
+      }
       const path = file.path.split("/").map(encodeURIComponent).join("/");
       let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
-      const what = `hf://${repo}/${file.path}`;
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const extra: Record<string, string> = range ? { range: rangeHeader(range) } : {};
         const res = await send(url, { headers: headersFor(url, extra), signal }, what);
         if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
           await res.body?.cancel();
@@ -96,6 +110,7 @@ export function createHfSource(opts: HfOptions): Source {
           continue;
         }
         if (!res.ok) await failFor(res, what);
+        if (hop > 0) cdn.set(key, url);
         if (range) checkRange(res, range, what);
         return bodyOf(res, what);
       }
