@@ -31,6 +31,8 @@ export interface Snapshot {
   /** The earliest time one of the included endpoints goes stale (Infinity when none is included). */
   readonly expiresAt: number;
   readonly familyNames: ReadonlySet<string>;
+  /** The families, for filtered renders (`?name[]=`); never mutate. */
+  readonly families: readonly MetricFamily[];
   readonly seriesCount: number;
   body(format: ExpositionFormat): string;
   /** The body as UTF-8, encoded once per snapshot (responses copy bytes instead of re-encoding). */
@@ -95,6 +97,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     builtAt: input.now,
     expiresAt,
     familyNames: new Set(families.map((f) => f.name)),
+    families,
     seriesCount: families.reduce((n, f) => n + f.samples.length, 0),
     body,
     bytes,

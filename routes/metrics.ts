@@ -81,15 +81,26 @@ export function metricsRoutes(deps: MetricsRouteDeps): Hono {
   const handler = async (c: import("hono").Context) => {
     const format: ExpositionFormat = wantsOpenMetrics(c.req.header("accept")) ? "openmetrics" : "text";
     const snapshot = await deps.poller.fresh();
-    const own = renderFamilies(
-      ownFamilies(deps.own).filter((f) => !snapshot.familyNames.has(f.name)),
-      format,
-    );
+    const ownFams = ownFamilies(deps.own).filter((f) => !snapshot.familyNames.has(f.name));
     const headers: Record<string, string> = {
       "content-type": CONTENT_TYPE[format],
       "cache-control": "no-store",
       vary: "Accept, Accept-Encoding",
     };
+    // `?name[]=a&name[]=b` keeps only those families, as prometheus_client (the AIBrix runtime) does.
+    const wanted = c.req.queries("name[]");
+    if (wanted && wanted.length > 0) {
+      const keep = new Set(wanted);
+      const body =
+        renderFamilies(
+          [...ownFams, ...snapshot.families].filter(
+            (f) => keep.has(f.name) || f.samples.some((x) => keep.has(x.name)),
+          ),
+          format,
+        ) + (format === "openmetrics" ? OPENMETRICS_EOF : "");
+      return new Response(body, { status: 200, headers });
+    }
+    const own = renderFamilies(ownFams, format);
     if (acceptsGzip(c.req.header("accept-encoding"))) {
       // gzip members concatenate into one valid gzip stream (RFC 1952 §2.2): the snapshot's member is
       // compressed once per poll, only the small own part per scrape.

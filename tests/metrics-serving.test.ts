@@ -102,6 +102,11 @@ describe("/metrics serving", () => {
     const unzipped = gunzipSync(gz.body).toString();
     const names = (t: string) => parseExposition(t).families.map((f) => f.name);
     expect(names(unzipped)).toEqual(names(await (await fetch(`${s.url}/metrics`)).text()));
+    // ?name[]= keeps only the named families (prometheus_client's filter, which the AIBrix runtime has).
+    const filtered = await (
+      await fetch(`${s.url}/metrics?name[]=aibrix:queue_size&name[]=aibrix:engine_up`)
+    ).text();
+    expect(names(filtered)).toEqual(["aibrix:engine_up", "aibrix:queue_size"]);
     const gzOm = await rawGet(`${s.url}/metrics`, {
       "accept-encoding": "gzip",
       accept: "application/openmetrics-text",
