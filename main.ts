@@ -83,6 +83,18 @@ export function parseFlags<
   }
 }
 
+/** The heavy feature modules, in dependency order (see runServe). */
+const FEATURE_MODULES: Array<() => Promise<unknown>> = [
+  () => import("hono"),
+  () => import("./app.ts"),
+  () => import("./metrics/area.ts"),
+  () => import("./storage/download.ts"),
+  () => import("./routes/models.ts"),
+  () => import("./engines/lora-compose.ts"),
+  () => import("./lifecycle/index.ts"),
+  () => import("./routes/lifecycle.ts"),
+];
+
 async function runServe(args: string[]): Promise<number> {
   const parsed = parseFlags(args, { host: { type: "string" }, port: { type: "string" } }, SERVE_USAGE);
   if (typeof parsed === "number") return parsed;
@@ -120,8 +132,15 @@ async function runServe(args: string[]): Promise<number> {
     port: config.port,
     unix: config.unixSocket,
     fetch: (req) => handle(req),
+    bootRoutes: { "/healthz": Response.json({ status: "ok" }) },
   });
   // Imported here so `version`/`--help` stay instant and the socket opens before the heavy modules load.
+  // Module evaluation blocks the event loop, so the feature modules load in slices with a turn of the loop
+  // between them: a liveness probe arriving during start-up is answered within one slice.
+  for (const load of FEATURE_MODULES) {
+    await new Promise((r) => setImmediate(r));
+    await load();
+  }
   const { composeSidecar } = await import("./compose.ts");
   let sidecar: Awaited<ReturnType<typeof composeSidecar>>;
   try {
@@ -135,6 +154,7 @@ async function runServe(args: string[]): Promise<number> {
     throw e;
   }
   handle = (req) => sidecar.app.fetch(req);
+  server.endBoot();
   gcOnSignal();
   log.info("airuntime listening", {
     url: server.url,

@@ -5,12 +5,20 @@ export interface ServeOptions {
   /** Listen on a Unix socket instead of TCP when set. */
   unix?: string;
   fetch: (req: Request, info: { remoteAddress: string }) => Response | Promise<Response>;
+  /**
+   * Fixed answers served while the program boots. Under Bun they are answered natively, even while
+   * JavaScript is busy evaluating the feature modules; `endBoot()` drops them so every path goes through
+   * `fetch` again. Under Deno, `fetch` answers them.
+   */
+  bootRoutes?: Record<string, Response>;
 }
 
 export interface Server {
   readonly port: number;
   readonly hostname: string;
   readonly url: string;
+  /** Stop serving bootRoutes natively; from now on `fetch` answers every path. */
+  endBoot(): void;
   /** Stop accepting; wait for in-flight requests up to graceMs, then close everything. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -27,19 +35,21 @@ function serveBun(opts: ServeOptions): Server {
   const B = (globalThis as any).Bun;
   // Our own count of requests whose handler has not returned yet (Bun's pendingRequests lags behind).
   let inflight = 0;
+  const fetch = async (req: Request, srv: any) => {
+    inflight++;
+    try {
+      return await opts.fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "unix" });
+    } finally {
+      inflight--;
+    }
+  };
   const server = B.serve({
     ...(opts.unix ? { unix: opts.unix } : { hostname: opts.hostname, port: opts.port }),
+    ...(opts.bootRoutes ? { routes: opts.bootRoutes } : {}),
     // LoRA loads may wait on the engine for up to ~25 s; downloads status is quick. 0 would never time out.
     idleTimeout: 120,
     maxRequestBodySize: 64 * 1024 * 1024,
-    fetch: async (req: Request, srv: any) => {
-      inflight++;
-      try {
-        return await opts.fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "unix" });
-      } finally {
-        inflight--;
-      }
-    },
+    fetch,
   });
   const port = opts.unix ? 0 : (server.port as number);
   const hostname = opts.unix ? opts.unix : (server.hostname as string);
@@ -47,6 +57,9 @@ function serveBun(opts: ServeOptions): Server {
     port,
     hostname,
     url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${port}`,
+    endBoot() {
+      if (opts.bootRoutes) server.reload({ routes: {}, fetch });
+    },
     async stop(graceMs = 10_000) {
       // stop(false) closes the listener; its promise does not wait for in-flight requests, so wait for
       // in-flight requests to drain (bounded by the grace period) before closing what is left.
@@ -77,6 +90,7 @@ function serveDeno(opts: ServeOptions): Server {
     port: addr.port ?? 0,
     hostname: addr.hostname ?? opts.hostname,
     url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(addr.hostname)}:${addr.port}`,
+    endBoot() {},
     async stop(graceMs = 10_000) {
       const graceful = server.shutdown() as Promise<void>;
       const timer = new Promise<void>((r) => setTimeout(r, graceMs));
