@@ -145,7 +145,12 @@ describe("binary", () => {
       hostname: "127.0.0.1",
       port: 0,
       fetch: async (req) => {
-        if (new URL(req.url).pathname === "/v1/models") {
+        // Only the test's own request (marked by its forwarded Authorization) is held; the sidecar's
+        // background calls (LoRA reconcile) must not be mistaken for it.
+        if (
+          new URL(req.url).pathname === "/v1/models" &&
+          req.headers.get("authorization") === "Bearer in-flight"
+        ) {
           arrived();
           await gate;
           return Response.json({ object: "list", data: [] });
@@ -155,7 +160,7 @@ describe("binary", () => {
     });
     try {
       const p = await sidecar({ INFERENCE_ENGINE_ENDPOINT: engine.url });
-      const inflight = fetch(`${p.url}/v1/models`);
+      const inflight = fetch(`${p.url}/v1/models`, { headers: { authorization: "Bearer in-flight" } });
       await arrivedP;
       p.proc.kill("SIGTERM");
       await p.waitFor(/"msg":"shutting down"/);
