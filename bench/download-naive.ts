@@ -1,6 +1,7 @@
 // Child process for bench/download.ts: the baselines a user would write.
 //   naive <url> <out>    fetch, then write each chunk to the file as it arrives (one stream)
 //   ceiling <url> <out>  fetch, then the runtime's single-stream write of the whole body (Bun.write)
+//   ceiling-sync ...     the same, then fdatasync (what a durable download must also pay)
 import { open } from "node:fs/promises";
 import { writeResponseToFile } from "../platform/files.ts";
 
@@ -8,8 +9,14 @@ const [mode, url, out] = process.argv.slice(2);
 if (!mode || !url || !out) throw new Error("usage: download-naive.ts naive|ceiling <url> <out>");
 const res = await fetch(url, { redirect: "follow" });
 if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-if (mode === "ceiling") await writeResponseToFile(res, out);
-else {
+if (mode === "ceiling" || mode === "ceiling-sync") {
+  await writeResponseToFile(res, out);
+  if (mode === "ceiling-sync") {
+    const fh = await open(out, "r+");
+    await fh.datasync();
+    await fh.close();
+  }
+} else {
   const fh = await open(out, "w");
   let pos = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

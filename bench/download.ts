@@ -3,7 +3,8 @@
 //   airuntime  the compiled binary's `download` (parallel ranged GETs, SHA-256 on)
 //   curl       curl -sSL -o (single stream)
 //   naive      fetch + write each chunk (single stream, what a quick script does)
-//   ceiling    fetch + Bun.write of the whole body (single stream, the runtime's fastest write)
+//   ceiling    fetch + Bun.write of the whole body (single stream, the runtime's fastest write), and the
+//              same followed by fdatasync (airuntime fsyncs before publishing; the disk bounds both)
 // and prints MiB/s, max RSS of airuntime, and the ratios airuntime/curl and airuntime/ceiling.
 //
 //   bun run bench/download.ts [--size-mib 2048] [--rounds 2] [--bin /tmp/x/airuntime]
@@ -136,6 +137,15 @@ async function main() {
       if (w.code !== 0) throw new Error(`ceiling failed: ${w.out}`);
       add("ceiling Bun.write (1 stream)", mibs(w.ms));
       await rm(join(outDir, "ceiling.bin"));
+      const ws = await run(bun, [
+        "bench/download-naive.ts",
+        "ceiling-sync",
+        server.cdn,
+        join(outDir, "ceiling.bin"),
+      ]);
+      if (ws.code !== 0) throw new Error(`ceiling-sync failed: ${ws.out}`);
+      add("ceiling Bun.write + fdatasync", mibs(ws.ms));
+      await rm(join(outDir, "ceiling.bin"));
     }
   } finally {
     server.stop();
@@ -155,6 +165,9 @@ async function main() {
   for (const air of Object.keys(results).filter((k) => k.startsWith("airuntime"))) {
     console.log(`  ratio ${air} / curl:    ${(med(air) / med("curl (1 stream)")).toFixed(2)}x`);
     console.log(`  ratio ${air} / ceiling: ${(med(air) / med("ceiling Bun.write (1 stream)")).toFixed(2)}x`);
+    console.log(
+      `  ratio ${air} / ceiling+fdatasync: ${(med(air) / med("ceiling Bun.write + fdatasync")).toFixed(2)}x`,
+    );
     console.log(`  ratio ${air} / naive:   ${(med(air) / med("naive fetch (1 stream)")).toFixed(2)}x`);
   }
 }
