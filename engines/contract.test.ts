@@ -42,7 +42,7 @@ for (const kind of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED & string
       expect(capabilities(engine)).toEqual(EXPECTED[kind]!);
       expect(engine.kind).toBe(kind as never);
       expect(engine.metricsPath).toBe(kind === "trtllm" ? "/prometheus/metrics" : "/metrics");
-      if (kind !== "triton") expect(engine.rules.length).toBeGreaterThan(0);
+      if (kind !== "triton") expect(engine.rules.rules.length).toBeGreaterThan(0);
     });
 
     test("health turns healthy and the model list names the served model", async () => {

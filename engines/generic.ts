@@ -8,7 +8,7 @@ export function genericAdapter(o: EngineOptions): EngineAdapter {
     kind: "generic",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("generic").rules,
+    rules: rulesFor("generic"),
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

@@ -10,7 +10,7 @@ export function llamacppAdapter(o: EngineOptions): EngineAdapter {
     kind: "llamacpp",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("llamacpp").rules,
+    rules: rulesFor("llamacpp"),
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

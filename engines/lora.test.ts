@@ -27,7 +27,7 @@ function fakeEngine(opts: { list?: boolean } = {}) {
     kind: "vllm",
     baseUrl: "http://fake",
     metricsPath: "/metrics",
-    rules: [],
+    rules: { rules: [] },
     health: async () => ({ healthy: !down }),
     listModels: async () => ({
       object: "list",

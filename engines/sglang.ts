@@ -29,7 +29,7 @@ export function sglangAdapter(o: EngineOptions): EngineAdapter {
     kind: "sglang",
     baseUrl: base,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("sglang").rules,
+    rules: rulesFor("sglang"),
     health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
     async loadLora({ name, path }, ctx) {

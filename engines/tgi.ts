@@ -8,7 +8,7 @@ export function tgiAdapter(o: EngineOptions): EngineAdapter {
     kind: "tgi",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("tgi").rules,
+    rules: rulesFor("tgi"),
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

@@ -18,7 +18,7 @@ export function tritonAdapter(o: EngineOptions): EngineAdapter {
     kind: "triton",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("triton").rules,
+    rules: rulesFor("triton"),
     health: (signal) => healthByPath(o.baseUrl, "/v2/health/ready", signal, Math.min(o.timeoutMs, 2000)),
     async listModels(ctx) {
       const r = await engineRequest(`${o.baseUrl}/v2/repository/index`, {

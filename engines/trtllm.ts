@@ -10,7 +10,7 @@ export function trtllmAdapter(o: EngineOptions): EngineAdapter {
     kind: "trtllm",
     baseUrl: o.baseUrl,
     metricsPath: o.metricsPath ?? "/prometheus/metrics",
-    rules: rulesFor("trtllm").rules,
+    rules: rulesFor("trtllm"),
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),
   };

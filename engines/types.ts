@@ -2,7 +2,7 @@
 // A capability an engine lacks is an absent method: callers answer 501 (LoRA) or 409 (sleep/wake) naming
 // the engine and the capability.
 import type { EngineKind } from "../config.ts";
-import type { MetricRule } from "../metrics/types.ts";
+import type { RuleSet } from "../metrics/types.ts";
 
 export type { EngineKind };
 
@@ -32,7 +32,8 @@ export interface EngineAdapter {
   /** Base URL of the (first) engine endpoint. */
   readonly baseUrl: string;
   readonly metricsPath: string;
-  readonly rules: readonly MetricRule[];
+  /** How this engine's metric families map to the standardized aibrix:* schema (metrics/rules.ts). */
+  readonly rules: RuleSet;
   health(signal: AbortSignal): Promise<EngineHealth>;
   /** The OpenAI model list (engines without /v1/models get one synthesized). */
   listModels(ctx: CallCtx): Promise<unknown>;

@@ -48,7 +48,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     kind: "vllm",
     baseUrl: base,
     metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("vllm").rules,
+    rules: rulesFor("vllm"),
     health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
     async listLoras(ctx) {

@@ -8,7 +8,6 @@ import { metricsRoutes, metricsSpecs } from "../routes/metrics.ts";
 import { VERSION } from "../version.ts";
 import { createOwnMetrics, type OwnMetrics, ownMetrics } from "./own.ts";
 import { createMetricsPoller, type MetricsPoller } from "./poller.ts";
-import { rulesFor } from "./rules.ts";
 import type { LoraInfo } from "./snapshot.ts";
 
 /** AIBrix's API latency buckets (seconds). */
@@ -53,7 +52,7 @@ export function composeMetrics(config: Config, engine: EngineAdapter, log: Logge
     endpoints: config.engineEndpoints,
     path: config.metricsPath ?? engine.metricsPath,
     mode: config.metricsMode,
-    rules: rulesFor(config.engine),
+    rules: engine.rules,
     intervalMs: config.metricsIntervalMs,
     maxAgeMs: config.metricsMaxAgeMs,
     staleAfterMs: config.metricsStaleAfterMs,
