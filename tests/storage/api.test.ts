@@ -8,7 +8,7 @@ import { serve, type Server } from "../../platform/serve.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
 import { type Proc, startSidecar, waitUntil } from "../helpers/sidecar.ts";
-import { MiB, randomPayload, sha256, sha256File, tempDir } from "./helpers.ts";
+import { MiB, randomPayload, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDAPI";
 const SK = "api-secret-key-1";
@@ -172,3 +172,5 @@ describe("model API", () => {
     expect((await status("nope")).model_status).toBe("failed");
   });
 });
+
+afterAll(() => removeTempDirs());

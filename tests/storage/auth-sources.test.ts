@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { downloadModel, makeFetchToDir } from "../../storage/download.ts";
 import { webIdentityCredentials } from "../../storage/sources/credentials.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { randomPayload, settings, sha256, sha256File, tempDir } from "./helpers.ts";
+import { randomPayload, settings, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 let s3: FakeS3;
 const body = randomPayload(3 * 1024 * 1024 + 7);
@@ -140,3 +140,5 @@ describe("credentials and S3-compatible stores", () => {
     expect(await sha256File(join(r.path, "w/model.bin"))).toBe(sha256(body));
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -7,7 +7,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BIN, spawnProcess, waitUntil } from "../helpers/sidecar.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { MiB, randomFile, sha256File, tempDir } from "./helpers.ts";
+import { MiB, randomFile, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDCLI";
 const SK = "cli-secret-key-123";
@@ -197,3 +197,5 @@ describe("airuntime download (binary)", () => {
     expect(await visible(join(local, "m1"))).toEqual(["config.json", "tokenizer.json"]);
   });
 });
+
+afterAll(() => removeTempDirs());

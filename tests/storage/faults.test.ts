@@ -9,7 +9,7 @@ import { modelStatus } from "../../storage/registry.ts";
 import { aibrixLayout } from "../../storage/layout.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { MiB, randomPayload, settings, sha256, sha256File, tempDir } from "./helpers.ts";
+import { MiB, randomPayload, settings, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDFAULT";
 const SK = "fault-secret-key";
@@ -270,3 +270,5 @@ describe("hugging face", () => {
     );
   });
 });
+
+afterAll(() => removeTempDirs());

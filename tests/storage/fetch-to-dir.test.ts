@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { makeFetchToDir } from "../../storage/download.ts";
 import { startFakeHfHub, type FakeHfHub } from "../fakes/hf-hub.ts";
 import { startFakeS3, type FakeS3 } from "../fakes/s3.ts";
-import { MiB, randomPayload, settings, sha256, sha256File, tempDir } from "./helpers.ts";
+import { MiB, randomPayload, settings, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 let s3: FakeS3;
 let hub: FakeHfHub;
@@ -111,3 +111,5 @@ describe("fetchToDir", () => {
     expect(JSON.parse(await readFile(join(dest, "config.json"), "utf8"))).toEqual({ a: 1 });
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -1,7 +1,7 @@
 // Helpers for downloader tests: random payloads, SHA-256 of files on disk, temp dirs, source settings.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, open } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../config.ts";
@@ -31,7 +31,18 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest("hex");
 }
 
-export const tempDir = (tag: string) => mkdtemp(join(tmpdir(), `airuntime-dl-${tag}-`));
+const created: string[] = [];
+
+export async function tempDir(tag: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), `airuntime-dl-${tag}-`));
+  created.push(d);
+  return d;
+}
+
+/** Remove every directory tempDir() made in this test file (large payloads must not pile up in /tmp). */
+export async function removeTempDirs(): Promise<void> {
+  for (const d of created.splice(0)) await rm(d, { recursive: true, force: true });
+}
 
 export function settings(env: Record<string, string | undefined>): SourceSettings {
   return loadConfig(env);
