@@ -60,8 +60,15 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     { app: engineRoutes(engine), specs: engineSpecs },
   ];
 
+  // Weights of engines this sidecar launched (set once the lifecycle has started; DELETE refuses them).
+  let launchedModelPaths: () => string[] = () => [];
   // Model downloads (storage/): /v1/model/download|list|status, DELETE /v1/model/{name}.
-  const models = modelRoutes({ config, log: log.child({ component: "models" }), engine });
+  const models = modelRoutes({
+    config,
+    log: log.child({ component: "models" }),
+    engine,
+    pathsInUse: () => launchedModelPaths(),
+  });
   closers.push(() => models.stop());
   areas.push({ app: models.app, specs: models.specs });
 
@@ -81,6 +88,8 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
         : null,
   });
   closers.push(() => lifecycle.stop());
+  launchedModelPaths = () =>
+    [...lifecycle.manager.instances.values()].flatMap((i) => (i.rec.model_path ? [i.rec.model_path] : []));
   areas.push({
     app: lifecycleRoutes(lifecycle, { passOtherModels: true }),
     specs: lifecycleSpecs.filter((s) => !/\/(sleep|wake)$/.test(s.path)),

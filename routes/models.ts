@@ -156,6 +156,8 @@ export interface ModelRoutesDeps {
   config: Config;
   log: Logger;
   engine?: EngineAdapter;
+  /** Local paths other parts of the sidecar serve from (engines it launched); deleting under them is refused. */
+  pathsInUse?: () => Iterable<string>;
 }
 
 export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpec[]; stop(): Promise<void> } {
@@ -308,6 +310,9 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       );
     if (deps.engine && (await engineUses(deps.engine, name, layout)))
       throw aibrixError(409, "ConflictError", `model ${name} is in use by the inference engine`);
+    for (const p of deps.pathsInUse?.() ?? [])
+      if (p === layout.root || p.startsWith(`${layout.root}/`))
+        throw aibrixError(409, "ConflictError", `model ${name} is in use by an engine this sidecar launched`);
     await rm(layout.root, { recursive: true, force: true });
     log.info("model deleted", { model: name, root: layout.root });
     return c.json({ model_name: name, status: "deleted" });
