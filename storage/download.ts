@@ -469,7 +469,18 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
         return null;
       }
     };
-    parseUri(req.uri); // bad URIs fail before anything touches the disk
+    const parsed = parseUri(req.uri); // bad URIs fail before anything touches the disk
+    if (parsed.scheme === "local" && req.local === "in-place") {
+      // Used where it is: nothing is copied; the listing proves it exists and counts what is there.
+      const source = createSource(parsed, settings, req.credentials);
+      let files = 0;
+      let bytes = 0;
+      for await (const f of source.list(parsed, req.signal)) {
+        files++;
+        bytes += f.size;
+      }
+      return { path: parsed.path, files, bytes };
+    }
     const before = await reuse();
     if (before) return before;
     await mkdir(parent, { recursive: true });

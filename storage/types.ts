@@ -67,6 +67,8 @@ export interface FetchToDirRequest {
   ignore?: string[];
   signal: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
+  /** Local sources only: "copy" (default) into dest, or "in-place" to use the source directory as is. */
+  local?: "copy" | "in-place";
 }
 
 export interface FetchToDirResult {

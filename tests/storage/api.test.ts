@@ -106,6 +106,12 @@ describe("model API", () => {
     await waitUntil(async () => (await status("m1")).model_status === "downloaded", 20_000);
     expect(s3.totalBytes()).toBe(big.length + cfg.length);
     expect(await sha256File(join(local, "m1", "model.bin"))).toBe(sha256(big));
+    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
+    expect(metrics).toMatch(/aibrix:model_download_bytes_total\{source="s3"\} (\d+)/);
+    expect(Number(/aibrix:model_download_bytes_total\{source="s3"\} (\d+)/.exec(metrics)![1])).toBe(
+      big.length + cfg.length,
+    );
+    expect(metrics).toContain("aibrix:model_download_duration_seconds_bucket");
     const again = await post({ model_uri: "s3://bkt/llm/m1" });
     expect((await again.json()).model_status).toBe("downloaded");
     expect(s3.totalBytes()).toBe(big.length + cfg.length);
@@ -120,6 +126,8 @@ describe("model API", () => {
     });
     expect(s!.error.reason).toBe("not_found");
     expect(s!.error.message).toContain("s3://bkt/llm/nope");
+    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
+    expect(metrics).toMatch(/aibrix:model_download_failures_total\{source="s3",reason="not_found"\} 1/);
   });
 
   test("bad URI and missing credentials are 422 InvalidArgumentError", async () => {

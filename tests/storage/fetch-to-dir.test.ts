@@ -87,6 +87,20 @@ describe("fetchToDir", () => {
     await expectSame(dest);
   });
 
+  test("local directory used in place when asked", async () => {
+    const src = await tempDir("inplace");
+    await writeFile(join(src, "adapter_config.json"), "{}");
+    const root = await tempDir("inplace-dst");
+    const r = await makeFetchToDir({ settings: settings({}), tuning })({
+      uri: `file://${src}`,
+      dest: join(root, "x"),
+      local: "in-place",
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(r).toEqual({ path: src, files: 1, bytes: 2 });
+    expect(await readdir(root)).toEqual([]);
+  });
+
   test("a second call reuses the published directory", async () => {
     const root = await tempDir("reuse");
     const fetchToDir = makeFetchToDir({ settings: settings({ AWS_ENDPOINT_URL: s3.url }), tuning });
