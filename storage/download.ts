@@ -281,6 +281,16 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
     final = true;
     progress.setPhase("failed");
+    // Partial files are kept only where a rerun can resume them (network trouble, cancellation); after
+    // any other failure nothing partial stays behind.
+    if (err.reason !== "network" && err.reason !== "cancelled")
+      for (const task of openTasks) {
+        const paths = layout.files(task.file, source.pinnedRevision?.(t.uri));
+        task.verifier.cancel();
+        await task.fh.close().catch(() => {});
+        await rm(paths.part, { force: true });
+        await rm(paths.journal, { force: true });
+      }
     observer.end(err.reason);
     await saveStatus({
       ...card,

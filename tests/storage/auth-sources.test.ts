@@ -122,6 +122,22 @@ describe("credentials and S3-compatible stores", () => {
     expect(await sha256File(join(dest, "model.bin"))).toBe(sha256(body));
   });
 
+  test("virtual-hosted addressing (bucket in the Host name) when configured", async () => {
+    const dir = await tempDir("vhost");
+    const r = await downloadModel({
+      uri: "tos://bkt/m",
+      localDir: dir,
+      settings: settings({
+        TOS_ACCESS_KEY: "TOSAK",
+        TOS_SECRET_KEY: "tos-secret-1",
+        TOS_ENDPOINT: s3.url.replace("127.0.0.1", "localhost"),
+        AIRUNTIME_S3_ADDRESSING: "virtual",
+      }),
+      tuning,
+    });
+    expect(await sha256File(join(r.path, "w/model.bin"))).toBe(sha256(body));
+  });
+
   test("GCS with HMAC keys (XML API, ListObjects v1 markers)", async () => {
     const dir = await tempDir("gcs");
     const before = s3.counts.list!;

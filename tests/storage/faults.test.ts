@@ -105,6 +105,8 @@ describe("faults", () => {
       /HTTP 500.*gave up after 3 attempts/,
     );
     expect(await visible(join(local, "dead"))).not.toContain("model.bin");
+    // network trouble is resumable: the partial file and its journal stay for the next run
+    expect(await visible(join(local, "dead"))).toContain("model.bin.part");
     const st = await modelStatus(aibrixLayout(join(local, "dead"), "s3"));
     expect(st.status).toBe("failed");
     expect(st.record?.error?.reason).toBe("network");
@@ -152,6 +154,7 @@ describe("faults", () => {
     expect(
       (await visible(join(local, "gone"))).filter((n) => !n.endsWith(".part") && !n.endsWith(".journal")),
     ).not.toContain("model.bin");
+    expect((await visible(join(local, "gone"))).filter((n) => n.includes(".part"))).toEqual([]);
   });
 
   test("a slow tail part is hedged on a spare connection", async () => {
@@ -178,13 +181,15 @@ describe("hugging face", () => {
   const hfSettings = (token = "hf_fault_token") => settings({ HF_ENDPOINT: hub.url, HF_TOKEN: token });
 
   test("429 with Retry-After is honoured; token never reaches the CDN", async () => {
-    hub.fault("org/tiny", "model.safetensors", { status: { code: 429, times: 1, retryAfter: 0 } });
+    hub.fault("org/tiny", "model.safetensors", { status: { code: 429, times: 1, retryAfter: 1 } });
+    const t0 = performance.now();
     const r = await downloadModel({
       uri: "org/tiny",
       localDir: await tempDir("hf"),
       settings: hfSettings(),
       tuning,
     });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(950); // waited as Retry-After asked
     expect(r.source).toBe("huggingface");
     expect(await sha256File(join(r.path, "model.safetensors"))).toBe(sha256(weights));
     const meta = (
