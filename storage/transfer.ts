@@ -1,6 +1,7 @@
 // The parallel transfer: every file is cut into parts; parts from all files share one connection budget.
-// Each part is one ranged GET written with positional writes (coalesced to `writeBuffer` bytes, so memory
-// is bounded by connections × writeBuffer). A request that delivers nothing for `stallMs` is aborted;
+// Each part is fetched as ranged GETs of at most `requestSize` (so memory is bounded by connections ×
+// requestSize) whose chunks are written with positional writev calls of about `writeBuffer` bytes. A
+// request that delivers nothing for `stallMs` is aborted;
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { FileHandle } from "node:fs/promises";
@@ -102,7 +103,6 @@ export function partsOf(task: FileTask): Part[] {
 export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<void> {
   const queue: Part[] = [];
   const running = new Set<Attempt>();
-  const buffers: Buffer[] = [];
   const openParts = new Map<FileTask, number>();
   const completions: Promise<void>[] = [];
   const fileErrors: unknown[] = [];
@@ -303,20 +303,13 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
   async function run(a: Attempt): Promise<void> {
     const p = a.part;
     const { file } = p.task;
-    // Write buffers are reused across attempts (fresh multi-MiB buffers per part left garbage that the GC
-    // collected too late: RSS grew with the number of parts).
-    const buf = buffers.pop() ?? Buffer.allocUnsafe(o.writeBuffer);
-    try {
-      // Servers without ranges: one streamed GET of the whole file.
-      if (file.acceptRanges === false) return await streamInto(a, null, p.end, buf);
-      // A part is fetched as requests of at most `requestSize`, each drained before the next is sent, so
-      // the runtime never holds more than one request's bytes per connection.
-      while (a.pos < p.end) {
-        const end = Math.min(p.end, a.pos + o.requestSize);
-        await streamInto(a, a.pos === 0 && end === file.size ? null : { start: a.pos, end }, end, buf);
-      }
-    } finally {
-      buffers.push(buf);
+    // Servers without ranges: one streamed GET of the whole file.
+    if (file.acceptRanges === false) return streamInto(a, null, p.end);
+    // A part is fetched as requests of at most `requestSize`, each drained before the next is sent, so the
+    // runtime never holds more than one request's bytes per connection.
+    while (a.pos < p.end) {
+      const end = Math.min(p.end, a.pos + o.requestSize);
+      await streamInto(a, a.pos === 0 && end === file.size ? null : { start: a.pos, end }, end);
     }
   }
 
@@ -329,40 +322,39 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     }
   };
 
-  /** Stream one response into the file up to `end`, coalescing chunks into writes of buf.length bytes. */
+  /** Stream one response into the file up to `end`; chunks are gathered and written with one writev per
+   *  `writeBuffer` bytes (no copy in JavaScript: measured here, half the CPU of copying into a buffer). */
   async function streamInto(
     a: Attempt,
     range: { start: number; end: number } | null,
     end: number,
-    buf: Buffer,
   ): Promise<void> {
     const p = a.part;
     const { file, fh } = p.task;
     a.lastByteAt = performance.now();
     const stream = await o.source.open(o.uri, file, range, a.ac.signal);
     const reader = stream.getReader();
-    let fill = 0;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
     const flush = async () => {
-      if (fill === 0) return;
-      await writeAt(fh, buf, fill, a.pos);
-      advance(a, fill);
-      fill = 0;
+      if (pendingBytes === 0) return;
+      const chunks = pending;
+      const n = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      await writevAt(fh, chunks, n, a.pos);
+      advance(a, n);
     };
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         a.lastByteAt = performance.now();
-        if (a.pos + fill + value.length > end)
+        if (a.pos + pendingBytes + value.length > end)
           throw new DownloadError("changed", `${file.path}: the source sent more bytes than its listed size`);
-        let off = 0;
-        while (off < value.length) {
-          const n = Math.min(value.length - off, buf.length - fill);
-          buf.set(value.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === buf.length) await flush();
-        }
+        pending.push(value);
+        pendingBytes += value.length;
+        if (pendingBytes >= o.writeBuffer) await flush();
       }
       await flush();
     } finally {
@@ -396,11 +388,26 @@ const WRITERS = 2;
 let writersBusy = 0;
 const writeWaiters: Array<() => void> = [];
 
-async function writeAt(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
+async function writevAt(fh: FileHandle, chunks: Uint8Array[], len: number, pos: number): Promise<void> {
   if (writersBusy >= WRITERS) await new Promise<void>((r) => writeWaiters.push(r));
   else writersBusy++;
   try {
-    await writeAll(fh, buf, len, pos);
+    let written: number;
+    try {
+      written = (await fh.writev(chunks, pos)).bytesWritten;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC")
+        throw new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
+      throw e;
+    }
+    // A short writev (rare on regular files): write what is left chunk by chunk.
+    let off = 0;
+    for (const c of chunks) {
+      const skip = Math.max(0, Math.min(c.length, written - off));
+      if (skip < c.length) await writeAll(fh, c.subarray(skip), c.length - skip, pos + off + skip);
+      off += c.length;
+    }
+    if (off !== len) throw new Error(`internal: writev of ${off} bytes, expected ${len}`);
   } finally {
     const next = writeWaiters.shift();
     if (next) next();
