@@ -2,6 +2,10 @@
 // AIBrix's variable names and defaults are kept (reference/AIBRIX-RUNTIME.md §2.2); our own settings use
 // the AIRUNTIME_ prefix.
 import { z } from "zod";
+
+// Every schema here (and in the routes) parses small inputs a few times; zod's JIT (code generated with
+// new Function per object schema) costs more at start-up (~15 ms for this schema) than it ever saves.
+z.config({ jitless: true });
 import { parseTemplate } from "./lifecycle/command.ts";
 
 export const ENGINE_KINDS = ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "generic"] as const;
