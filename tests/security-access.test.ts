@@ -81,9 +81,9 @@ describe("API key", () => {
     writeFileSync(join(dir, "key"), `${KEY}\n`);
     const p = await sidecar({ AIRUNTIME_API_KEY_FILE: join(dir, "key"), AIRUNTIME_METRICS_AUTH: "1" });
     expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
-    expect(
-      (await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).status,
-    ).toBe(200);
+    expect((await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(
+      200,
+    );
     expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
     expect(p.output()).not.toContain(KEY);
   });
