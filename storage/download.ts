@@ -2,7 +2,7 @@
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
 // `downloadModel` serves /v1/model/download and the CLI; `fetchToDir` is the contract the LoRA manager uses.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -526,8 +526,7 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
       await fsyncDir(parent);
       return { path: req.dest, files: r.files, bytes: r.bytes };
     } finally {
-      await lock.release();
-      await unlink(join(parent, `.${name}.lock`)).catch(() => {});
+      await lock.release(); // removes the lock file only if it is still ours
     }
   };
 }

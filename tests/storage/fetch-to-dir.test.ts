@@ -101,6 +101,29 @@ describe("fetchToDir", () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  test("concurrent calls for one dest share one transfer", async () => {
+    const root = await tempDir("concurrent");
+    const fetchToDir = makeFetchToDir({ settings: settings({ AWS_ENDPOINT_URL: s3.url }), tuning });
+    const creds = { aws_access_key_id: "AKIDTEST", aws_secret_access_key: "secret-test-key" };
+    const dest = join(root, "a1");
+    const before = s3.totalBytes();
+    const rs = await Promise.all(
+      [1, 2, 3].map(() =>
+        fetchToDir({
+          uri: "s3://bkt/adapters/a1",
+          dest,
+          credentials: creds,
+          signal: AbortSignal.timeout(20_000),
+        }),
+      ),
+    );
+    expect(rs.map((r) => r.path)).toEqual([dest, dest, dest]);
+    const total = Object.values(files).reduce((a, b) => a + b.length, 0);
+    expect(s3.totalBytes() - before).toBe(total);
+    await expectSame(dest);
+    expect((await readdir(root)).sort()).toEqual(["a1"]);
+  });
+
   test("a second call reuses the published directory", async () => {
     const root = await tempDir("reuse");
     const fetchToDir = makeFetchToDir({ settings: settings({ AWS_ENDPOINT_URL: s3.url }), tuning });
