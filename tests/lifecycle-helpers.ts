@@ -38,12 +38,6 @@ export async function lifeEnv(extra: Record<string, string> = {}): Promise<LifeE
 /** Mock engines by default; LIFE_FAKE_ENGINE=1 uses the tiny script engine instead (debugging). */
 function engineEnv(): Record<string, string> {
   if (process.env.LIFE_FAKE_ENGINE !== "1") return { AIBRIX_MODEL_RUNTIME_MOCK: "1" };
-  const cmd = JSON.stringify([
-    process.execPath,
-    resolve("tests/lifecycle-fake-engine.ts"),
-    "{port}",
-    "{model_name}",
-  ]);
   return fakeEngineEnv();
 }
 

@@ -124,7 +124,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
           const s = performance.now();
           const r = await timed("/metrics");
           scrapeMs.push(performance.now() - s);
-          if (!r || r.status !== 200) scrapeNon200++;
+          if (r?.status !== 200) scrapeNon200++;
         })(),
       );
     }
@@ -161,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
   // Soak.
   s3.throttle.bytesPerSec = Math.max(1, Math.floor(o.downloadBytes / Math.max(1, o.seconds * 0.6)));
   const dl = await post("/v1/model/download", { model_uri: "s3://models/soak/", model_name: "soaked" });
-  if (!dl || dl.status !== 200) throw new Error(`download did not start: ${dl?.status}`);
+  if (dl?.status !== 200) throw new Error(`download did not start: ${dl?.status}`);
   stop = false;
   const lora = loraLoop();
   let faultsInjected = 0;
