@@ -77,12 +77,14 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const tty = process.stderr.isTTY === true;
+  // On a terminal the progress bar tells the story; info lines would tear it (LOG_LEVEL=debug keeps them).
+  const level = parseLevel(config.logLevel);
   const log = createLogger({
-    level: parseLevel(config.logLevel),
+    level: tty && level === "info" ? "warn" : level,
     base: { app: "airuntime", cmd: "download" },
     sink: (line) => process.stderr.write(`${line}\n`),
   });
-  const tty = process.stderr.isTTY === true;
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once("SIGINT", onSignal);
