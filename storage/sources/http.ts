@@ -25,7 +25,16 @@ export function createHttpSource(opts: { headers?: Record<string, string> } = {}
         yield { path: name, key: res.url || uri.raw, size: Number(total), etag: strong, acceptRanges: true };
         return;
       }
-      const len = res.headers.get("content-length");
+      let len = res.headers.get("content-length");
+      if (len === null) {
+        // A streamed 200 may carry no length; ask with HEAD.
+        const head = await send(
+          res.url || uri.raw,
+          { method: "HEAD", headers: base, signal, redirect: "follow" },
+          uri.raw,
+        );
+        len = head.ok ? head.headers.get("content-length") : null;
+      }
       if (len === null)
         throw new DownloadError("network", `${uri.raw}: the server sends no size (Content-Length)`);
       yield { path: name, key: res.url || uri.raw, size: Number(len), etag: strong, acceptRanges: false };
