@@ -119,3 +119,14 @@ describe("input limits", () => {
     expect(jsonShape('"he said \\"hi\\""').longestString).toBe(14);
   });
 });
+
+describe("listening", () => {
+  test("AIRUNTIME_UNIX_SOCKET serves on a Unix socket only (no TCP port)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "airuntime-sock-"));
+    const sock = join(dir, "airuntime.sock");
+    const p = await sidecar({ AIRUNTIME_UNIX_SOCKET: sock });
+    expect(p.url).toBe(`unix:${sock}`);
+    const r = await fetch("http://localhost/healthz", { unix: sock } as RequestInit);
+    expect(await r.json()).toEqual({ status: "ok" });
+  });
+});
