@@ -130,3 +130,26 @@ describe("listening", () => {
     expect(await r.json()).toEqual({ status: "ok" });
   });
 });
+
+describe("deadline", () => {
+  test("every request is answered within AIRUNTIME_REQUEST_TIMEOUT, even when the engine hangs", async () => {
+    const { createServer } = await import("node:net");
+    const hung = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
+    const port = (hung.address() as { port: number }).port;
+    try {
+      const p = await sidecar({
+        INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${port}`,
+        AIRUNTIME_REQUEST_TIMEOUT: "1",
+      });
+      const t0 = performance.now();
+      const r = await fetch(`${p.url}/v1/models`);
+      const ms = performance.now() - t0;
+      expect(r.status).toBe(504);
+      expect(await r.text()).toContain("timeout");
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      hung.close();
+    }
+  });
+});
