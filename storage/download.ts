@@ -171,7 +171,12 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       }
     }
     await saveStatus({ ...card, status: "downloading", progress: progress.snapshot() });
-    const files = await listFiles(source, t.uri, req, signal);
+    const files = await withRetries(
+      () => listFiles(source, t.uri, req, signal),
+      tune.maxRetries,
+      log,
+      signal,
+    );
     const commit = source.pinnedRevision?.(t.uri);
     const total = files.reduce((s, f) => s + f.size, 0);
     const cap = req.settings.downloader?.maxBytes ?? 0;
@@ -306,6 +311,26 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     for (const task of openTasks) task.verifier.cancel();
     await Promise.all([...openTasks].map((task) => task.fh.close().catch(() => {})));
     await lock?.release();
+  }
+}
+
+/** Planning calls (listing, revision pinning) retried like parts: network failures only, with backoff. */
+async function withRetries<T>(
+  fn: () => Promise<T>,
+  max: number,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof DownloadError) || e.reason !== "network" || attempt >= max || signal.aborted)
+        throw e;
+      const wait = e.retryAfterMs ?? Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      log.info("retrying listing", { attempt: attempt + 1, error: e.message });
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 }
 

@@ -48,6 +48,8 @@ export interface FakeS3 {
   put(bucket: string, key: string, body: Body, opts?: { etag?: string }): Promise<string>;
   delete(bucket: string, key: string): void;
   fault(bucket: string, key: string, f: Faults): void;
+  /** Answer the next `times` ListObjects requests with `code`. */
+  failListing(f: { code: number; times: number }): void;
   stats(bucket: string, key: string): Stats;
   totalBytes(): number;
   resetStats(): void;
@@ -154,8 +156,13 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
     );
   }
 
+  let listFault = { code: 0, times: 0 };
   function list(bucket: Map<string, Served>, bucketName: string, q: URLSearchParams): Response {
     counts.list!++;
+    if (listFault.times > 0) {
+      listFault.times--;
+      return xmlError(listFault.code, "SlowDown", "injected listing failure");
+    }
     const v2 = q.get("list-type") === "2";
     const prefix = q.get("prefix") ?? "";
     const max = Math.min(Number(q.get("max-keys") ?? 1000), opts.maxKeys ?? 1000);
@@ -254,6 +261,9 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
     },
     delete(bucket, key) {
       buckets.get(bucket)?.delete(key);
+    },
+    failListing(f) {
+      listFault = { ...f };
     },
     fault(bucket, key, f) {
       const o = buckets.get(bucket)?.get(key);

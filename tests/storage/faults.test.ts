@@ -199,6 +199,30 @@ describe("hugging face", () => {
     expect(hub.tokenLeaks).toBe(0);
   });
 
+  test("a 503 burst on the listing is retried", async () => {
+    const flaky = startFakeS3({ credentials: [{ accessKeyId: AK, secretAccessKey: SK }] });
+    try {
+      await flaky.put("bkt", "m/config.json", small);
+      // the bucket listing itself fails twice with 503 before it answers
+      const real = settings({
+        AWS_ENDPOINT_URL: flaky.url,
+        AWS_ACCESS_KEY_ID: AK,
+        AWS_SECRET_ACCESS_KEY: SK,
+      });
+      flaky.failListing({ code: 503, times: 2 });
+      const r = await downloadModel({
+        uri: "s3://bkt/m",
+        localDir: await tempDir("listing"),
+        settings: real,
+        tuning,
+      });
+      expect(r.files).toBe(1);
+      expect(flaky.counts.list).toBe(3);
+    } finally {
+      await flaky.stop();
+    }
+  });
+
   test("a wrong token is an auth failure naming HF_TOKEN", async () => {
     await expectFail(
       downloadModel({
