@@ -6,8 +6,9 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BIN, spawnProcess, waitUntil } from "../helpers/sidecar.ts";
+import { startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { MiB, randomFile, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
+import { MiB, randomFile, randomPayload, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDCLI";
 const SK = "cli-secret-key-123";
@@ -184,6 +185,32 @@ describe("airuntime download (binary)", () => {
       expect(await visible(join(mnt, "m1"))).toEqual([]);
     } finally {
       execFileSync("umount", [mnt]);
+    }
+  });
+
+  test("unreachable source -> exit 8 (network) after the retries", async () => {
+    const local = await tempDir("cli-net");
+    const r = await run(
+      ["s3://bkt/llm/m1", "--local-dir", local],
+      env({ AWS_ENDPOINT_URL: "http://127.0.0.1:9", AIRUNTIME_DOWNLOAD_RETRIES: "1" }),
+    );
+    expect(r.code).toBe(8);
+    expect(r.out).toContain("cannot reach");
+  });
+
+  test("content that fails its SHA-256 -> exit 7 (verification), nothing visible", async () => {
+    const hub = await startFakeHfHub();
+    try {
+      const good = randomPayload(2 * MiB);
+      await hub.addRepo("org/bad", [{ path: "w.safetensors", body: good }]);
+      good[100] = good[100]! ^ 1; // served bytes no longer match the listed SHA-256
+      const local = await tempDir("cli-verify");
+      const r = await run(["hf://org/bad", "--local-dir", local], { HF_ENDPOINT: hub.url });
+      expect(r.code).toBe(7);
+      expect(r.out).toContain("SHA256 mismatch");
+      expect(await visible(join(local, "org/bad"))).toEqual([]);
+    } finally {
+      await hub.stop();
     }
   });
 
