@@ -1,24 +1,23 @@
 // TensorRT-LLM `trtllm-serve` personality (reference/ENGINES.md §5, §11.5): openai_server.py + metrics/collector.py.
 // JSON iteration stats at /metrics, Prometheus at /prometheus/metrics; no runtime LoRA endpoints.
-import { Histogram, PromText } from "../prom.ts";
+import { PromText } from "../prom.ts";
 import type { EngineState, Personality } from "../types.ts";
-import { empty, json, jsonObject, nowS, PROM_TEXT_004, plainText } from "./common.ts";
+import {
+  empty,
+  json,
+  jsonObject,
+  labelledFamilies,
+  nowS,
+  observePhases,
+  PROM_TEXT_004,
+  phaseHistograms,
+  plainText,
+} from "./common.ts";
 
 export const TRTLLM_VERSION = "1.3.0rc12";
 const MAX_BLOCKS = 2048;
 const TOKENS_PER_BLOCK = 32;
 
-const E2E = [
-  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
-  960.0, 1920.0, 7680.0,
-];
-const TTFT = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
-  80.0, 160.0, 640.0, 2560.0,
-];
-const TPOT = [
-  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
-];
 const PREFILL = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 640, 2560];
 
 /** Iteration stats queued for the JSON /metrics route (drained on read, like the real queue). */
@@ -29,15 +28,7 @@ function usedBlocks(s: EngineState) {
 }
 
 function createMetrics(s: EngineState): () => string {
-  const h = {
-    e2e: new Histogram(E2E),
-    ttft: new Histogram(TTFT),
-    tpot: new Histogram(TPOT),
-    queue: new Histogram(E2E),
-    prefill: new Histogram(PREFILL),
-    decode: new Histogram(E2E),
-    inference: new Histogram(E2E),
-  };
+  const h = phaseHistograms(PREFILL);
   const c = { prompt: 0, generation: 0, completed: 0, reused: 0, missed: 0 };
   const success = { stop: 0, length: 0, abort: 0 };
   let iterLatency = 0;
@@ -52,13 +43,7 @@ function createMetrics(s: EngineState): () => string {
       c.generation += f.req.generated;
       c.completed++;
       success[f.reason]++;
-      h.e2e.observe(f.e2eS);
-      h.ttft.observe(f.ttftS);
-      h.tpot.observe(f.tpotS);
-      h.queue.observe(f.queueS);
-      h.prefill.observe(f.prefillS);
-      h.decode.observe(f.decodeS);
-      h.inference.observe(f.inferenceS);
+      observePhases(h, f);
     }
     const used = usedBlocks(s);
     queue.push({
@@ -90,11 +75,7 @@ function createMetrics(s: EngineState): () => string {
   return () => {
     const L = { model_name: s.opts.model, engine_type: "pytorch" };
     const t = new PromText();
-    const hist = (name: string, help: string, x: Histogram) =>
-      t.family(name, "histogram", help).histogram(name, L, x);
-    const gauge = (name: string, help: string, v: number) => t.family(name, "gauge", help).sample(name, L, v);
-    const counter = (name: string, help: string, v: number) =>
-      t.family(name, "counter", help).sample(name, L, v);
+    const { hist, gauge, counter } = labelledFamilies(t, L);
     t.family("trtllm_request_success_total", "counter", "Count of successfully processed requests.");
     for (const reason of ["stop", "length", "abort"] as const)
       t.sample("trtllm_request_success_total", { ...L, finished_reason: reason }, success[reason]);

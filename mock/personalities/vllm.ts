@@ -5,7 +5,22 @@ import type { Context, Hono } from "hono";
 import { adapterDirProblem } from "../adapter-dir.ts";
 import { Histogram, PromText } from "../prom.ts";
 import type { EngineState, Personality } from "../types.ts";
-import { bareText, buckets125, empty, field, json, jsonObject, nowS, PROM_TEXT_004, str } from "./common.ts";
+import {
+  bareText,
+  buckets125,
+  empty,
+  field,
+  json,
+  jsonObject,
+  labelledFamilies,
+  nowS,
+  observePhases,
+  PROM_TEXT_004,
+  phaseHistograms,
+  str,
+  VLLM_REQUEST_LATENCY_BUCKETS,
+  VLLM_TPOT_BUCKETS,
+} from "./common.ts";
 
 export const VLLM_VERSION = "0.11.0";
 const MAX_MODEL_LEN = 8192;
@@ -145,17 +160,6 @@ function mountInference(app: Hono, s: EngineState) {
 
 /** vLLM V1 metric families (loggers.py): names, types, labels, units and bucket lists of ENGINES.md §1.3. */
 function createMetrics(s: EngineState): () => string {
-  const E2E = [
-    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
-    960.0, 1920.0, 7680.0,
-  ];
-  const TTFT = [
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
-    80.0, 160.0, 640.0, 2560.0,
-  ];
-  const ITL = [
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
-  ];
   const ITER = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
   const B125 = buckets125(MAX_MODEL_LEN);
   const h = {
@@ -165,14 +169,8 @@ function createMetrics(s: EngineState): () => string {
     maxGenTokens: new Histogram(B125),
     paramsN: new Histogram([1, 2, 5, 10, 20]),
     paramsMaxTokens: new Histogram(B125),
-    ttft: new Histogram(TTFT),
-    itl: new Histogram(ITL),
-    tpot: new Histogram(ITL),
-    e2e: new Histogram(E2E),
-    queue: new Histogram(E2E),
-    inference: new Histogram(E2E),
-    prefill: new Histogram(E2E),
-    decode: new Histogram(E2E),
+    itl: new Histogram(VLLM_TPOT_BUCKETS),
+    ...phaseHistograms(VLLM_REQUEST_LATENCY_BUCKETS),
   };
   const c = { prefixQueries: 0, prefixHits: 0, preemptions: 0, promptTokens: 0, generationTokens: 0 };
   const success = { stop: 0, length: 0, abort: 0 };
@@ -202,14 +200,8 @@ function createMetrics(s: EngineState): () => string {
       h.maxGenTokens.observe(r.maxTokens);
       h.paramsN.observe(r.n);
       h.paramsMaxTokens.observe(r.maxTokens);
-      h.ttft.observe(f.ttftS);
       if (r.generated > 1) h.itl.observe(f.itlS, r.generated - 1);
-      h.tpot.observe(f.tpotS);
-      h.e2e.observe(f.e2eS);
-      h.queue.observe(f.queueS);
-      h.inference.observe(f.inferenceS);
-      h.prefill.observe(f.prefillS);
-      h.decode.observe(f.decodeS);
+      observePhases(h, f);
     }
     touchLora();
   });
@@ -217,11 +209,7 @@ function createMetrics(s: EngineState): () => string {
   return () => {
     const L = { model_name: s.opts.model, engine: "0" };
     const t = new PromText();
-    const gauge = (name: string, help: string, v: number) => t.family(name, "gauge", help).sample(name, L, v);
-    const counter = (name: string, help: string, v: number) =>
-      t.family(`${name}_total`, "counter", help).sample(`${name}_total`, L, v);
-    const hist = (name: string, help: string, x: Histogram) =>
-      t.family(name, "histogram", help).histogram(name, L, x);
+    const { gauge, counter, hist } = labelledFamilies(t, L, "_total");
 
     // Created only when LoRA is enabled.
     if (s.opts.enableLora && loraSeries.size === 0) touchLora();
