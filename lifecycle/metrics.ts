@@ -40,26 +40,29 @@ export function registerLifecycleMetrics(
     help: "Number of models resident (engine processes) on this pod.",
     collect: () => models().length,
   });
-  reg.gauge({
-    name: "aibrix:modelclaim_kv_used_bytes",
-    help: "KV cache bytes in use per model (kvcached segment).",
-    labelNames: ["model"],
-    collect: () =>
-      models().map((m) => ({ labels: { model: m.model }, value: readKvUsageSync(m.ipcName).used })),
-  });
-  reg.gauge({
-    name: "aibrix:modelclaim_kv_total_bytes",
-    help: "KV cache bytes available per model (kvcached segment).",
-    labelNames: ["model"],
-    collect: () =>
-      models().map((m) => ({ labels: { model: m.model }, value: readKvUsageSync(m.ipcName).total })),
-  });
-  reg.gauge({
-    name: "aibrix:modelclaim_hbm_peak_bytes",
-    help: "Peak accelerator memory used by the model's engine process tree.",
-    labelNames: ["model"],
-    collect: () => models().map((m) => ({ labels: { model: m.model }, value: m.hbmPeak })),
-  });
+  /** A gauge with one series per resident model, read at scrape time. */
+  const perModelGauge = (name: string, help: string, value: (m: ModelView) => number) =>
+    reg.gauge({
+      name,
+      help,
+      labelNames: ["model"],
+      collect: () => models().map((m) => ({ labels: { model: m.model }, value: value(m) })),
+    });
+  perModelGauge(
+    "aibrix:modelclaim_kv_used_bytes",
+    "KV cache bytes in use per model (kvcached segment).",
+    (m) => readKvUsageSync(m.ipcName).used,
+  );
+  perModelGauge(
+    "aibrix:modelclaim_kv_total_bytes",
+    "KV cache bytes available per model (kvcached segment).",
+    (m) => readKvUsageSync(m.ipcName).total,
+  );
+  perModelGauge(
+    "aibrix:modelclaim_hbm_peak_bytes",
+    "Peak accelerator memory used by the model's engine process tree.",
+    (m) => m.hbmPeak,
+  );
   reg.gauge({
     name: "aibrix:modelclaim_engine_state",
     help: "Number of runtime engines in each operator-relevant phase.",
