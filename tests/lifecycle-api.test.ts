@@ -2,7 +2,6 @@
 // sleep/wake idempotency, crash restarts up to the budget, deactivate; AIBrix's error shapes.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./helpers/ports.ts";
 import { BIN, type Proc, spawnProcess, waitUntil } from "./helpers/sidecar.ts";
@@ -10,13 +9,13 @@ import {
   alive,
   call,
   enginePid,
-  killRegistered,
   fakeEngineEnv,
   type LifeEnv,
   lifeEnv,
   model,
   models,
   post,
+  removeEnv,
   start,
 } from "./lifecycle-helpers.ts";
 
@@ -49,9 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sc?.stop();
-  for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
-  killRegistered(e);
-  await rm(e.dir, { recursive: true, force: true });
+  await removeEnv(e, pids);
 });
 
 describe("lifecycle on engine processes", () => {
@@ -380,8 +377,7 @@ describe("engine environment", () => {
       expect((await api("/v1/runtime/models/deactivate", { model_name: "env/test" })).status).toBe(200);
     } finally {
       await side.stop();
-      killRegistered(env);
-      await rm(env.dir, { recursive: true, force: true });
+      await removeEnv(env);
     }
   });
 });
@@ -406,8 +402,7 @@ describe("without a KV limit command", () => {
       expect(alive(pid)).toBe(false);
     } finally {
       await side.stop();
-      killRegistered(env);
-      await rm(env.dir, { recursive: true, force: true });
+      await removeEnv(env);
     }
   });
 });
@@ -474,8 +469,7 @@ describe("sleep/wake routing", () => {
     } finally {
       await side.stop();
       await attached.stop();
-      killRegistered(env);
-      await rm(env.dir, { recursive: true, force: true });
+      await removeEnv(env);
     }
   });
 });

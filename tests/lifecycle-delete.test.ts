@@ -2,12 +2,11 @@
 // once that engine is deactivated.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Proc } from "./helpers/sidecar.ts";
 import { waitUntil } from "./helpers/sidecar.ts";
-import { call, killRegistered, type LifeEnv, lifeEnv, model, post, start } from "./lifecycle-helpers.ts";
+import { call, type LifeEnv, lifeEnv, model, post, removeEnv, start } from "./lifecycle-helpers.ts";
 
 setDefaultTimeout(30_000);
 let e: LifeEnv;
@@ -25,9 +24,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sc?.stop();
-  killRegistered(e);
   server?.close();
-  await rm(e.dir, { recursive: true, force: true });
+  await removeEnv(e);
 });
 
 test("weights of a launched engine cannot be deleted until it is deactivated", async () => {

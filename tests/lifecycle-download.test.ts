@@ -3,7 +3,6 @@
 // fails the activation visibly (phase failed + last_error), never a bogus path.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Proc } from "./helpers/sidecar.ts";
@@ -12,12 +11,12 @@ import {
   alive,
   call,
   enginePid,
-  killRegistered,
   type LifeEnv,
   lifeEnv,
   model,
   models,
   post,
+  removeEnv,
   start,
 } from "./lifecycle-helpers.ts";
 
@@ -70,10 +69,8 @@ beforeAll(async () => {
 afterAll(async () => {
   release();
   await sc?.stop();
-  for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
-  killRegistered(e);
   server?.close();
-  await rm(e.dir, { recursive: true, force: true });
+  await removeEnv(e, pids);
 });
 
 test("a long download does not delay GET /v1/runtime/models nor other activations", async () => {

@@ -1,7 +1,7 @@
 // Shared by the lifecycle integration tests: a sidecar (compiled binary) whose engines are mock engines
 // (`airuntime mock-engine`, AIBRIX_MODEL_RUNTIME_MOCK=1), with fast supervision for tests.
 import { readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Proc, startSidecar } from "./helpers/sidecar.ts";
@@ -119,4 +119,11 @@ export function killRegistered(e: LifeEnv | undefined): void {
   } catch {
     // no registry: nothing launched
   }
+}
+
+/** Test cleanup: kill the engines (the listed PIDs' groups and every one the registry lists), remove the dir. */
+export async function removeEnv(e: LifeEnv | undefined, pids: readonly number[] = []): Promise<void> {
+  for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
+  killRegistered(e);
+  if (e) await rm(e.dir, { recursive: true, force: true });
 }

@@ -11,12 +11,12 @@ import {
   alive,
   call,
   enginePid,
-  killRegistered,
   type LifeEnv,
   lifeEnv,
   model,
   models,
   post,
+  removeEnv,
   start,
 } from "./lifecycle-helpers.ts";
 
@@ -27,13 +27,8 @@ const others: LifeEnv[] = [];
 
 afterAll(async () => {
   for (const p of procs) await p.stop("SIGKILL");
-  for (const p of pids) if (alive(p)) process.kill(-p, "SIGKILL");
-  killRegistered(e);
-  for (const x of others) {
-    killRegistered(x);
-    await rm(x.dir, { recursive: true, force: true });
-  }
-  await rm(e.dir, { recursive: true, force: true });
+  for (const x of others) await removeEnv(x);
+  await removeEnv(e, pids);
 });
 
 /** The whole snapshot but its observation time (engines run with no simulated load, so it is stable). */
