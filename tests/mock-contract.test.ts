@@ -21,6 +21,14 @@ interface Case {
   models(e: MockEngine): Promise<string[]>;
 }
 
+/** POST a JSON body (with its content-type) to a path of one mock engine. */
+const postJson = (e: MockEngine, path: string, payload: unknown) =>
+  fetch(`${e.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+
 const openaiModels = async (e: MockEngine) =>
   ((await (await fetch(`${e.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data.map(
     (m) => m.id,
@@ -174,12 +182,7 @@ describe("LoRA: vLLM", () => {
     e = await startMockEngine({ engine: "vllm", model: MODEL, load: 0, tickMs: 0 });
   });
   afterAll(() => e.stop());
-  const post = (path: string, body: unknown) =>
-    fetch(`${e.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+  const post = (path: string, payload: unknown) => postJson(e, path, payload);
 
   test("accepts only an existing directory holding adapter_config.json", async () => {
     const missing = await post("/v1/load_lora_adapter", { lora_name: "x", lora_path: join(dir, "nope") });
@@ -320,12 +323,7 @@ describe("LoRA: SGLang", () => {
     e = await startMockEngine({ engine: "sglang", model: MODEL });
   });
   afterAll(() => e.stop());
-  const post = (path: string, body: unknown) =>
-    fetch(`${e.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+  const post = (path: string, payload: unknown) => postJson(e, path, payload);
 
   test("load / unload answer {success, error_message, loaded_adapters}; failures are 400", async () => {
     const bad = await post("/load_lora_adapter", { lora_name: "s", lora_path: noConfigAdapter });
