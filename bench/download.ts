@@ -91,6 +91,13 @@ async function main() {
     results[k] ??= [];
     results[k].push(v);
   };
+  /** One single-stream baseline: time the command, record its MiB/s, delete the file it wrote to outDir. */
+  const baseline = async (label: string, cmd: string, args: string[], file: string) => {
+    const r = await run(cmd, args);
+    if (r.code !== 0) throw new Error(`${label} failed: ${r.out}`);
+    add(label, mibs(r.ms));
+    await rm(join(outDir, file));
+  };
   const threads: Record<string, string> = opt.threads ? { DOWNLOADER_NUM_THREADS: opt.threads } : {};
   const part: Record<string, string> = opt["part-mib"]
     ? { DOWNLOADER_PART_CHUNKSIZE: `${opt["part-mib"]}MiB` }
@@ -120,32 +127,18 @@ async function main() {
       }
       await rm(outDir, { recursive: true, force: true });
       await mkdir(outDir, { recursive: true });
-      const c = await run("curl", ["-sSL", "-o", join(outDir, "curl.bin"), server.cdn]);
-      if (c.code !== 0) throw new Error(`curl failed: ${c.out}`);
-      add("curl (1 stream)", mibs(c.ms));
-      await rm(join(outDir, "curl.bin"));
-      const n = await run(bun, ["bench/download-naive.ts", "naive", server.cdn, join(outDir, "naive.bin")]);
-      if (n.code !== 0) throw new Error(`naive failed: ${n.out}`);
-      add("naive fetch (1 stream)", mibs(n.ms));
-      await rm(join(outDir, "naive.bin"));
-      const w = await run(bun, [
-        "bench/download-naive.ts",
-        "ceiling",
-        server.cdn,
-        join(outDir, "ceiling.bin"),
-      ]);
-      if (w.code !== 0) throw new Error(`ceiling failed: ${w.out}`);
-      add("ceiling Bun.write (1 stream)", mibs(w.ms));
-      await rm(join(outDir, "ceiling.bin"));
-      const ws = await run(bun, [
-        "bench/download-naive.ts",
-        "ceiling-sync",
-        server.cdn,
-        join(outDir, "ceiling.bin"),
-      ]);
-      if (ws.code !== 0) throw new Error(`ceiling-sync failed: ${ws.out}`);
-      add("ceiling Bun.write + fdatasync", mibs(ws.ms));
-      await rm(join(outDir, "ceiling.bin"));
+      await baseline(
+        "curl (1 stream)",
+        "curl",
+        ["-sSL", "-o", join(outDir, "curl.bin"), server.cdn],
+        "curl.bin",
+      );
+      for (const [label, mode, file] of [
+        ["naive fetch (1 stream)", "naive", "naive.bin"],
+        ["ceiling Bun.write (1 stream)", "ceiling", "ceiling.bin"],
+        ["ceiling Bun.write + fdatasync", "ceiling-sync", "ceiling.bin"],
+      ] as const)
+        await baseline(label, bun, ["bench/download-naive.ts", mode, server.cdn, join(outDir, file)], file);
     }
   } finally {
     server.stop();
