@@ -27,23 +27,28 @@ beforeAll(async () => {
 });
 afterAll(() => s3.stop());
 
+/** Download s3://bkt/m into a fresh dir with web-identity settings whose token file holds `token`. */
+async function webIdentityDownload(dirName: string, token: string) {
+  const dir = await tempDir(dirName);
+  const tokenFile = join(dir, "token");
+  await writeFile(tokenFile, token);
+  return downloadModel({
+    uri: "s3://bkt/m",
+    localDir: dir,
+    settings: settings({
+      AWS_ENDPOINT_URL: s3.url,
+      AWS_ROLE_ARN: "arn:aws:iam::123:role/models",
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_STS_ENDPOINT: s3.url,
+    }),
+    tuning,
+  });
+}
+
 describe("credentials and S3-compatible stores", () => {
   test("S3 with web identity: STS exchange, session token on every request, continuation pages", async () => {
-    const dir = await tempDir("wi");
-    const tokenFile = join(dir, "token");
-    await writeFile(tokenFile, "projected-sa-token\n");
     const before = s3.counts.sts!;
-    const r = await downloadModel({
-      uri: "s3://bkt/m",
-      localDir: dir,
-      settings: settings({
-        AWS_ENDPOINT_URL: s3.url,
-        AWS_ROLE_ARN: "arn:aws:iam::123:role/models",
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_STS_ENDPOINT: s3.url,
-      }),
-      tuning,
-    });
+    const r = await webIdentityDownload("wi", "projected-sa-token\n");
     expect(r.files).toBe(4);
     expect(s3.counts.sts! - before).toBe(1);
     expect(await sha256File(join(r.path, "w/model.bin"))).toBe(sha256(body));
@@ -73,21 +78,8 @@ describe("credentials and S3-compatible stores", () => {
   });
 
   test("a wrong web identity token is an auth failure naming the role", async () => {
-    const dir = await tempDir("wi3");
-    const tokenFile = join(dir, "token");
-    await writeFile(tokenFile, "stolen");
     let err: Error | undefined;
-    await downloadModel({
-      uri: "s3://bkt/m",
-      localDir: dir,
-      settings: settings({
-        AWS_ENDPOINT_URL: s3.url,
-        AWS_ROLE_ARN: "arn:aws:iam::123:role/models",
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_STS_ENDPOINT: s3.url,
-      }),
-      tuning,
-    }).catch((e) => (err = e));
+    await webIdentityDownload("wi3", "stolen").catch((e) => (err = e));
     expect(err?.message).toContain("arn:aws:iam::123:role/models");
     expect(err?.message).not.toContain("stolen");
   });
