@@ -12,7 +12,8 @@
 // ?recursive=true -> [{type, path, size, oid, lfs?}] paginated with Link: <...>; rel="next";
 // GET /<repo>/resolve/<rev>/<path>: small files served directly (ETag = git blob SHA-1, X-Repo-Commit),
 // LFS files 302 to http://localhost:<port>/cdn/<sha256> (another host, like the real CDN) with
-// X-Linked-Etag/X-Linked-Size. With `token` set every hub request needs `Authorization: Bearer <token>`
+// X-Linked-Etag/X-Linked-Size (or to <cdnBase>/<sha256> when `cdnBase` is given, e.g. an nginx serving the
+// bytes for a benchmark; stats and faults then cover the hub's redirects only). With `token` set every hub request needs `Authorization: Bearer <token>`
 // (401 otherwise); the CDN never needs it. Unknown repo/revision/file -> 404 with X-Error-Code.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -73,7 +74,9 @@ async function digests(body: Body): Promise<{ sha256: string; gitSha1: string }>
   return { sha256: s256.digest("hex"), gitSha1: s1.digest("hex") };
 }
 
-export async function startFakeHfHub(opts: { token?: string; pageSize?: number } = {}): Promise<FakeHfHub> {
+export async function startFakeHfHub(
+  opts: { token?: string; pageSize?: number; cdnBase?: string } = {},
+): Promise<FakeHfHub> {
   const repos = new Map<string, { commit: string; revisions: Set<string>; files: Map<string, RepoFile> }>();
   const byHash = new Map<string, RepoFile>();
   const throttle: Throttle = { bytesPerSec: 0 };
@@ -156,7 +159,7 @@ export async function startFakeHfHub(opts: { token?: string; pageSize?: number }
             status: 302,
             headers: {
               ...common,
-              location: `http://localhost:${port}/cdn/${f.sha256}`,
+              location: `${cdnUrl}/${f.sha256}`,
               "x-linked-etag": `"${f.sha256}"`,
               "x-linked-size": String(sizeOf(f.body)),
             },
@@ -167,6 +170,7 @@ export async function startFakeHfHub(opts: { token?: string; pageSize?: number }
     },
   });
   port = server.port;
+  const cdnUrl = opts.cdnBase?.replace(/\/+$/, "") ?? `http://localhost:${port}/cdn`;
 
   const find = (repo: string, path: string) => {
     const f = repos.get(repo)?.files.get(path);
@@ -176,7 +180,7 @@ export async function startFakeHfHub(opts: { token?: string; pageSize?: number }
 
   return {
     url: server.url,
-    cdnUrl: `http://localhost:${port}/cdn`,
+    cdnUrl,
     throttle,
     get tokenLeaks() {
       return state.tokenLeaks;
