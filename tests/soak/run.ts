@@ -144,28 +144,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
     }
   };
 
-  // Warm-up: every code path once, including a small download, then RSS.
-  await post("/v1/model/download", {
-    model_uri: "s3://models/soak/",
-    model_name: "warm",
-    download_extra_config: {},
-  });
-  stop = false;
-  const warmLora = loraLoop();
-  await scraper(2000);
-  stop = true;
-  await warmLora;
-  await waitUntil(async () => (await timed("/v1/model/status?model_name=warm"))?.status === 200, 10_000);
-  const rssWarm = await settledRssMiB(pid);
-
-  // Soak.
-  s3.throttle.bytesPerSec = Math.max(1, Math.floor(o.downloadBytes / Math.max(1, o.seconds * 0.6)));
-  const dl = await post("/v1/model/download", { model_uri: "s3://models/soak/", model_name: "soaked" });
-  if (dl?.status !== 200) throw new Error(`download did not start: ${dl?.status}`);
-  stop = false;
-  const lora = loraLoop();
-  let faultsInjected = 0;
-  const chaos = (async () => {
+  // The engine flaps through each fault in turn until `done()`; resolves with the number injected.
+  const runChaos = async (done: () => boolean, maxFaults = Number.POSITIVE_INFINITY): Promise<number> => {
     const actions: Array<() => Promise<void>> = [
       async () => engine.restart(300),
       async () => {
@@ -184,15 +164,45 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
         engine.setFault({ reset: false });
       },
     ];
-    for (let i = 0; !stop; i++) {
-      await actions[i % actions.length]!();
-      faultsInjected++;
+    let n = 0;
+    while (!done() && n < maxFaults) {
+      await actions[n % actions.length]!();
+      n++;
       await new Promise((r) => setTimeout(r, 700));
     }
-  })();
+    return n;
+  };
+
+  // Warm-up: every code path once, including a small download, then RSS.
+  await post("/v1/model/download", {
+    model_uri: "s3://models/soak/",
+    model_name: "warm",
+    download_extra_config: {},
+  });
+  // Warm-up goes through every fault once too, so the baseline has seen the same code paths and series.
+  stop = false;
+  let warmChaosDone = false;
+  const warmLora = loraLoop();
+  const warmChaos = runChaos(() => false, 4).then(() => {
+    warmChaosDone = true;
+  });
+  while (!warmChaosDone) await scraper(1000);
+  stop = true;
+  await Promise.all([warmLora, warmChaos]);
+  engine.setFault(null);
+  await waitUntil(async () => (await timed("/v1/model/status?model_name=warm"))?.status === 200, 10_000);
+  const rssWarm = await settledRssMiB(pid);
+
+  // Soak.
+  s3.throttle.bytesPerSec = Math.max(1, Math.floor(o.downloadBytes / Math.max(1, o.seconds * 0.6)));
+  const dl = await post("/v1/model/download", { model_uri: "s3://models/soak/", model_name: "soaked" });
+  if (dl?.status !== 200) throw new Error(`download did not start: ${dl?.status}`);
+  stop = false;
+  const lora = loraLoop();
+  const chaos = runChaos(() => stop);
   await scraper(o.seconds * 1000);
   stop = true;
-  await Promise.all([lora, chaos]);
+  const [, faultsInjected] = await Promise.all([lora, chaos]);
   engine.setFault(null);
   s3.throttle.bytesPerSec = 0;
 
