@@ -179,7 +179,9 @@ async function main() {
     await server.stop();
     await rm(outDir, { recursive: true, force: true });
   }
-  const best = (k: string) => Math.max(...results[k]!);
+  /** Per-round ratios a/b (each round's cases ran back to back, so these move less with the load). */
+  const perRound = (a: string, b: string) =>
+    results[a]!.map((x, i) => (x / results[b]![i]!).toFixed(2)).join(", ");
   const med = (k: string) => {
     const v = [...results[k]!].sort((x, y) => x - y);
     return v[Math.floor(v.length / 2)]!;
@@ -207,6 +209,7 @@ async function main() {
     // The fair ceiling pays what airuntime pays: no fsync against Bun.write, fsync against Bun.write + fdatasync.
     const fair = noFsync ? ceiling : durable;
     const fairName = noFsync ? "ceiling (no fsync)" : "durable ceiling (+ fdatasync)";
+    const fairKey = noFsync ? "ceiling Bun.write (1 stream)" : "ceiling Bun.write + fdatasync";
     console.log(`  ${v.label}:`);
     console.log(
       `    / curl ${(air / curl).toFixed(2)}x, / naive ${(air / med("naive fetch (1 stream)")).toFixed(2)}x, / naive+SHA-256 ${(air / med("naive fetch + SHA-256 (1 stream)")).toFixed(2)}x, / ceiling ${(air / ceiling).toFixed(2)}x, / durable ceiling ${(air / durable).toFixed(2)}x`,
@@ -214,6 +217,9 @@ async function main() {
     console.log(
       `    bars: >= 1.5x curl ${yes(air >= 1.5 * curl)}; within 20 % of the ${fairName} ${yes(air >= 0.8 * fair)} (${(air / fair).toFixed(2)}x); ` +
         `within 20 % of the no-fsync ceiling ${yes(air >= 0.8 * ceiling)}; >= 400 MiB/s with SHA-256 ${yes(air >= 400)}`,
+    );
+    console.log(
+      `    per round: / curl ${perRound(v.label, "curl (1 stream)")}; / ${fairName} ${perRound(v.label, fairKey)}`,
     );
   }
 }
