@@ -4,13 +4,14 @@ import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
 import { environment } from "../platform/process.ts";
-import { downloadModel, type EngineTuning } from "./download.ts";
+import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
 import { DownloadError, EXIT_CODES } from "./errors.ts";
 import { fmtBytes } from "./plan.ts";
+import { parseUri } from "./uri.ts";
 import type { DownloadProgress } from "./types.ts";
 
 export const DOWNLOAD_USAGE = `usage: airuntime download <uri> [--local-dir D] [--model-name N] [--revision R]
-                          [--allow GLOB]... [--ignore GLOB]... [--force]
+                          [--allow GLOB]... [--ignore GLOB]... [--force] [--in-place]
 
 Download a model (or any artifact) and print its local path on stdout.
 URIs: s3://bucket/prefix, tos://, gs://|gcs://, hf://org/name[@rev], huggingface://org/name, org/name,
@@ -22,6 +23,7 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --revision R     Hugging Face branch, tag or commit (default HF_REVISION or main)
   --allow GLOB     only files matching (repeatable); --ignore GLOB skips files (repeatable)
   --force          download again even if the model is complete
+  --in-place       local paths only: use the directory where it is (nothing copied) and print its path
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
             7 verification failed, 8 network, 9 source changed repeatedly, 130 interrupted, 78 bad config`;
@@ -51,6 +53,7 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
         allow: { type: "string", multiple: true },
         ignore: { type: "string", multiple: true },
         force: { type: "boolean" },
+        "in-place": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -91,6 +94,12 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   const localDir = (v["local-dir"] as string | undefined) ?? config.downloader.localDir;
   try {
+    if (v["in-place"]) {
+      const r = await useInPlace(parseUri(parsed.positionals[0]!), config, undefined, ac.signal);
+      log.info("used in place", { path: r.path, files: r.files, bytes: r.bytes });
+      process.stdout.write(`${r.path}\n`);
+      return 0;
+    }
     const r = await downloadModel({
       uri: parsed.positionals[0]!,
       localDir: localDir.startsWith("/") ? localDir : `${process.cwd()}/${localDir}`,

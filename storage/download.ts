@@ -17,7 +17,15 @@ import { observeDownload } from "./metrics.ts";
 import { type StatusRecord, writeStatus } from "./registry.ts";
 import { createSource, type SourceSettings } from "./sources/index.ts";
 import { type FileTask, transfer } from "./transfer.ts";
-import type { Credentials, DownloadProgress, FetchToDir, ParsedUri, RemoteFile, Source } from "./types.ts";
+import type {
+  Credentials,
+  DownloadProgress,
+  FetchToDir,
+  FetchToDirResult,
+  ParsedUri,
+  RemoteFile,
+  Source,
+} from "./types.ts";
 import { inferModelName, parseUri, sourceName } from "./uri.ts";
 import { createVerifier } from "./verify.ts";
 
@@ -505,17 +513,8 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
       }
     };
     const parsed = parseUri(req.uri); // bad URIs fail before anything touches the disk
-    if (parsed.scheme === "local" && req.local === "in-place") {
-      // Used where it is: nothing is copied; the listing proves it exists and counts what is there.
-      const source = createSource(parsed, settings, req.credentials);
-      let files = 0;
-      let bytes = 0;
-      for await (const f of source.list(parsed, req.signal)) {
-        files++;
-        bytes += f.size;
-      }
-      return { path: parsed.path, files, bytes };
-    }
+    if (parsed.scheme === "local" && req.local === "in-place")
+      return useInPlace(parsed, settings, req.credentials, req.signal);
     const before = await reuse();
     if (before) return before;
     await mkdir(parent, { recursive: true });
@@ -554,6 +553,28 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
       await lock.release(); // removes the lock file only if it is still ours
     }
   };
+}
+
+/** A local source used where it is: nothing is copied; the listing proves it exists and counts what is there. */
+export async function useInPlace(
+  uri: ParsedUri,
+  settings: SourceSettings,
+  credentials: Credentials | undefined,
+  signal: AbortSignal,
+): Promise<FetchToDirResult> {
+  if (uri.scheme !== "local")
+    throw new DownloadError(
+      "bad_uri",
+      `'${uri.raw}' is not a local path; only local paths can be used in place`,
+    );
+  const source = createSource(uri, settings, credentials);
+  let files = 0;
+  let bytes = 0;
+  for await (const f of source.list(uri, signal)) {
+    files++;
+    bytes += f.size;
+  }
+  return { path: uri.path, files, bytes };
 }
 
 function settingsFromEnv(): SourceSettings {

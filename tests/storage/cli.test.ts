@@ -226,3 +226,16 @@ describe("airuntime download (binary)", () => {
 });
 
 afterAll(() => removeTempDirs());
+
+describe("airuntime download --in-place", () => {
+  test("a local directory is used where it is: its path is printed, nothing is copied", async () => {
+    const local = await tempDir("cli-inplace-root");
+    const r = await run([srcDir, "--in-place", "--local-dir", local], env());
+    expect(r.code).toBe(0);
+    expect(r.stdoutPath).toBe(srcDir);
+    expect(await readdir(local).catch(() => [])).toEqual([]);
+    const remote = await run(["s3://bkt/llm/m1", "--in-place"], env());
+    expect(remote.code).toBe(2);
+    expect(remote.out).toContain("only local paths can be used in place");
+  });
+});
