@@ -24,14 +24,7 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = "bad_request") => new AppError(code, 400, message);
-export const notFound = (message: string, code = "not_found") => new AppError(code, 404, message);
-export const conflict = (message: string, code = "conflict") => new AppError(code, 409, message);
 export const notImplemented = (message: string) => new AppError("not_implemented", 501, message);
-/** Transient: the message must carry a word the AIBrix controller retries on. */
-export const unavailable = (message: string, cause?: unknown) =>
-  new AppError("service_unavailable", 503, message, { cause });
-
 /** Problem+json (RFC 9457) body for routes that are ours, not AIBrix's. */
 export function problemBody(err: AppError, instance?: string): Record<string, unknown> {
   return {

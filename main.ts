@@ -194,10 +194,6 @@ export async function main(args: string[]): Promise<number> {
   return runServe(args);
 }
 
-export function registerCommand(name: string, cmd: Command): void {
-  commands[name] = cmd;
-}
-
 if (import.meta.main) {
   main(argv()).then(
     (code) => exit(code),

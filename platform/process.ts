@@ -13,22 +13,12 @@ export function argv(): string[] {
   return process.argv.slice(2);
 }
 
-/** Name this program was invoked as (so a symlink `aibrix_runtime` can be recognized). */
-export function invokedAs(): string {
-  const p = process.argv0 || process.argv[0] || "";
-  return p.split("/").pop() ?? "";
-}
-
 export function onShutdownSignal(handler: (signal: string) => void): void {
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
 }
 
 export function exit(code: number): never {
   process.exit(code);
-}
-
-export function rssBytes(): number {
-  return process.memoryUsage().rss;
 }
 
 export function runtimeVersion(): string {

@@ -18,8 +18,3 @@ export interface RouteSpec {
   query?: z.ZodType;
   responses: Record<number, ResponseSpec>;
 }
-
-/** Hono path (`/v1/model/:name`) from an OpenAPI template (`/v1/model/{name}`). */
-export function honoPath(openapiPath: string): string {
-  return openapiPath.replace(/\{([^}]+)\}/g, ":$1");
-}

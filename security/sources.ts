@@ -6,7 +6,6 @@
 //   https://host  https://*.example.com  http://host:port   one host (or a domain suffix)
 //   /abs/prefix                                      local paths under that directory
 // Unset = everything is allowed (AIBrix's behaviour).
-import { AppError } from "../errors.ts";
 import type { ParsedUri } from "../storage/types.ts";
 
 export function sourceAllowed(uri: ParsedUri, allowed: readonly string[] | undefined): boolean {
@@ -49,13 +48,4 @@ function normalizeScheme(s: string): string {
   if (s === "huggingface") return "hf";
   if (s === "file") return "local";
   return s;
-}
-
-export function assertSourceAllowed(uri: ParsedUri, allowed: readonly string[] | undefined): void {
-  if (!sourceAllowed(uri, allowed))
-    throw new AppError(
-      "source_not_allowed",
-      403,
-      `source '${uri.raw}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (allowed: ${allowed!.join(", ")})`,
-    );
 }
