@@ -92,7 +92,7 @@ export function createHfSource(opts: HfOptions): Source {
       // if it stops working (expired signature), resolve again.
       const cached = cdn.get(key);
       if (cached) {
-        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what);
+        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what, { bulk: true });
         if (res.ok) {
           if (range) checkRange(res, range, what);
           return bodyOf(res, what);
@@ -103,7 +103,7 @@ export function createHfSource(opts: HfOptions): Source {
       const path = file.path.split("/").map(encodeURIComponent).join("/");
       let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await send(url, { headers: headersFor(url, extra), signal }, what);
+        const res = await send(url, { headers: headersFor(url, extra), signal }, what, { bulk: true });
         if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
           await res.body?.cancel();
           url = new URL(res.headers.get("location")!, url);

@@ -1,15 +1,42 @@
 // Small fetch helpers shared by the sources: transport errors become `network` failures (retried by the
 // engine), HTTP failures become typed reasons, and bodies of failed responses are always released.
+import { bulkClientUsable, bulkRequest } from "../../platform/http1-client.ts";
 import { DownloadError, httpFailure } from "../errors.ts";
 
 export const USER_AGENT = "airuntime-downloader/1";
 
-export async function send(url: string | URL, init: RequestInit, what: string): Promise<Response> {
+/** Redirects followed for `redirect: "follow"` on the bulk client (fetch's own limit). */
+const MAX_FOLLOW = 20;
+
+/** `bulk`: a ranged GET of file bytes, sent on the lean HTTP/1.1 client where it can be (see
+ *  platform/http1-client.ts); everything else, and bulk requests it cannot carry, go through fetch. */
+export async function send(
+  url: string | URL,
+  init: RequestInit,
+  what: string,
+  opts: { bulk?: boolean } = {},
+): Promise<Response> {
   try {
+    if (opts.bulk) return await bulkSend(new URL(url), init);
     return await fetch(url, { ...init, redirect: init.redirect ?? "manual" });
   } catch (e) {
     if (init.signal?.aborted) throw init.signal.reason ?? e;
     throw new DownloadError("network", `cannot reach ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function bulkSend(url: URL, init: RequestInit): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (let hop = 0; ; hop++) {
+    if (!bulkClientUsable(url)) return fetch(url, { ...init, headers, redirect: init.redirect ?? "manual" });
+    const res = await bulkRequest(url, { method: init.method, headers, signal: init.signal });
+    const location = res.headers.get("location");
+    if (init.redirect !== "follow" || res.status < 300 || res.status >= 400 || !location) return res;
+    await res.body?.cancel();
+    if (hop >= MAX_FOLLOW) throw new Error("too many redirects");
+    const next = new URL(location, url);
+    if (next.origin !== url.origin) headers.delete("authorization"); // as fetch does across origins
+    url = next;
   }
 }
 

@@ -45,7 +45,7 @@ export function createHttpSource(opts: { headers?: Record<string, string> } = {}
       const headers: Record<string, string> = { ...base };
       if (range) headers.range = rangeHeader(range);
       if (range && file.etag) headers["if-match"] = file.etag;
-      const res = await send(url, { headers, signal, redirect: "follow" }, uri.raw);
+      const res = await send(url, { headers, signal, redirect: "follow" }, uri.raw, { bulk: true });
       if (!res.ok) await failFor(res, uri.raw);
       if (range) checkRange(res, range, uri.raw);
       return bodyOf(res, uri.raw);

@@ -44,7 +44,12 @@ export function createS3Source(opts: S3Options): Source {
     return `${origin}${path}${query ? `?${query}` : ""}`;
   };
 
-  async function signedFetch(url: string, init: RequestInit, what: string): Promise<Response> {
+  async function signedFetch(
+    url: string,
+    init: RequestInit,
+    what: string,
+    how: { bulk?: boolean } = {},
+  ): Promise<Response> {
     const creds = await opts.credentials();
     const key = `${creds.accessKeyId}\n${creds.sessionToken ?? ""}`;
     let client = clients.get(key);
@@ -56,7 +61,12 @@ export function createS3Source(opts: S3Options): Source {
     const headers = new Headers(init.headers);
     headers.set("user-agent", USER_AGENT);
     const signed = await client.sign(url, { method: init.method ?? "GET", headers });
-    return send(signed.url, { method: signed.method, headers: signed.headers, signal: init.signal }, what);
+    return send(
+      signed.url,
+      { method: signed.method, headers: signed.headers, signal: init.signal },
+      what,
+      how,
+    );
   }
 
   async function* listPrefix(
@@ -134,7 +144,7 @@ export function createS3Source(opts: S3Options): Source {
       const headers: Record<string, string> = {};
       if (range) headers.range = rangeHeader(range);
       if (file.etag) headers["if-match"] = file.etag.startsWith('"') ? file.etag : `"${file.etag}"`;
-      const res = await signedFetch(urlFor(uri.bucket!, key), { headers, signal }, what);
+      const res = await signedFetch(urlFor(uri.bucket!, key), { headers, signal }, what, { bulk: true });
       if (!res.ok) await failFor(res, what);
       if (range) checkRange(res, range, what);
       return bodyOf(res, what);

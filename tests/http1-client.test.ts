@@ -1,0 +1,226 @@
+// The downloader's lean HTTP/1.1 client (platform/http1-client.ts) over real sockets: keep-alive reuse,
+// a pooled connection the server closed, abort, backpressure, chunked bodies, certificate checks, and the
+// redirect handling of the sources' `send` on top of it.
+import { afterAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { bulkClientUsable, bulkRequest } from "../platform/http1-client.ts";
+import { send } from "../storage/sources/http-util.ts";
+
+const servers: Array<{ close(): void }> = [];
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+const data = randomBytes(3 * 1024 * 1024);
+
+/** A raw HTTP/1.1 server answering ranged GETs of `data`; counts connections and requests. */
+async function rawServer(opts: { closeAfterEach?: boolean; noAnnounce?: boolean } = {}) {
+  const stats = { connections: 0, requests: 0, closed: 0, sent: 0 };
+  const sockets = new Set<Socket>();
+  const srv: Server = createServer((sock) => {
+    stats.connections++;
+    sockets.add(sock);
+    sock.on("close", () => {
+      stats.closed++;
+      sockets.delete(sock);
+    });
+    sock.on("error", () => {});
+    let buf = "";
+    sock.on("data", (d) => {
+      buf += d.toString("latin1");
+      for (let i = buf.indexOf("\r\n\r\n"); i >= 0; i = buf.indexOf("\r\n\r\n")) {
+        const head = buf.slice(0, i);
+        buf = buf.slice(i + 4);
+        stats.requests++;
+        const m = /range: bytes=(\d+)-(\d+)/i.exec(head);
+        const [s, e] = m ? [Number(m[1]), Number(m[2]) + 1] : [0, data.length];
+        const body = data.subarray(s, e);
+        const conn = opts.closeAfterEach && !opts.noAnnounce ? "connection: close\r\n" : "";
+        sock.write(
+          `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${s}-${e - 1}/${data.length}\r\ncontent-length: ${body.length}\r\n${conn}\r\n`,
+        );
+        const flushed = sock.write(body);
+        stats.sent += body.length;
+        if (opts.closeAfterEach) {
+          if (flushed) sock.end();
+          else sock.once("drain", () => sock.end());
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  servers.push({ close: () => srv.close() });
+  const port = (srv.address() as { port: number }).port;
+  return { url: new URL(`http://127.0.0.1:${port}/blob`), stats, sockets };
+}
+
+async function bytesOf(res: Response): Promise<Buffer> {
+  return Buffer.from(await res.arrayBuffer());
+}
+
+describe("bulk HTTP/1.1 client", () => {
+  test("ranged GETs reuse one keep-alive connection and arrive byte-exact", async () => {
+    const { url, stats } = await rawServer();
+    const step = 512 * 1024;
+    for (let s = 0; s < data.length; s += step) {
+      const res = await bulkRequest(url, { headers: { range: `bytes=${s}-${s + step - 1}` } });
+      expect(res.status).toBe(206);
+      expect((await bytesOf(res)).equals(data.subarray(s, s + step))).toBe(true);
+    }
+    expect(stats.requests).toBe(6);
+    expect(stats.connections).toBe(1);
+  });
+
+  test("a server that closes without saying so: the next request retries on a fresh connection", async () => {
+    const { url, stats } = await rawServer({ closeAfterEach: true, noAnnounce: true });
+    for (let i = 0; i < 3; i++) {
+      const res = await bulkRequest(url, { headers: { range: "bytes=0-99" } });
+      expect((await bytesOf(res)).equals(data.subarray(0, 100))).toBe(true);
+      await Bun.sleep(20); // let the close arrive, so the pooled connection is the stale one
+    }
+    expect(stats.connections).toBe(3);
+  });
+
+  test("an abort mid-body errors the stream and the connection is not reused", async () => {
+    const { url, stats } = await rawServer();
+    const ac = new AbortController();
+    const res = await bulkRequest(url, { headers: {}, signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    await expect(reader.read()).rejects.toThrow();
+    const again = await bulkRequest(url, { headers: { range: "bytes=10-19" } });
+    expect((await bytesOf(again)).equals(data.subarray(10, 20))).toBe(true);
+    expect(stats.connections).toBe(2);
+  });
+
+  test("a reader that stops reading stops the socket (backpressure), then gets every byte", async () => {
+    const big = await rawServer();
+    const res = await bulkRequest(big.url, { headers: {} });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    await Bun.sleep(300);
+    // Unread: at most the client's 1 MiB queue, the socket buffers and what the server holds in memory.
+    let got = first.value!.length;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      got += value.length;
+    }
+    expect(got).toBe(data.length);
+    // A stronger check with a body larger than every buffer on the way: the server cannot finish writing.
+    const huge = Buffer.alloc(64 * 1024 * 1024, 7);
+    let accepted = 0;
+    const srv = createServer((sock) => {
+      sock.on("error", () => {});
+      sock.once("data", () => {
+        sock.write(`HTTP/1.1 200 OK\r\ncontent-length: ${huge.length}\r\n\r\n`);
+        const piece = 256 * 1024;
+        const pump = () => {
+          while (accepted < huge.length) {
+            const ok = sock.write(huge.subarray(accepted, accepted + piece));
+            accepted += piece;
+            if (!ok) return void sock.once("drain", pump);
+          }
+        };
+        pump();
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    servers.push({ close: () => srv.close() });
+    const port = (srv.address() as { port: number }).port;
+    const ac = new AbortController();
+    const slow = await bulkRequest(new URL(`http://127.0.0.1:${port}/`), { signal: ac.signal });
+    await slow.body!.getReader().read();
+    await Bun.sleep(500);
+    expect(accepted).toBeLessThan(40 * 1024 * 1024);
+    ac.abort();
+  });
+
+  test("a chunked body (no Content-Length) arrives whole", async () => {
+    const srv = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(data.subarray(0, 1000));
+              c.enqueue(data.subarray(1000, 70_000));
+              c.close();
+            },
+          }),
+        ),
+    });
+    servers.push({ close: () => srv.stop(true) });
+    const res = await bulkRequest(new URL(`http://127.0.0.1:${srv.port}/x`));
+    expect(res.headers.get("transfer-encoding")).toBe("chunked");
+    expect((await bytesOf(res)).equals(data.subarray(0, 70_000))).toBe(true);
+  });
+
+  test("HTTPS with a certificate nobody trusts is refused", async () => {
+    const dir = join(import.meta.dir, "fixtures", "tls");
+    const srv = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: {
+        cert: readFileSync(join(dir, "untrusted-cert.pem"), "utf8"),
+        key: readFileSync(join(dir, "untrusted-key.pem"), "utf8"),
+      },
+      fetch: () => new Response("secret bytes"),
+    });
+    servers.push({ close: () => srv.stop(true) });
+    const url = new URL(`https://127.0.0.1:${srv.port}/x`);
+    expect(bulkClientUsable(url)).toBe(true);
+    await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow();
+  });
+
+  test("proxy settings hand requests back to fetch", () => {
+    const url = new URL("http://example.test/x");
+    const saved = process.env.HTTP_PROXY;
+    process.env.HTTP_PROXY = "http://proxy.test:3128";
+    try {
+      expect(bulkClientUsable(url)).toBe(false);
+      expect(bulkClientUsable(new URL("https://example.test/x"))).toBe(!process.env.HTTPS_PROXY);
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_PROXY;
+      else process.env.HTTP_PROXY = saved;
+    }
+    expect(bulkClientUsable(new URL("ftp://example.test/x"))).toBe(false);
+  });
+
+  test("send() follows redirects on the bulk client and drops Authorization across origins", async () => {
+    const seen: Array<string | null> = [];
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => {
+        seen.push(req.headers.get("authorization"));
+        if (new URL(req.url).pathname === "/same") return Response.redirect("/final", 302);
+        return new Response("payload", { status: 206, headers: { "content-range": "bytes 0-6/7" } });
+      },
+    });
+    const origin = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => Response.redirect(`http://127.0.0.1:${target.port}/same`, 302),
+    });
+    servers.push({ close: () => target.stop(true) }, { close: () => origin.stop(true) });
+    const res = await send(
+      `http://127.0.0.1:${origin.port}/start`,
+      { headers: { authorization: "Bearer t0ken", range: "bytes=0-6" }, redirect: "follow" },
+      "test",
+      { bulk: true },
+    );
+    expect(await res.text()).toBe("payload");
+    expect(seen).toEqual([null, null]); // crossed origins once, so neither hop on the target got the token
+    const manual = await send(`http://127.0.0.1:${origin.port}/start`, { headers: {} }, "test", {
+      bulk: true,
+    });
+    expect(manual.status).toBe(302);
+    await manual.body?.cancel();
+  });
+});
