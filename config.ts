@@ -203,6 +203,7 @@ const envSchema = z.object({
   AIRUNTIME_DOWNLOAD_RETRIES: int(8, 0, 100),
   AIRUNTIME_DOWNLOAD_VERIFY: bool(true),
   AIRUNTIME_DOWNLOAD_FSYNC: bool(true),
+  AIRUNTIME_DOWNLOAD_START_CONNECTIONS: int(4, 1, 256),
 
   HF_ENDPOINT: httpUrl.optional(),
   HF_TOKEN: optStr,
@@ -318,6 +319,7 @@ export interface Config {
     verify: boolean;
     /** fsync files before publishing them (turn off only on scratch volumes). */
     fsync: boolean;
+    startConnections: number;
   };
   hf: { endpoint: string; token?: string; revision?: string };
   aws: {
@@ -448,6 +450,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       maxRetries: e.AIRUNTIME_DOWNLOAD_RETRIES,
       verify: e.AIRUNTIME_DOWNLOAD_VERIFY,
       fsync: e.AIRUNTIME_DOWNLOAD_FSYNC,
+      startConnections: e.AIRUNTIME_DOWNLOAD_START_CONNECTIONS,
     },
     hf: {
       endpoint: (e.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),

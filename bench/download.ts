@@ -56,11 +56,15 @@ async function ensureSource(path: string): Promise<void> {
   await fh.close();
 }
 
-function run(
+/** Flush the previous case's dirty pages before the next case starts, so no case pays for another's writeback. */
+const settle = () => new Promise<void>((res) => spawn("sync").on("exit", () => res()));
+
+async function run(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ ms: number; maxRssMiB: number; code: number | null; out: string }> {
+  await settle();
   return new Promise((res) => {
     const t0 = performance.now();
     const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });

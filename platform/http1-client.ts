@@ -9,7 +9,7 @@ import { Http1ResponseParser, type ResponseHead } from "./http1-parser.ts";
 
 declare const Bun: any;
 
-const HIGH_WATER = 1024 * 1024;
+const HIGH_WATER = 512 * 1024;
 const IDLE_MS = 15_000;
 const MAX_IDLE_PER_ORIGIN = 64;
 

@@ -31,6 +31,7 @@ exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 n
 export function tuningFromConfig(c: Config): Partial<EngineTuning> {
   return {
     connections: c.downloader.numThreads,
+    startConnections: c.downloader.startConnections,
     partSize: c.downloader.partSize,
     stallMs: c.downloader.stallMs,
     maxRetries: c.downloader.maxRetries,

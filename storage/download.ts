@@ -30,7 +30,11 @@ import { inferModelName, parseUri, sourceName } from "./uri.ts";
 import { createVerifier } from "./verify.ts";
 
 export interface EngineTuning {
+  /** The most connections; a download starts with `startConnections` and doubles while that pays. */
   connections: number;
+  startConnections: number;
+  /** Throughput is judged over windows of this length (storage/concurrency.ts). */
+  tuneWindowMs: number;
   partSize: number;
   stallMs: number;
   maxRetries: number;
@@ -47,11 +51,13 @@ export interface EngineTuning {
 
 export const DEFAULT_TUNING: EngineTuning = {
   connections: 8,
+  startConnections: 4,
+  tuneWindowMs: 1000,
   partSize: 16 * 1024 * 1024,
   stallMs: 10_000,
   maxRetries: 8,
   hedgeAfterMs: 2000,
-  writeBuffer: 1024 * 1024,
+  writeBuffer: 512 * 1024,
   memoryBudget: 64 * 1024 * 1024,
   lockStaleMs: 30_000,
   verify: true,
@@ -229,6 +235,8 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       source,
       uri: t.uri,
       connections: tune.connections,
+      startConnections: tune.startConnections,
+      tuneWindowMs: tune.tuneWindowMs,
       stallMs: tune.stallMs,
       maxRetries: tune.maxRetries,
       hedgeAfterMs: tune.hedgeAfterMs,

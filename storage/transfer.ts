@@ -6,6 +6,7 @@
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "../log.ts";
+import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 import { DownloadError, isDownloadError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
 import type { ParsedUri, RemoteFile, Source } from "./types.ts";
@@ -31,7 +32,11 @@ export interface FileTask {
 export interface TransferOptions {
   source: Source;
   uri: ParsedUri;
+  /** The most connections (DOWNLOADER_NUM_THREADS); `startConnections` are used first, and more while
+   *  doubling them raises throughput (see concurrency.ts). */
   connections: number;
+  startConnections: number;
+  tuneWindowMs: number;
   stallMs: number;
   maxRetries: number;
   hedgeAfterMs: number;
@@ -108,6 +113,13 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
   const fileErrors: unknown[] = [];
   let fatal: unknown = null;
   let waiting = 0; // parts sleeping in backoff or tasks restarting
+  const tuner = new ConcurrencyTuner({
+    ...DEFAULT_TUNER,
+    max: o.connections,
+    start: o.startConnections,
+    windowMs: o.tuneWindowMs,
+  });
+  let arrived = 0; // bytes since the last watchdog tick (for the tuner)
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
     finish = r;
@@ -159,8 +171,13 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
           a.stalled = true;
           a.ac.abort();
         }
+      const before = tuner.limit;
+      tuner.observe(now, arrived, queue.length > 0);
+      arrived = 0;
+      if (tuner.limit !== before) o.log.debug("connections", { from: before, to: tuner.limit });
+      if (!fatal && tuner.limit > before) schedule();
       // Parts become hedgeable with time, not only when another part ends.
-      if (!fatal && running.size > 0 && running.size < o.connections && queue.length === 0) schedule();
+      if (!fatal && running.size > 0 && running.size < tuner.limit && queue.length === 0) schedule();
     },
     Math.max(20, Math.min(250, o.stallMs / 4, o.hedgeAfterMs / 2)),
   );
@@ -192,7 +209,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
 
   const schedule = () => {
     if (fatal) return check();
-    while (running.size < o.connections) {
+    while (running.size < tuner.limit) {
       const next = pick();
       if (!next) break;
       start(next.part, next.hedge);
@@ -317,6 +334,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     const p = a.part;
     a.pos += n;
     if (a.pos > p.reached) {
+      arrived += a.pos - p.reached;
       o.onBytes(a.pos - p.reached);
       p.reached = a.pos;
     }

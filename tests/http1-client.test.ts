@@ -103,7 +103,7 @@ describe("bulk HTTP/1.1 client", () => {
     const reader = res.body!.getReader();
     const first = await reader.read();
     await Bun.sleep(300);
-    // Unread: at most the client's 1 MiB queue, the socket buffers and what the server holds in memory.
+    // Unread: at most the client's 512 KiB queue, the socket buffers and what the server holds in memory.
     let got = first.value!.length;
     for (;;) {
       const { done, value } = await reader.read();

@@ -26,6 +26,9 @@ export interface Stats {
   bytes: number;
   /** Requests that carried a Range header. */
   ranged: number;
+  /** Streamed (throttled or faulty) responses in progress now, and the most at once. */
+  active: number;
+  peakActive: number;
 }
 
 export interface Served {
@@ -35,7 +38,7 @@ export interface Served {
   stats: Stats;
 }
 
-export const newStats = (): Stats => ({ requests: 0, bytes: 0, ranged: 0 });
+export const newStats = (): Stats => ({ requests: 0, bytes: 0, ranged: 0, active: 0, peakActive: 0 });
 
 /** Throttle shared by all responses of one server (bytes per second; 0 = unlimited). */
 export interface Throttle {
@@ -100,9 +103,18 @@ export function serveObject(
   let pos = start;
   let sent = 0;
   let fh: Awaited<ReturnType<typeof open>> | null = null;
+  const stats = obj.stats;
+  stats.active++;
+  stats.peakActive = Math.max(stats.peakActive, stats.active);
+  let ended = false;
+  const ending = () => {
+    if (!ended) stats.active--;
+    ended = true;
+  };
   const stream = new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       if (pos > end) {
+        ending();
         await fh?.close();
         ctrl.close();
         return;
@@ -112,6 +124,7 @@ export function serveObject(
         await new Promise(() => {}); // never resolves: the client must give up
       }
       if (reset >= 0 && sent >= reset) {
+        ending();
         await fh?.close();
         ctrl.error(new Error("injected connection reset"));
         return;
@@ -134,6 +147,7 @@ export function serveObject(
       ctrl.enqueue(chunk);
     },
     async cancel() {
+      ending();
       await fh?.close();
     },
   });
