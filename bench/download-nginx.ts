@@ -37,7 +37,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function config(tmp: string, file: string, port: number): string {
+function config(tmp: string, file: string, port: number, rateMiB: number): string {
   const root = process.getuid?.() === 0 ? "user root root;\n" : "";
   const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
     .map((t) => `  ${t}_temp_path ${join(tmp, t)};`)
@@ -52,7 +52,7 @@ http {
   access_log off;
   sendfile on;
   tcp_nopush on;
-  default_type application/octet-stream;
+${rateMiB > 0 ? `  limit_rate ${rateMiB}m;\n` : ""}  default_type application/octet-stream;
 ${temps}
   server {
     listen 127.0.0.1:${port};
@@ -62,7 +62,9 @@ ${temps}
 `;
 }
 
-export async function startNginx(fileArg: string): Promise<Nginx | null> {
+/** `rateMiB` > 0 caps every connection (nginx limit_rate), as object stores and CDNs do (~90 MB/s per
+ *  connection on S3), so parallel connections are measured where they matter. */
+export async function startNginx(fileArg: string, rateMiB = 0): Promise<Nginx | null> {
   const nginx = await findNginx();
   if (!nginx) return null;
   const file = resolve(fileArg);
@@ -70,7 +72,7 @@ export async function startNginx(fileArg: string): Promise<Nginx | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(tmp, "nginx.conf");
-    await writeFile(conf, config(tmp, file, port));
+    await writeFile(conf, config(tmp, file, port, rateMiB));
     const p = spawn(nginx, ["-p", tmp, "-e", join(tmp, "error.log"), "-c", conf], {
       stdio: ["ignore", "ignore", "pipe"],
     });

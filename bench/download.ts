@@ -16,6 +16,7 @@
 //
 //   bun run bench/download.ts [--size-mib 2048] [--rounds 2] [--bin /tmp/x/airuntime] [--serve nginx|bun]
 //        [--threads 16] [--part-mib 16] [--sweep]   (--sweep tries several threads x part sizes)
+//        [--rate-mib 90]   (nginx caps each connection at 90 MiB/s, like an object store; nginx only)
 import { spawn } from "node:child_process";
 import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -33,6 +34,7 @@ const { values: opt } = parseArgs({
     sweep: { type: "boolean", default: false },
     dir: { type: "string", default: "/tmp/airuntime-bench" },
     serve: { type: "string", default: "" },
+    "rate-mib": { type: "string", default: "0" },
   },
 });
 const MiB = 1024 * 1024;
@@ -92,7 +94,7 @@ async function startServer(
 ): Promise<{ hub: string; bytes: string; mode: string; stop(): Promise<void> }> {
   let nginx: Nginx | null = null;
   if (serve === "nginx") {
-    nginx = await startNginx(file);
+    nginx = await startNginx(file, Number(opt["rate-mib"]));
     if (!nginx) throw new Error("--serve nginx: nginx not found (apt-get install -y nginx-light)");
   }
   const args = ["bench/download-server.ts", file, ...(nginx ? [nginx.base] : [])];
@@ -102,7 +104,9 @@ async function startServer(
   return {
     hub: url,
     bytes: nginx?.url ?? cdn,
-    mode: nginx ? "nginx 1 worker, sendfile (fake HF hub: API + redirect)" : "the fake HF hub (Bun)",
+    mode: nginx
+      ? `nginx 1 worker, sendfile${Number(opt["rate-mib"]) > 0 ? `, each connection capped at ${opt["rate-mib"]} MiB/s` : ""} (fake HF hub: API + redirect)`
+      : "the fake HF hub (Bun)",
     async stop() {
       p.kill();
       await nginx?.stop();

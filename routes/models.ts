@@ -14,7 +14,7 @@ import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { downloadModel, type ModelTarget, resolveTarget } from "../storage/download.ts";
+import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../storage/download.ts";
 import { tuningFromConfig } from "../storage/cli.ts";
 import { DownloadError } from "../storage/errors.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
@@ -40,6 +40,8 @@ const ExtraConfig = z.strictObject({
   part_chunksize: z.number().int().min(65536).optional(),
   allow_file_suffix: z.array(z.string()).optional(),
   force_download: z.boolean().optional(),
+  /** airuntime: a local path is used where it is (nothing copied); the card points at it. */
+  in_place: z.boolean().optional(),
 });
 
 export const DownloadModelRequest = z.strictObject({
@@ -203,6 +205,14 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       createSource(target.uri, config, creds);
     } catch (e) {
       throw toHttp(e);
+    }
+    if (extra.in_place) {
+      try {
+        const r = await useInPlace(target.uri, config, creds, c.req.raw.signal);
+        return c.json({ ...card(target, "downloaded"), model_root_path: r.path });
+      } catch (e) {
+        throw toHttp(e);
+      }
     }
     await checkLocalDir(localDir, config.downloader.roots);
     await checkModelRoot(localDir, target.layout.root);

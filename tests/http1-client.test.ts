@@ -4,9 +4,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { bulkClientUsable, bulkRequest } from "../platform/http1-client.ts";
+import { serve } from "../platform/serve.ts";
 import { send } from "../storage/sources/http-util.ts";
 
 const servers: Array<{ close(): void }> = [];
@@ -79,7 +82,7 @@ describe("bulk HTTP/1.1 client", () => {
     for (let i = 0; i < 3; i++) {
       const res = await bulkRequest(url, { headers: { range: "bytes=0-99" } });
       expect((await bytesOf(res)).equals(data.subarray(0, 100))).toBe(true);
-      await Bun.sleep(20); // let the close arrive, so the pooled connection is the stale one
+      await sleep(20); // let the close arrive, so the pooled connection is the stale one
     }
     expect(stats.connections).toBe(3);
   });
@@ -102,7 +105,7 @@ describe("bulk HTTP/1.1 client", () => {
     const res = await bulkRequest(big.url, { headers: {} });
     const reader = res.body!.getReader();
     const first = await reader.read();
-    await Bun.sleep(300);
+    await sleep(300);
     // Unread: at most the client's 512 KiB queue, the socket buffers and what the server holds in memory.
     let got = first.value!.length;
     for (;;) {
@@ -135,13 +138,13 @@ describe("bulk HTTP/1.1 client", () => {
     const ac = new AbortController();
     const slow = await bulkRequest(new URL(`http://127.0.0.1:${port}/`), { signal: ac.signal });
     await slow.body!.getReader().read();
-    await Bun.sleep(500);
+    await sleep(500);
     expect(accepted).toBeLessThan(40 * 1024 * 1024);
     ac.abort();
   });
 
   test("a chunked body (no Content-Length) arrives whole", async () => {
-    const srv = Bun.serve({
+    const srv = serve({
       port: 0,
       hostname: "127.0.0.1",
       fetch: () =>
@@ -155,25 +158,24 @@ describe("bulk HTTP/1.1 client", () => {
           }),
         ),
     });
-    servers.push({ close: () => srv.stop(true) });
-    const res = await bulkRequest(new URL(`http://127.0.0.1:${srv.port}/x`));
+    servers.push({ close: () => void srv.stop(0) });
+    const res = await bulkRequest(new URL(`${srv.url}/x`));
     expect(res.headers.get("transfer-encoding")).toBe("chunked");
     expect((await bytesOf(res)).equals(data.subarray(0, 70_000))).toBe(true);
   });
 
   test("HTTPS with a certificate nobody trusts is refused", async () => {
     const dir = join(import.meta.dir, "fixtures", "tls");
-    const srv = Bun.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      tls: {
+    const srv = createHttpsServer(
+      {
         cert: readFileSync(join(dir, "untrusted-cert.pem"), "utf8"),
         key: readFileSync(join(dir, "untrusted-key.pem"), "utf8"),
       },
-      fetch: () => new Response("secret bytes"),
-    });
-    servers.push({ close: () => srv.stop(true) });
-    const url = new URL(`https://127.0.0.1:${srv.port}/x`);
+      (_req, res) => res.end("secret bytes"),
+    );
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    servers.push({ close: () => srv.close() });
+    const url = new URL(`https://127.0.0.1:${(srv.address() as { port: number }).port}/x`);
     expect(bulkClientUsable(url)).toBe(true);
     await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow();
   });
@@ -194,7 +196,7 @@ describe("bulk HTTP/1.1 client", () => {
 
   test("send() follows redirects on the bulk client and drops Authorization across origins", async () => {
     const seen: Array<string | null> = [];
-    const target = Bun.serve({
+    const target = serve({
       port: 0,
       hostname: "127.0.0.1",
       fetch: (req) => {
@@ -203,21 +205,21 @@ describe("bulk HTTP/1.1 client", () => {
         return new Response("payload", { status: 206, headers: { "content-range": "bytes 0-6/7" } });
       },
     });
-    const origin = Bun.serve({
+    const origin = serve({
       port: 0,
       hostname: "127.0.0.1",
-      fetch: () => Response.redirect(`http://127.0.0.1:${target.port}/same`, 302),
+      fetch: () => Response.redirect(`${target.url}/same`, 302),
     });
-    servers.push({ close: () => target.stop(true) }, { close: () => origin.stop(true) });
+    servers.push({ close: () => void target.stop(0) }, { close: () => void origin.stop(0) });
     const res = await send(
-      `http://127.0.0.1:${origin.port}/start`,
+      `${origin.url}/start`,
       { headers: { authorization: "Bearer t0ken", range: "bytes=0-6" }, redirect: "follow" },
       "test",
       { bulk: true },
     );
     expect(await res.text()).toBe("payload");
     expect(seen).toEqual([null, null]); // crossed origins once, so neither hop on the target got the token
-    const manual = await send(`http://127.0.0.1:${origin.port}/start`, { headers: {} }, "test", {
+    const manual = await send(`${origin.url}/start`, { headers: {} }, "test", {
       bulk: true,
     });
     expect(manual.status).toBe(302);

@@ -2,7 +2,7 @@
 // repeated calls, failures as status "failed"), /v1/model/list (from disk, B11, B12, survives restarts),
 // /v1/model/status with progress, DELETE /v1/model/{name} (refused while downloading or in use).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serve, type Server } from "../../platform/serve.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
@@ -139,6 +139,30 @@ describe("model API", () => {
     expect((await creds.json()).message).toContain("TOS_ACCESS_KEY");
     const extra = await post({ model_uri: "s3://bkt/llm/m1", download_extra_config: { bogus: 1 } });
     expect(extra.status).toBe(422);
+  });
+
+  test("in_place: a local directory is used where it is (nothing copied); other sources are refused", async () => {
+    const src = await tempDir("inplace-src");
+    await mkdir(join(src, "weights"), { recursive: true });
+    await writeFile(join(src, "weights", "config.json"), cfg);
+    const res = await post({
+      model_uri: src,
+      model_name: "inplace",
+      download_extra_config: { in_place: true },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      model_name: "inplace",
+      model_root_path: src,
+      source: "local",
+      model_status: "downloaded",
+    });
+    expect((await list()).some((m) => m.model_name === "inplace")).toBe(false); // nothing landed in local_dir
+    const remote = await post({ model_uri: "s3://bkt/llm/m1", download_extra_config: { in_place: true } });
+    expect(remote.status).toBe(422);
+    expect((await remote.json()).message).toContain("only local paths can be used in place");
+    const missing = await post({ model_uri: join(src, "nope"), download_extra_config: { in_place: true } });
+    expect(missing.status).toBe(404);
   });
 
   test("list: HF source is huggingface (B12); an empty directory is not downloaded (B11)", async () => {
