@@ -5,6 +5,7 @@
 // Used only where it is safe to: Bun, http(s) URLs, GET, no proxy configured for the scheme; anything else
 // (and Deno) goes through fetch. Body bytes are not copied: chunks are subarrays of the socket's buffers.
 // Backpressure: the socket is paused while the body stream holds more than HIGH_WATER unread bytes.
+import process from "node:process";
 import { Http1ResponseParser, type ResponseHead } from "./http1-parser.ts";
 
 declare const Bun: any;

@@ -36,3 +36,9 @@ export function fullGc(): void {
 export function gcOnSignal(): void {
   process.on("SIGUSR2", () => fullGc());
 }
+
+/** CPU time this process has used (user + system, all threads), in microseconds. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}

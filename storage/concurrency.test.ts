@@ -42,6 +42,15 @@ describe("ConcurrencyTuner", () => {
     expect(limits.filter((l) => l === 8).length).toBeLessThan(limits.length / 5);
   });
 
+  test("no step while the process keeps every core busy", () => {
+    const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 16 });
+    for (let ms = 0; ms <= 5000; ms += 100) t.observe(ms, t.limit * 9000, true, true);
+    expect(t.limit).toBe(4);
+    // Once the CPU has room again, a per-connection capped link grows as before.
+    for (let ms = 5100; ms <= 10_000; ms += 100) t.observe(ms, t.limit * 9000, true, false);
+    expect(t.limit).toBe(16);
+  });
+
   test("windows where the queue ran dry are not judged", () => {
     const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 16 });
     simulate(

@@ -2,6 +2,7 @@
 // each connection is capped (object stores give ~90 MB/s per connection) grows to the configured maximum;
 // a link where the CPU is the limit (loopback, a fast NIC on a small node) stays low, because more
 // connections there only cost CPU (measured on 2 cores: 8 connections use ~1 CPU-s more per 2 GiB than 2-4).
+// While the process keeps every core busy no step is tried at all (it could only lose).
 
 export interface TunerOptions {
   /** The ceiling (DOWNLOADER_NUM_THREADS). */
@@ -38,22 +39,31 @@ export class ConcurrencyTuner {
   }
 
   /** Feed progress: `bytes` arrived since the last call; `busy` = work was waiting for a connection the whole
-   *  time (a window where the queue ran dry says nothing about the link and is discarded). */
-  observe(now: number, bytes: number, busy: boolean): void {
+   *  time (a window where the queue ran dry says nothing about the link and is discarded); `cpuBusy` = the
+   *  process used (nearly) every core since the last call, so more connections cannot help. */
+  observe(now: number, bytes: number, busy: boolean, cpuBusy = false): void {
     if (this.windowStart < 0 || !busy) {
       this.windowStart = now;
       this.windowBytes = 0;
+      this.cpuBusyTicks = this.ticks = 0;
       return;
     }
     this.windowBytes += bytes;
+    this.ticks++;
+    if (cpuBusy) this.cpuBusyTicks++;
     if (now - this.windowStart < this.o.windowMs) return;
     const rate = this.windowBytes / (now - this.windowStart);
+    const saturated = this.cpuBusyTicks * 2 > this.ticks;
     this.windowStart = now;
     this.windowBytes = 0;
-    this.decide(rate);
+    this.cpuBusyTicks = this.ticks = 0;
+    this.decide(rate, saturated);
   }
 
-  private decide(rate: number): void {
+  private ticks = 0;
+  private cpuBusyTicks = 0;
+
+  private decide(rate: number, saturated: boolean): void {
     if (this.before !== null) {
       if (rate < this.before * this.o.gain) {
         this.limit = this.previousLimit; // the step did not pay: go back, try again later
@@ -67,7 +77,7 @@ export class ConcurrencyTuner {
       this.wait--;
       return;
     }
-    if (this.limit >= this.o.max) return;
+    if (this.limit >= this.o.max || saturated) return; // no step while the CPU is the limit
     this.before = rate;
     this.previousLimit = this.limit;
     this.limit = Math.min(this.o.max, this.limit * 2);

@@ -5,7 +5,9 @@
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { FileHandle } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import type { Logger } from "../log.ts";
+import { cpuMicros } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 import { DownloadError, isDownloadError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
@@ -120,6 +122,18 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     windowMs: o.tuneWindowMs,
   });
   let arrived = 0; // bytes since the last watchdog tick (for the tuner)
+  // Process CPU time against wall time since the last tick: near every core busy means CPU-bound.
+  const cores = availableParallelism();
+  let cpuAt = cpuMicros();
+  let cpuWall = performance.now();
+  const cpuBusy = (now: number) => {
+    const cpu = cpuMicros();
+    const used = cpu - cpuAt;
+    const wall = (now - cpuWall) * 1000; // µs
+    cpuAt = cpu;
+    cpuWall = now;
+    return wall > 0 && used / wall >= 0.8 * cores;
+  };
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
     finish = r;
@@ -172,7 +186,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
           a.ac.abort();
         }
       const before = tuner.limit;
-      tuner.observe(now, arrived, queue.length > 0);
+      tuner.observe(now, arrived, queue.length > 0, cpuBusy(now));
       arrived = 0;
       if (tuner.limit !== before) o.log.debug("connections", { from: before, to: tuner.limit });
       if (!fatal && tuner.limit > before) schedule();
