@@ -65,7 +65,7 @@ async function run(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ ms: number; maxRssMiB: number; code: number | null; out: string }> {
+): Promise<{ ms: number; maxRssMiB: number; cpuS: number; code: number | null; out: string }> {
   await settle();
   return new Promise((res) => {
     const t0 = performance.now();
@@ -74,14 +74,25 @@ async function run(
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (out += d));
     let maxRss = 0;
+    let cpuTicks = 0; // utime + stime of the child (all threads), last seen
     const poll = setInterval(async () => {
       const s = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
       const kb = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
       if (kb > maxRss) maxRss = kb;
+      const st = await readFile(`/proc/${p.pid}/stat`, "utf8").catch(() => "");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      if (f.length > 13) cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
     }, 50);
     p.on("exit", (code) => {
       clearInterval(poll);
-      res({ ms: performance.now() - t0, maxRssMiB: Math.round(maxRss / 1024), code, out });
+      // CPU seconds (clock ticks of 1/100 s), sampled every 50 ms: the last 50 ms of a run are not counted.
+      res({
+        ms: performance.now() - t0,
+        maxRssMiB: Math.round(maxRss / 1024),
+        cpuS: cpuTicks / 100,
+        code,
+        out,
+      });
     });
   });
 }
@@ -115,6 +126,7 @@ async function startServer(
 }
 
 const mibs = (ms: number) => size / MiB / (ms / 1000);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main() {
   await mkdir(dir, { recursive: true });
@@ -128,6 +140,7 @@ async function main() {
     .join(" ");
   const outDir = join(dir, "out");
   const results: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {}; // CPU-s per GiB of each case's process
   const rss: number[] = [];
   const add = (k: string, v: number) => {
     results[k] ??= [];
@@ -138,6 +151,7 @@ async function main() {
     const r = await run(cmd, args);
     if (r.code !== 0) throw new Error(`${label} failed: ${r.out}`);
     add(label, mibs(r.ms));
+    (cpu[label] ??= []).push(r.cpuS / (size / 1024 / MiB));
     await rm(join(outDir, file));
   };
   const threads: Record<string, string> = opt.threads ? { DOWNLOADER_NUM_THREADS: opt.threads } : {};
@@ -165,6 +179,7 @@ async function main() {
         const a = await run(bin, ["download", "hf://bench/big", "--local-dir", outDir], env);
         if (a.code !== 0) throw new Error(`airuntime failed: ${a.out}`);
         add(label, mibs(a.ms));
+        (cpu[label] ??= []).push(a.cpuS / (size / 1024 / MiB));
         rss.push(a.maxRssMiB);
       }
       await rm(outDir, { recursive: true, force: true });
@@ -207,7 +222,7 @@ async function main() {
   );
   for (const k of Object.keys(results))
     console.log(
-      `  ${k.padEnd(32)} ${med(k).toFixed(0).padStart(6)} MiB/s  (rounds: ${results[k]!.map((x) => x.toFixed(0)).join(", ")})`,
+      `  ${k.padEnd(32)} ${med(k).toFixed(0).padStart(6)} MiB/s  (rounds: ${results[k]!.map((x) => x.toFixed(0)).join(", ")})  CPU-s/GiB ${median(cpu[k]!).toFixed(2)} (process only)`,
     );
   console.log(`  airuntime max RSS: ${Math.max(...rss)} MiB`);
   const yes = (ok: boolean) => (ok ? "met" : "NOT met");
