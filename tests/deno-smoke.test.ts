@@ -1,9 +1,12 @@
-// The same main.ts starts under Deno (deno.json) and answers /healthz.
+// The same main.ts runs under Deno (deno.json): it answers /healthz, and `download` fetches a model from the
+// fake HF hub byte-exact (under Deno the sources use fetch, not the Bun socket client).
 import { afterAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { startFakeHfHub } from "./fakes/hf-hub.ts";
 import { freePort } from "./helpers/ports.ts";
 import { type Proc, spawnProcess, waitUntil } from "./helpers/sidecar.ts";
+import { MiB, randomPayload, removeTempDirs, sha256, sha256File, tempDir } from "./storage/helpers.ts";
 
 const DENO = resolve("node_modules/.bin/deno");
 let proc: Proc | undefined;
@@ -28,4 +31,38 @@ test.skipIf(!existsSync(DENO))(
     await proc.waitFor(/airuntime listening/, 30_000);
   },
   40_000,
+);
+
+test.skipIf(!existsSync(DENO))(
+  "airuntime download under Deno: files arrive byte-exact, SHA-256 verified",
+  async () => {
+    const hub = await startFakeHfHub();
+    const weights = randomPayload(9 * MiB + 5); // large enough for the hashing worker
+    const cfg = randomPayload(777);
+    await hub.addRepo("org/deno", [
+      { path: "model.safetensors", body: weights, lfs: true },
+      { path: "config.json", body: cfg },
+    ]);
+    const local = await tempDir("deno");
+    try {
+      const dl = spawnProcess(
+        DENO,
+        ["run", "-A", "main.ts", "download", "hf://org/deno", "--local-dir", local],
+        {
+          HF_ENDPOINT: hub.url,
+          DENO_NO_UPDATE_CHECK: "1",
+          DOWNLOADER_PART_CHUNKSIZE: "1MiB",
+        },
+      );
+      expect(await dl.exited).toBe(0);
+      const dir = join(local, "org", "deno");
+      expect(dl.output()).toContain(dir);
+      expect(await sha256File(join(dir, "model.safetensors"))).toBe(sha256(weights));
+      expect(await sha256File(join(dir, "config.json"))).toBe(sha256(cfg));
+    } finally {
+      await hub.stop();
+      await removeTempDirs();
+    }
+  },
+  60_000,
 );
