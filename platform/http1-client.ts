@@ -73,7 +73,7 @@ async function connect(url: URL, key: string): Promise<Conn> {
       },
       drain(s: { write(b: Uint8Array): number }) {
         if (!conn.unsent) return;
-        const n = s.write(conn.unsent);
+        const n = Math.max(0, s.write(conn.unsent));
         conn.unsent = n < conn.unsent.length ? conn.unsent.subarray(n) : null;
       },
       end: () => closed(),
@@ -83,6 +83,27 @@ async function connect(url: URL, key: string): Promise<Conn> {
     },
   });
   return conn;
+}
+
+/** connect(), given up at once when `signal` aborts (the stall watchdog must not wait for a TCP/TLS
+ *  handshake that never ends); a connection that opens after that is closed. */
+async function connectUnlessAborted(url: URL, key: string, signal: AbortSignal | null): Promise<Conn> {
+  const pending = connect(url, key);
+  if (!signal) return pending;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason ?? new DOMException("aborted", "AbortError"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([pending, aborted]);
+  } catch (e) {
+    pending.then(destroy, () => {});
+    throw e;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 function dropIdle(conn: Conn): void {
@@ -155,7 +176,7 @@ export async function bulkRequest(
   for (let attempt = 0; ; attempt++) {
     init.signal?.throwIfAborted();
     const pooled = attempt === 0 ? takeIdle(key) : null;
-    const conn = pooled ?? (await connect(url, key));
+    const conn = pooled ?? (await connectUnlessAborted(url, key, init.signal ?? null));
     try {
       return await exchange(conn, req, method === "HEAD", init.signal ?? null);
     } catch (e) {

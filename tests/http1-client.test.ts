@@ -180,6 +180,17 @@ describe("bulk HTTP/1.1 client", () => {
     await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow();
   });
 
+  test("an abort while a TLS server never answers returns at once", async () => {
+    const silent = createServer((sock) => sock.on("error", () => {})); // accepts, never answers TLS
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    servers.push({ close: () => silent.close() });
+    const port = (silent.address() as { port: number }).port;
+    const t0 = performance.now();
+    const req = bulkRequest(new URL(`https://127.0.0.1:${port}/x`), { signal: AbortSignal.timeout(200) });
+    await expect(req).rejects.toThrow();
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
   test("proxy settings hand requests back to fetch", () => {
     const url = new URL("http://example.test/x");
     const saved = process.env.HTTP_PROXY;
