@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { bulkClientUsable, bulkRequest } from "../platform/http1-client.ts";
+import { bulkClientUsable, bulkRequest, bypassesProxy } from "../platform/http1-client.ts";
 import { serve } from "../platform/serve.ts";
 import { send } from "../storage/sources/http-util.ts";
 
@@ -203,6 +203,42 @@ describe("bulk HTTP/1.1 client", () => {
       else process.env.HTTP_PROXY = saved;
     }
     expect(bulkClientUsable(new URL("ftp://example.test/x"))).toBe(false);
+  });
+
+  test("NO_PROXY hosts bypass the proxy, so they stay on the bulk client", () => {
+    const list = "localhost, .svc.cluster.local,*.internal:9000, minio,10.0.0.5 ,[::1]";
+    const yes = [
+      "http://localhost/x",
+      "http://minio.ns.svc.cluster.local/x",
+      "http://svc.cluster.local/x",
+      "http://s3.internal:9000/x",
+      "http://minio:9000/x",
+      "http://10.0.0.5/x",
+      "http://[::1]:8080/x",
+    ];
+    const no = [
+      "http://s3.internal:9001/x",
+      "http://huggingface.co/x",
+      "http://xminio/x",
+      "http://10.0.0.50/x",
+    ];
+    for (const u of yes) expect(bypassesProxy(new URL(u), list)).toBe(true);
+    for (const u of no) expect(bypassesProxy(new URL(u), list)).toBe(false);
+    expect(bypassesProxy(new URL("https://anything.example/x"), "*")).toBe(true);
+    const saved = { p: process.env.HTTP_PROXY, n: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = "http://proxy.test:3128";
+    process.env.NO_PROXY = ".svc.cluster.local";
+    try {
+      expect(bulkClientUsable(new URL("http://minio.ns.svc.cluster.local/b"))).toBe(true);
+      expect(bulkClientUsable(new URL("http://example.test/b"))).toBe(false);
+    } finally {
+      for (const [k, v] of [
+        ["HTTP_PROXY", saved.p],
+        ["NO_PROXY", saved.n],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
   });
 
   test("send() follows redirects on the bulk client and drops Authorization across origins", async () => {
