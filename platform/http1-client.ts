@@ -24,6 +24,8 @@ interface Conn {
   idleTimer: ReturnType<typeof setTimeout> | null;
   /** Bytes of the request not yet accepted by the socket. */
   unsent: Uint8Array | null;
+  /** Why the TLS handshake refused the server (reported instead of a bare "connection closed"). */
+  tlsError: Error | null;
 }
 
 const idle = new Map<string, Conn[]>();
@@ -76,6 +78,7 @@ async function connect(url: URL, key: string): Promise<Conn> {
     closed: false,
     idleTimer: null,
     unsent: null,
+    tlsError: null,
   };
   const closed = (err?: Error) => {
     if (conn.closed) return;
@@ -97,6 +100,12 @@ async function connect(url: URL, key: string): Promise<Conn> {
         if (!conn.unsent) return;
         const n = Math.max(0, s.write(conn.unsent));
         conn.unsent = n < conn.unsent.length ? conn.unsent.subarray(n) : null;
+      },
+      handshake(_s: unknown, _ok: boolean, authError: (Error & { code?: string }) | null) {
+        if (authError)
+          conn.tlsError = new Error(
+            `TLS: the certificate of ${hostname} was refused (${authError.code ?? authError.message})`,
+          );
       },
       end: () => closed(),
       close: (_s: unknown, err?: Error) => closed(err),
@@ -296,7 +305,7 @@ function exchange(
     conn.onClose = (err) => {
       if (finished) return;
       if (parser.pristine) {
-        fail(new StaleConnection(err?.message ?? "connection closed"));
+        fail(conn.tlsError ?? new StaleConnection(err?.message ?? "connection closed"));
         return;
       }
       try {

@@ -2,6 +2,7 @@
 // a pooled connection the server closed, abort, backpressure, chunked bodies, certificate checks, and the
 // redirect handling of the sources' `send` on top of it.
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
@@ -177,7 +178,53 @@ describe("bulk HTTP/1.1 client", () => {
     servers.push({ close: () => srv.close() });
     const url = new URL(`https://127.0.0.1:${(srv.address() as { port: number }).port}/x`);
     expect(bulkClientUsable(url)).toBe(true);
-    await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow();
+    await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow(
+      /TLS: the certificate of 127.0.0.1 was refused/,
+    );
+  });
+
+  test("HTTPS through a private CA (NODE_EXTRA_CA_CERTS): trusted, and a wrong host name is refused", async () => {
+    const dir = join(import.meta.dir, "fixtures", "tls");
+    const ports: Record<string, number> = {};
+    for (const name of ["good", "wrong"]) {
+      const srv = createHttpsServer(
+        {
+          cert: readFileSync(join(dir, `${name}-cert.pem`), "utf8"),
+          key: readFileSync(join(dir, `${name}-key.pem`), "utf8"),
+        },
+        (_req, res) => res.end(`hello ${name}`),
+      );
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      servers.push({ close: () => srv.close() });
+      ports[name] = (srv.address() as { port: number }).port;
+    }
+    const urls = [`https://127.0.0.1:${ports.good}/`, `https://127.0.0.1:${ports.wrong}/`];
+    const runChild = (env: Record<string, string>) =>
+      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+        const p = spawn(process.execPath, [join(dir, "bulk-get.ts"), ...urls], {
+          env: { PATH: process.env.PATH, ...env },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.on("error", reject);
+        p.on("exit", () =>
+          resolve(
+            out
+              .trim()
+              .split("\n")
+              .map((l) => JSON.parse(l)),
+          ),
+        );
+      });
+    // "good" has SAN IP:127.0.0.1, "wrong" has SAN DNS:other.example; both are signed by the test CA.
+    const trusted = await runChild({ NODE_EXTRA_CA_CERTS: join(dir, "test-ca.pem") });
+    expect(trusted[0]).toMatchObject({ status: 200, body: "hello good" });
+    expect(trusted[1]!.error).toMatch(
+      /TLS: the certificate of 127\.0\.0\.1 was refused \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+    );
+    const untrusted = await runChild({});
+    expect(untrusted[0]!.error).toMatch(/TLS: the certificate of 127\.0\.0\.1 was refused/);
   });
 
   test("an abort while a TLS server never answers returns at once", async () => {
