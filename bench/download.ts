@@ -141,6 +141,10 @@ async function main() {
   const outDir = join(dir, "out");
   const results: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {}; // CPU-s per GiB of each case's process
+  const addCpu = (k: string, cpuS: number) => {
+    cpu[k] ??= [];
+    cpu[k].push(cpuS / (size / 1024 / MiB));
+  };
   const rss: number[] = [];
   const add = (k: string, v: number) => {
     results[k] ??= [];
@@ -151,7 +155,7 @@ async function main() {
     const r = await run(cmd, args);
     if (r.code !== 0) throw new Error(`${label} failed: ${r.out}`);
     add(label, mibs(r.ms));
-    (cpu[label] ??= []).push(r.cpuS / (size / 1024 / MiB));
+    addCpu(label, r.cpuS);
     await rm(join(outDir, file));
   };
   const threads: Record<string, string> = opt.threads ? { DOWNLOADER_NUM_THREADS: opt.threads } : {};
@@ -179,7 +183,7 @@ async function main() {
         const a = await run(bin, ["download", "hf://bench/big", "--local-dir", outDir], env);
         if (a.code !== 0) throw new Error(`airuntime failed: ${a.out}`);
         add(label, mibs(a.ms));
-        (cpu[label] ??= []).push(a.cpuS / (size / 1024 / MiB));
+        addCpu(label, a.cpuS);
         rss.push(a.maxRssMiB);
       }
       await rm(outDir, { recursive: true, force: true });
