@@ -1,4 +1,6 @@
 // Process-level facts and hooks; node:process works under Bun and Deno alike.
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import process from "node:process";
 import { runtimeName } from "./serve.ts";
 
@@ -35,6 +37,33 @@ export function fullGc(): void {
 /** SIGUSR2 runs a full GC: soak tests use it so RSS readings compare like with like. */
 export function gcOnSignal(): void {
   process.on("SIGUSR2", () => fullGc());
+}
+
+/** Cores this process may use: the CPUs it may run on, capped by a cgroup CPU quota (a pod's CPU limit,
+ *  which the CPU count alone does not show; cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us`). */
+export function cpuBudget(): number {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const v2 = read("/sys/fs/cgroup/cpu.max");
+  const quota =
+    v2 !== null
+      ? quotaCores(v2)
+      : quotaCores(
+          `${read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")} ${read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")}`,
+        );
+  return quota === null ? availableParallelism() : Math.min(availableParallelism(), quota);
+}
+
+/** "<quota> <period>" (cgroup v2 `cpu.max`, or v1's two files joined) as cores; null when unlimited or unknown. */
+export function quotaCores(text: string): number | null {
+  const [quota, period] = text.trim().split(/\s+/).map(Number);
+  if (quota === undefined || period === undefined || !(quota > 0) || !(period > 0)) return null;
+  return Math.max(0.1, quota / period);
 }
 
 /** CPU time this process has used (user + system, all threads), in microseconds. */

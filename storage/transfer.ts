@@ -5,9 +5,8 @@
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { FileHandle } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import type { Logger } from "../log.ts";
-import { cpuMicros } from "../platform/process.ts";
+import { cpuBudget, cpuMicros } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 import { DownloadError, isDownloadError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
@@ -123,7 +122,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
   });
   let arrived = 0; // bytes since the last watchdog tick (for the tuner)
   // Process CPU time against wall time since the last tick: near every core busy means CPU-bound.
-  const cores = availableParallelism();
+  const cores = cpuBudget();
   let cpuAt = cpuMicros();
   let cpuWall = performance.now();
   const cpuBusy = (now: number) => {
