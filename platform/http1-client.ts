@@ -168,7 +168,8 @@ function destroy(conn: Conn): void {
   if (!conn.closed) {
     conn.closed = true;
     try {
-      conn.socket.terminate?.() ?? conn.socket.end();
+      if (typeof conn.socket.terminate === "function") conn.socket.terminate();
+      else conn.socket.end();
     } catch {}
   }
 }
