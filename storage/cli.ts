@@ -26,7 +26,8 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
-            7 verification failed, 8 network, 9 source changed repeatedly, 130 interrupted, 78 bad config`;
+            7 verification failed, 8 network, 9 source changed repeatedly, 13 TLS certificate refused,
+            130 interrupted, 78 bad config`;
 
 export function tuningFromConfig(c: Config): Partial<EngineTuning> {
   return {

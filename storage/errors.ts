@@ -10,6 +10,7 @@ export type FailReason =
   | "no_space"
   | "verification"
   | "network"
+  | "tls"
   | "changed"
   | "busy"
   | "forbidden"
@@ -30,6 +31,7 @@ export const EXIT_CODES: Record<FailReason, number> = {
   busy: 10,
   forbidden: 11,
   too_large: 12,
+  tls: 13,
   cancelled: 130,
   internal: 1,
 };
@@ -46,6 +48,7 @@ const STATUS: Record<FailReason, number> = {
   busy: 409,
   forbidden: 403,
   too_large: 413,
+  tls: 502,
   cancelled: 499,
   internal: 500,
 };

@@ -21,9 +21,21 @@ export async function send(
     return await fetch(url, { ...init, redirect: init.redirect ?? "manual" });
   } catch (e) {
     if (init.signal?.aborted) throw init.signal.reason ?? e;
-    throw new DownloadError("network", `cannot reach ${what}: ${(e as Error).message}`, { cause: e });
+    const msg = (e as Error).message;
+    // A certificate that cannot be verified stays so: fail at once (no retries) and say what fixes it.
+    if (TLS_REFUSAL.test(msg))
+      throw new DownloadError(
+        "tls",
+        `cannot verify the TLS certificate of ${what}: ${msg} (a private CA goes in NODE_EXTRA_CA_CERTS)`,
+        { cause: e },
+      );
+    throw new DownloadError("network", `cannot reach ${what}: ${msg}`, { cause: e });
   }
 }
+
+/** Certificate failures as the bulk client and Bun's fetch word them. */
+const TLS_REFUSAL =
+  /^TLS: the certificate|ERR_TLS_CERT|CERT_HAS_EXPIRED|UNABLE_TO_VERIFY|SELF_SIGNED_CERT|self[- ]signed certificate|unable to verify the first certificate|certificate has expired|unable to get local issuer/i;
 
 async function bulkSend(url: URL, init: RequestInit): Promise<Response> {
   const headers = new Headers(init.headers);

@@ -3,7 +3,10 @@
 // and nothing partial visible.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { BIN, spawnProcess, waitUntil } from "../helpers/sidecar.ts";
 import { startFakeHfHub } from "../fakes/hf-hub.ts";
@@ -196,6 +199,56 @@ describe("airuntime download (binary)", () => {
     );
     expect(r.code).toBe(8);
     expect(r.out).toContain("cannot reach");
+  });
+
+  test("HTTPS: a private CA in NODE_EXTRA_CA_CERTS is trusted; an unknown certificate -> exit 13 at once", async () => {
+    const tls = join(import.meta.dir, "..", "fixtures", "tls");
+    const payload = randomPayload(3 * MiB + 7);
+    const servers = ["good", "untrusted"].map((name) =>
+      createHttpsServer(
+        {
+          cert: readFileSync(join(tls, `${name}-cert.pem`), "utf8"),
+          key: readFileSync(join(tls, `${name}-key.pem`), "utf8"),
+        },
+        (req, res) => {
+          const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+          const [a, b] = m ? [Number(m[1]), Number(m[2]) + 1] : [0, payload.length];
+          res.writeHead(m ? 206 : 200, {
+            "content-length": b - a,
+            "accept-ranges": "bytes",
+            etag: '"v1"',
+            ...(m ? { "content-range": `bytes ${a}-${b - 1}/${payload.length}` } : {}),
+          });
+          res.end(payload.subarray(a, b));
+        },
+      ),
+    );
+    const ports: number[] = [];
+    for (const srv of servers) {
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      ports.push((srv.address() as { port: number }).port);
+    }
+    try {
+      const ok = await tempDir("cli-tls-ok");
+      const good = await run(
+        [`https://127.0.0.1:${ports[0]}/files/weights.bin`, "--local-dir", ok, "--model-name", "w"],
+        env({ NODE_EXTRA_CA_CERTS: join(tls, "test-ca.pem"), DOWNLOADER_PART_CHUNKSIZE: String(1 * MiB) }),
+      );
+      expect(good.code).toBe(0);
+      expect(await sha256File(join(ok, "w", "weights.bin"))).toBe(
+        createHash("sha256").update(payload).digest("hex"),
+      );
+      const bad = await tempDir("cli-tls-bad");
+      const t0 = performance.now();
+      const r = await run([`https://127.0.0.1:${ports[1]}/files/weights.bin`, "--local-dir", bad], env());
+      expect(r.code).toBe(13);
+      expect(r.out).toContain("cannot verify the TLS certificate");
+      expect(r.out).toContain("NODE_EXTRA_CA_CERTS");
+      expect(performance.now() - t0).toBeLessThan(5000); // no retries with backoff
+      expect(await visible(bad)).toEqual([]); // nothing under the local dir but .cache state
+    } finally {
+      for (const srv of servers) srv.close();
+    }
   });
 
   test("content that fails its SHA-256 -> exit 7 (verification), nothing visible", async () => {
