@@ -88,6 +88,28 @@ describe("bulk HTTP/1.1 client", () => {
     expect(stats.connections).toBe(3);
   });
 
+  test("a pooled connection dropped as the next request arrives: that request is retried once, transparently", async () => {
+    let connections = 0;
+    let requests = 0;
+    const srv = createServer((sock) => {
+      connections++;
+      let seen = 0;
+      sock.on("error", () => {});
+      sock.on("data", () => {
+        requests++;
+        // The keep-alive race: the server gives up on the idle connection just as a request arrives.
+        if (++seen > 1) return void sock.destroy();
+        sock.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello");
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    servers.push({ close: () => srv.close() });
+    const url = new URL(`http://127.0.0.1:${(srv.address() as { port: number }).port}/x`);
+    expect(await (await bulkRequest(url)).text()).toBe("hello");
+    expect(await (await bulkRequest(url)).text()).toBe("hello"); // written on the pooled one, then retried
+    expect({ connections, requests }).toEqual({ connections: 2, requests: 3 });
+  });
+
   test("an abort mid-body errors the stream and the connection is not reused", async () => {
     const { url, stats } = await rawServer();
     const ac = new AbortController();
