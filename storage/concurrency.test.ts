@@ -51,6 +51,13 @@ describe("ConcurrencyTuner", () => {
     expect(t.limit).toBe(16);
   });
 
+  test("the first window (connection set-up, slow start) is not a baseline for a step", () => {
+    const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 8 });
+    let ms = 0;
+    for (; ms <= 6000; ms += 100) t.observe(ms, (ms < 1000 ? 30_000 : 70_000) * 100, true);
+    expect(t.limit).toBe(4); // a flat link after start-up: the step to 8 was tried and undone
+  });
+
   test("windows where the queue ran dry are not judged", () => {
     const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 16 });
     simulate(

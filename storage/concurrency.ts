@@ -57,11 +57,17 @@ export class ConcurrencyTuner {
     this.windowStart = now;
     this.windowBytes = 0;
     this.cpuBusyTicks = this.ticks = 0;
+    // The first full window holds connection set-up and slow start: too low a baseline to judge a step by.
+    if (!this.warm) {
+      this.warm = true;
+      return;
+    }
     this.decide(rate, saturated);
   }
 
   private ticks = 0;
   private cpuBusyTicks = 0;
+  private warm = false;
 
   private decide(rate: number, saturated: boolean): void {
     if (this.before !== null) {
