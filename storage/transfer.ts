@@ -1,4 +1,5 @@
-// The parallel transfer: every file is cut into parts; parts from all files share one connection budget.
+// The parallel transfer: every file is cut into parts; parts from all files share one connection budget,
+// used as far as it pays (storage/concurrency.ts grows the count from a start value while throughput rises).
 // Each part is fetched as ranged GETs of at most `requestSize` (so memory is bounded by connections ×
 // requestSize) whose chunks are written with positional writev calls of about `writeBuffer` bytes. A
 // request that delivers nothing for `stallMs` is aborted;
