@@ -209,10 +209,7 @@ async function main() {
   /** Per-round ratios a/b (each round's cases ran back to back, so these move less with the load). */
   const perRound = (a: string, b: string) =>
     results[a]!.map((x, i) => (x / results[b]![i]!).toFixed(2)).join(", ");
-  const med = (k: string) => {
-    const v = [...results[k]!].sort((x, y) => x - y);
-    return v[Math.floor(v.length / 2)]!;
-  };
+  const med = (k: string) => median(results[k]!);
   const curl = med("curl (1 stream)");
   const ceiling = med("ceiling Bun.write (1 stream)");
   const durable = med("ceiling Bun.write + fdatasync");

@@ -47,8 +47,8 @@ export function bulkClientUsable(url: URL): boolean {
 /** NO_PROXY: "*", host names and domain suffixes ("example.com", ".example.com", "*.example.com"), each
  *  optionally with ":port", and literal IPs. Anything else (CIDR ranges) does not match: fetch decides. */
 export function bypassesProxy(url: URL, noProxy: string): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const host = bareHost(url).toLowerCase();
+  const port = String(portOf(url));
   for (const raw of noProxy.split(/[\s,]+/)) {
     let entry = raw.trim().toLowerCase();
     if (!entry) continue;
@@ -66,8 +66,11 @@ export function bypassesProxy(url: URL, noProxy: string): boolean {
   return false;
 }
 
-const originKey = (u: URL) =>
-  `${u.protocol}//${u.hostname}:${u.port || (u.protocol === "https:" ? 443 : 80)}`;
+/** The URL's port, or its scheme's default. */
+const portOf = (u: URL) => Number(u.port || (u.protocol === "https:" ? 443 : 80));
+/** The host name without IPv6 brackets. */
+const bareHost = (u: URL) => u.hostname.replace(/^\[|\]$/g, "");
+const originKey = (u: URL) => `${u.protocol}//${u.hostname}:${portOf(u)}`;
 
 async function connect(url: URL, key: string): Promise<Conn> {
   const conn: Conn = {
@@ -86,8 +89,8 @@ async function connect(url: URL, key: string): Promise<Conn> {
     dropIdle(conn);
     conn.onClose?.(err);
   };
-  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
+  const port = portOf(url);
+  const hostname = bareHost(url);
   conn.socket = await Bun.connect({
     hostname,
     port,

@@ -33,6 +33,11 @@ export class ConcurrencyTuner {
   private before: number | null = null;
   private previousLimit = 0;
   private wait = 0;
+  /** Watchdog ticks in the current window, and those in which the CPU was the limit. */
+  private ticks = 0;
+  private cpuBusyTicks = 0;
+  /** The first full window has passed. */
+  private warm = false;
 
   constructor(private readonly o: TunerOptions) {
     this.limit = Math.max(1, Math.min(o.max, o.start));
@@ -64,10 +69,6 @@ export class ConcurrencyTuner {
     }
     this.decide(rate, saturated);
   }
-
-  private ticks = 0;
-  private cpuBusyTicks = 0;
-  private warm = false;
 
   private decide(rate: number, saturated: boolean): void {
     if (this.before !== null) {

@@ -2,7 +2,6 @@
 // a pooled connection the server closed, abort, backpressure, chunked bodies, certificate checks, and the
 // redirect handling of the sources' `send` on top of it.
 import { afterAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
@@ -11,6 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { bulkClientUsable, bulkRequest, bypassesProxy } from "../platform/http1-client.ts";
 import { serve } from "../platform/serve.ts";
+import { spawnProcess } from "./helpers/sidecar.ts";
 import { send } from "../storage/sources/http-util.ts";
 
 const servers: Array<{ close(): void }> = [];
@@ -59,6 +59,22 @@ async function rawServer(opts: { closeAfterEach?: boolean; noAnnounce?: boolean 
   servers.push({ close: () => srv.close() });
   const port = (srv.address() as { port: number }).port;
   return { url: new URL(`http://127.0.0.1:${port}/blob`), stats, sockets };
+}
+
+const TLS_DIR = join(import.meta.dir, "fixtures", "tls");
+
+/** An HTTPS server on 127.0.0.1 with the fixture certificate `<name>-cert.pem`; returns its port. */
+async function httpsServer(name: string, body: string): Promise<number> {
+  const srv = createHttpsServer(
+    {
+      cert: readFileSync(join(TLS_DIR, `${name}-cert.pem`), "utf8"),
+      key: readFileSync(join(TLS_DIR, `${name}-key.pem`), "utf8"),
+    },
+    (_req, res) => res.end(body),
+  );
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  servers.push({ close: () => srv.close() });
+  return (srv.address() as { port: number }).port;
 }
 
 async function bytesOf(res: Response): Promise<Buffer> {
@@ -188,17 +204,7 @@ describe("bulk HTTP/1.1 client", () => {
   });
 
   test("HTTPS with a certificate nobody trusts is refused", async () => {
-    const dir = join(import.meta.dir, "fixtures", "tls");
-    const srv = createHttpsServer(
-      {
-        cert: readFileSync(join(dir, "untrusted-cert.pem"), "utf8"),
-        key: readFileSync(join(dir, "untrusted-key.pem"), "utf8"),
-      },
-      (_req, res) => res.end("secret bytes"),
-    );
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    servers.push({ close: () => srv.close() });
-    const url = new URL(`https://127.0.0.1:${(srv.address() as { port: number }).port}/x`);
+    const url = new URL(`https://127.0.0.1:${await httpsServer("untrusted", "secret bytes")}/x`);
     expect(bulkClientUsable(url)).toBe(true);
     await expect(bulkRequest(url).then((r) => r.text())).rejects.toThrow(
       /TLS: the certificate of 127.0.0.1 was refused/,
@@ -206,41 +212,22 @@ describe("bulk HTTP/1.1 client", () => {
   });
 
   test("HTTPS through a private CA (NODE_EXTRA_CA_CERTS): trusted, and a wrong host name is refused", async () => {
-    const dir = join(import.meta.dir, "fixtures", "tls");
-    const ports: Record<string, number> = {};
-    for (const name of ["good", "wrong"]) {
-      const srv = createHttpsServer(
-        {
-          cert: readFileSync(join(dir, `${name}-cert.pem`), "utf8"),
-          key: readFileSync(join(dir, `${name}-key.pem`), "utf8"),
-        },
-        (_req, res) => res.end(`hello ${name}`),
-      );
-      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-      servers.push({ close: () => srv.close() });
-      ports[name] = (srv.address() as { port: number }).port;
-    }
-    const urls = [`https://127.0.0.1:${ports.good}/`, `https://127.0.0.1:${ports.wrong}/`];
-    const runChild = (env: Record<string, string>) =>
-      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
-        const p = spawn(process.execPath, [join(dir, "bulk-get.ts"), ...urls], {
-          env: { PATH: process.env.PATH, ...env },
-          stdio: ["ignore", "pipe", "inherit"],
-        });
-        let out = "";
-        p.stdout.on("data", (d) => (out += d));
-        p.on("error", reject);
-        p.on("exit", () =>
-          resolve(
-            out
-              .trim()
-              .split("\n")
-              .map((l) => JSON.parse(l)),
-          ),
-        );
-      });
+    const urls = [
+      `https://127.0.0.1:${await httpsServer("good", "hello good")}/`,
+      `https://127.0.0.1:${await httpsServer("wrong", "hello wrong")}/`,
+    ];
+    /** One JSON line per URL from the child (its other output, if any, is not JSON and is skipped). */
+    const runChild = async (env: Record<string, string>) => {
+      const p = spawnProcess(process.execPath, [join(TLS_DIR, "bulk-get.ts"), ...urls], env);
+      await p.exited;
+      return p
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
     // "good" has SAN IP:127.0.0.1, "wrong" has SAN DNS:other.example; both are signed by the test CA.
-    const trusted = await runChild({ NODE_EXTRA_CA_CERTS: join(dir, "test-ca.pem") });
+    const trusted = await runChild({ NODE_EXTRA_CA_CERTS: join(TLS_DIR, "test-ca.pem") });
     expect(trusted[0]).toMatchObject({ status: 200, body: "hello good" });
     expect(trusted[1]!.error).toMatch(
       /TLS: the certificate of 127\.0\.0\.1 was refused \(ERR_TLS_CERT_ALTNAME_INVALID\)/,

@@ -3,7 +3,6 @@
 // and nothing partial visible.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
@@ -11,7 +10,7 @@ import { join } from "node:path";
 import { BIN, spawnProcess, waitUntil } from "../helpers/sidecar.ts";
 import { startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { MiB, randomFile, randomPayload, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
+import { MiB, randomFile, randomPayload, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDCLI";
 const SK = "cli-secret-key-123";
@@ -235,9 +234,7 @@ describe("airuntime download (binary)", () => {
         env({ NODE_EXTRA_CA_CERTS: join(tls, "test-ca.pem"), DOWNLOADER_PART_CHUNKSIZE: String(1 * MiB) }),
       );
       expect(good.code).toBe(0);
-      expect(await sha256File(join(ok, "w", "weights.bin"))).toBe(
-        createHash("sha256").update(payload).digest("hex"),
-      );
+      expect(await sha256File(join(ok, "w", "weights.bin"))).toBe(sha256(payload));
       const bad = await tempDir("cli-tls-bad");
       const t0 = performance.now();
       const r = await run([`https://127.0.0.1:${ports[1]}/files/weights.bin`, "--local-dir", bad], env());
