@@ -1,24 +1,27 @@
 // The same main.ts runs under Deno (deno.json): it answers /healthz, and `download` fetches a model from the
 // fake HF hub byte-exact (under Deno the sources use fetch, not the Bun socket client).
-import { afterAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { afterAll, expect } from "bun:test";
+import { join } from "node:path";
 import { startFakeHfHub } from "./fakes/hf-hub.ts";
 import { freePort } from "./helpers/ports.ts";
 import { type Proc, spawnProcess, waitUntil } from "./helpers/sidecar.ts";
+import { tool } from "./helpers/tools.ts";
 import { MiB, randomPayload, removeTempDirs, sha256, sha256File, tempDir } from "./storage/helpers.ts";
 
-const DENO = resolve("node_modules/.bin/deno");
+const deno = tool("deno");
+const DENO = deno.path!;
 let proc: Proc | undefined;
 afterAll(async () => {
-  await proc?.stop("SIGKILL");
+  // SIGTERM: `deno task` passes it on to the deno it started (SIGKILL would orphan that one).
+  await proc?.stop("SIGTERM");
 });
 
-test.skipIf(!existsSync(DENO))(
-  "main.ts serves /healthz under Deno",
+deno.test(
+  "`deno task start` serves /healthz under Deno",
   async () => {
     const port = await freePort();
-    proc = spawnProcess(DENO, ["run", "-A", "main.ts", "--host", "127.0.0.1", "--port", String(port)], {
+    // Through `deno task start`, as the README says (the task must not run the npm-installed deno as a script).
+    proc = spawnProcess(DENO, ["task", "start", "--host", "127.0.0.1", "--port", String(port)], {
       INFERENCE_ENGINE_ENDPOINT: "http://127.0.0.1:9",
       DENO_NO_UPDATE_CHECK: "1",
     });
@@ -33,7 +36,7 @@ test.skipIf(!existsSync(DENO))(
   40_000,
 );
 
-test.skipIf(!existsSync(DENO))(
+deno.test(
   "airuntime download under Deno: files arrive byte-exact, SHA-256 verified",
   async () => {
     const hub = await startFakeHfHub();

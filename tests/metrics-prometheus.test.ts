@@ -1,21 +1,22 @@
 // A real Prometheus (Debian's package) scrapes the sidecar every second; its HTTP API then returns
 // aibrix:queue_size for the mock engine's model. Prometheus negotiates OpenMetrics and gzip, so this also
 // checks those renderings against the reference parser.
-import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, expect } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMockEngine } from "../mock/index.ts";
 import { freePort } from "./helpers/ports.ts";
 import { type Proc, spawnProcess, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { tool } from "./helpers/tools.ts";
 
-const PROMETHEUS = "/usr/bin/prometheus";
+const prometheus = tool("prometheus");
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-test.skipIf(!existsSync(PROMETHEUS) && !process.env.CI)(
+prometheus.test(
   "Prometheus scrapes the sidecar and answers a query for aibrix:queue_size",
   async () => {
     const model = "prom-test-model";
@@ -46,7 +47,7 @@ test.skipIf(!existsSync(PROMETHEUS) && !process.env.CI)(
       ].join("\n"),
     );
     const port = await freePort();
-    const prom = spawnProcess(PROMETHEUS, [
+    const prom = spawnProcess(prometheus.path!, [
       `--config.file=${join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,

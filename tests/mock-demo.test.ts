@@ -1,26 +1,14 @@
 // `npm start` (scripts/demo.ts) prints a tour, and every curl command it prints works as printed.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { expect, test } from "bun:test";
+import { expect } from "bun:test";
+import { freePort } from "./helpers/ports.ts";
 import { spawnProcess } from "./helpers/sidecar.ts";
+import { tool } from "./helpers/tools.ts";
 
-/** Ask the OS for a free port (port 0), then hand the number to the demo, which takes fixed ports. */
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? res(a.port) : rej(new Error("no port"))));
-    });
-  });
-}
-
-const hasCurl = spawnSync("curl", ["--version"]).status === 0;
-
-test.skipIf(!hasCurl)(
+// The demo takes fixed ports: ask the OS for free ones (port 0) and hand the numbers over.
+tool("curl").test(
   "demo: tour printed, each curl works as printed, Ctrl-C stops everything",
   async () => {
     const [enginePort, sidecarPort] = [await freePort(), await freePort()];

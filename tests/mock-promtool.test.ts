@@ -1,12 +1,9 @@
 // Every personality's Prometheus output passes `promtool check metrics`: no parse error, and no lint finding
 // except "should not contain ':'" (every engine-style name triggers it) and the cases where the real engine
 // itself breaks the conventions, each named below.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { MOCK_ENGINES, type MockEngineName, startMockEngine } from "../mock/index.ts";
-
-const PROMTOOL = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((p) => existsSync(p));
+import { checkMetrics, promtool } from "./helpers/promtool.ts";
 
 /** Findings the real engines produce too (metric name -> lint text), so the mock keeps them. */
 const REAL_ENGINE_FINDINGS: Record<MockEngineName, Array<[string, string]>> = {
@@ -54,50 +51,40 @@ const REAL_ENGINE_FINDINGS: Record<MockEngineName, Array<[string, string]>> = {
   ],
 };
 
-function promtool(text: string): { status: number | null; findings: string[]; stderr: string } {
-  const r = spawnSync(PROMTOOL!, ["check", "metrics"], { input: text, encoding: "utf8" });
-  const findings = `${r.stdout}\n${r.stderr}`
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return { status: r.status, findings, stderr: r.stderr };
-}
-
-describe.skipIf(!PROMTOOL)("promtool check metrics", () => {
+describe("promtool check metrics", () => {
   for (const engine of MOCK_ENGINES) {
-    test(`${engine}: no parse error, no lint finding except ':' and the real engine's own`, async () => {
-      const m = await startMockEngine({ engine, tickMs: 0, seed: 3 });
+    promtool.test(
+      `${engine}: no parse error, no lint finding except ':' and the real engine's own`,
+      async () => {
+        const m = await startMockEngine({ engine, tickMs: 0, seed: 3 });
+        try {
+          m.simulateRequest(null);
+          m.step(600);
+          const text = await (await fetch(m.metricsUrl)).text();
+          const { findings } = checkMetrics(text);
+          const allowed = new Set(REAL_ENGINE_FINDINGS[engine].map(([n, f]) => `${n} ${f}`));
+          const unexpected = findings.filter((f) => !f.endsWith("should not contain ':'") && !allowed.has(f));
+          expect(unexpected).toEqual([]);
+          // The allow-list is not stale: every listed finding is still produced.
+          for (const a of allowed) expect(findings).toContain(a);
+        } finally {
+          await m.stop();
+        }
+      },
+    );
+  }
+
+  promtool.test(
+    "promtool rejects the malformed-metrics fault (so the fault really breaks parsers)",
+    async () => {
+      const m = await startMockEngine({ engine: "vllm", tickMs: 0, faults: { malformedMetrics: true } });
       try {
-        m.simulateRequest(null);
-        m.step(600);
-        const text = await (await fetch(m.metricsUrl)).text();
-        const { findings } = promtool(text);
-        const allowed = new Set(REAL_ENGINE_FINDINGS[engine].map(([n, f]) => `${n} ${f}`));
-        const unexpected = findings.filter((f) => !f.endsWith("should not contain ':'") && !allowed.has(f));
-        expect(unexpected).toEqual([]);
-        // The allow-list is not stale: every listed finding is still produced.
-        for (const a of allowed) expect(findings).toContain(a);
+        const r = checkMetrics(await (await fetch(m.metricsUrl)).text());
+        expect(r.status).not.toBe(0);
+        expect(r.findings.join("\n")).toMatch(/error while linting|parse|expected/i);
       } finally {
         await m.stop();
       }
-    });
-  }
-
-  test("promtool rejects the malformed-metrics fault (so the fault really breaks parsers)", async () => {
-    const m = await startMockEngine({ engine: "vllm", tickMs: 0, faults: { malformedMetrics: true } });
-    try {
-      const r = promtool(await (await fetch(m.metricsUrl)).text());
-      expect(r.status).not.toBe(0);
-      expect(r.findings.join("\n")).toMatch(/error while linting|parse|expected/i);
-    } finally {
-      await m.stop();
-    }
-  });
+    },
+  );
 });
-
-if (!PROMTOOL)
-  test("SKIPPED promtool checks: promtool is not installed (Debian package prometheus)", () => {
-    console.warn(
-      "mock-promtool: promtool not found in /usr/bin or /usr/local/bin; the promtool checks were skipped",
-    );
-  });
