@@ -82,6 +82,7 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     logDir: `${config.stateDir}/engine-logs`,
     metrics: ownMetrics,
     fetchToDir: makeFetchToDir({ log: log.child({ component: "lifecycle-download" }) }),
+    allowedSources: config.downloader.allowedSources,
     engineFor: (kind, baseUrl) =>
       (ENGINE_KINDS as readonly string[]).includes(kind)
         ? createEngineAdapter(kind as EngineKind, { baseUrl, timeoutMs: 10_000 })

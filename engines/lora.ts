@@ -8,7 +8,7 @@ import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 import type { FetchToDir } from "../storage/types.ts";
-import { sourceAllowed } from "../security/sources.ts";
+import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
 import { keyedSerial } from "./keyed.ts";
@@ -135,18 +135,26 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     return loadedEpoch.get(name)?.epoch === epoch;
   }
 
+  /** A path the engine reads as given passes AIRUNTIME_ALLOWED_SOURCES (symlinks resolved). */
+  async function checkEnginePath(p: string): Promise<void> {
+    if (!(await enginePathAllowed(p, d.allowedSources)))
+      throw new AppError(
+        "source_forbidden",
+        403,
+        `source '${shown(p)}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${d.allowedSources?.join(", ")})`,
+      );
+  }
+
   async function resolvePath(req: LoadRequest, existing: AdapterRecord | undefined) {
-    if (req.mode === "direct") return { path: req.lora_path, downloaded: false };
+    if (req.mode === "direct") {
+      await checkEnginePath(req.lora_path);
+      return { path: req.lora_path, downloaded: false };
+    }
     const url = req.artifact_url;
     if (url.startsWith("/")) {
       // Absolute local paths are used in place, never copied (AIBrix bug B5).
       const p = checkAbsolutePath(url, "artifact_url");
-      if (!sourceAllowed(parseUri(p), d.allowedSources))
-        throw new AppError(
-          "source_forbidden",
-          403,
-          `source '${shown(p)}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${d.allowedSources?.join(", ")})`,
-        );
+      await checkEnginePath(p);
       const st = await stat(p).catch(() => null);
       if (!st)
         throw new AppError(

@@ -26,6 +26,8 @@ export interface LifecycleDeps {
   /** Engine logs directory. */
   logDir: string;
   fetchToDir?: FetchToDir;
+  /** AIRUNTIME_ALLOWED_SOURCES: a local artifact_url must pass it too (remote ones pass it in the downloader). */
+  allowedSources?: readonly string[];
   metrics?: OwnMetrics;
   engineFor(kind: string, baseUrl: string): EngineAdapter | null;
   nvidiaSmi?: string;
@@ -116,6 +118,7 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
       stopGraceMs: c.stopGraceMs,
       env: d.env,
       fetchToDir: d.fetchToDir,
+      allowedSources: d.allowedSources,
       kvLimiter: kvLimiterFor(c, d.env, log),
       engineFor: d.engineFor,
       metrics,

@@ -10,6 +10,7 @@ import type { EngineAdapter } from "../engines/types.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { registerSecret } from "../redact.ts";
+import { enginePathAllowed } from "../security/sources.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { limitKv, sleepModel, wakeModel } from "./actions.ts";
 import { argProblem, engineArgs, expandCommand, ipcNameFor, redactArgv } from "./command.ts";
@@ -44,6 +45,8 @@ export interface LifecycleOptions {
   /** The agent's environment, copied to every engine (plus the kvcached variables). */
   env: Record<string, string | undefined>;
   fetchToDir?: FetchToDir;
+  /** AIRUNTIME_ALLOWED_SOURCES, for artifact_url values the engine reads as given (paths, repo ids). */
+  allowedSources?: readonly string[];
   /** null: no KV limit command configured (kv-limit answers 501). */
   kvLimiter: KvLimiter | null;
   /** An adapter for a launched engine (sleep/wake are its capabilities). */
@@ -162,6 +165,17 @@ export class LifecycleManager {
     if (req.port !== 0 && (req.port < 1 || req.port > 65535))
       throw activateError(400, req, `port ${req.port} is not a valid TCP port`);
     for (const v of Object.values(req.credentials ?? {})) registerSecret(v);
+    // A path or repo id goes to the engine as is, so it passes the allow-list here (URLs pass it in the
+    // downloader).
+    if (
+      !req.artifact_url.includes("://") &&
+      !(await enginePathAllowed(req.artifact_url, this.o.allowedSources))
+    )
+      throw activateError(
+        400,
+        req,
+        `artifact_url '${req.artifact_url}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${this.o.allowedSources?.join(", ")})`,
+      );
 
     return this.withModel(req.model_name, async () => {
       if (this.closed) throw activateError(500, req, "the lifecycle manager is shutting down");

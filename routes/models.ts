@@ -207,6 +207,9 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       throw toHttp(e);
     }
     if (extra.in_place) {
+      // Used where it is, so it must be where downloads may be: inside the download roots (symlinks resolved).
+      if (target.uri.scheme === "local")
+        await checkLocalDir(target.uri.path, config.downloader.roots, "in_place model_uri");
       try {
         const r = await useInPlace(target.uri, config, creds, c.req.raw.signal);
         return c.json({ ...card(target, "downloaded"), model_root_path: r.path });

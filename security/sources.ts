@@ -4,13 +4,77 @@
 //   s3://bucket   gcs://bucket   tos://bucket        one bucket
 //   hf://org      hf://org/name                      an organization or one repository
 //   https://host  https://*.example.com  http://host:port   one host (or a domain suffix)
-//   /abs/prefix                                      local paths under that directory
-// Unset = everything is allowed (AIBrix's behaviour).
+//   /abs/prefix                                      local paths under that directory (compared once
+//                                                    symlinks are resolved, see localPathAllowed)
+// Unset = everything is allowed (AIBrix's behaviour), except link-local / metadata addresses (addresses.ts):
+// those need an http(s) entry naming the host exactly (`http://169.254.169.254`), set or not.
+import { resolve } from "node:path";
 import type { ParsedUri } from "../storage/types.ts";
+import { parseUri } from "../storage/uri.ts";
+import { realpathOfExistingPrefix } from "../validate/names.ts";
 
 export function sourceAllowed(uri: ParsedUri, allowed: readonly string[] | undefined): boolean {
   if (!allowed) return true;
   return allowed.some((entry) => matches(uri, entry.trim()));
+}
+
+/** An http(s) URL (a request-supplied endpoint, a redirect hop) checked as a source of its own. */
+export function urlAllowed(url: URL, allowed: readonly string[] | undefined): boolean {
+  if (!allowed) return true;
+  const uri: ParsedUri = { scheme: "http", raw: url.href, bucket: url.host, path: url.pathname };
+  return allowed.some((entry) => matches(uri, entry.trim()));
+}
+
+/** True when an http(s) entry names exactly this URL's host (no wildcard, no bare scheme): the explicit
+ *  permission a link-local / metadata address needs. */
+export function hostNamedExplicitly(url: URL, allowed: readonly string[] | undefined): boolean {
+  return (allowed ?? []).some((raw) => {
+    const m = /^(https?):\/\/([^/]+)\/?$/i.exec(raw.trim());
+    if (!m || `${m[1]!.toLowerCase()}:` !== url.protocol) return false;
+    let entry: URL;
+    try {
+      entry = new URL(`${m[1]}://${m[2]}`);
+    } catch {
+      return false;
+    }
+    return entry.hostname === url.hostname && (entry.port === "" || entry.port === url.port);
+  });
+}
+
+/**
+ * A local path checked against the allow-list's `local` / `/prefix` entries once symlinks are resolved on
+ * both sides (a symlink inside an allowed prefix that points outside it is refused). Missing path parts are
+ * taken as written after the deepest existing directory.
+ */
+export async function localPathAllowed(
+  path: string,
+  allowed: readonly string[] | undefined,
+): Promise<boolean> {
+  if (!allowed) return true;
+  const real = await realpathOfExistingPrefix(resolve(path));
+  for (const raw of allowed) {
+    const entry = raw.trim();
+    if (/^(local|file)$/i.test(entry)) return true;
+    if (!entry.startsWith("/")) continue;
+    const prefix = await realpathOfExistingPrefix(resolve(entry));
+    if (real === prefix || real.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`)) return true;
+  }
+  return false;
+}
+
+/**
+ * A path handed to an engine as is (a direct `lora_path`, a lifecycle `artifact_url` without a scheme): an
+ * absolute path is a local source (localPathAllowed); anything else is a Hugging Face repo id the engine
+ * fetches itself, allowed as hf://<id> would be.
+ */
+export async function enginePathAllowed(p: string, allowed: readonly string[] | undefined): Promise<boolean> {
+  if (!allowed) return true;
+  if (p.startsWith("/")) return localPathAllowed(p, allowed);
+  try {
+    return sourceAllowed(parseUri(p), allowed);
+  } catch {
+    return false;
+  }
 }
 
 function matches(uri: ParsedUri, entry: string): boolean {

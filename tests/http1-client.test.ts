@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { bulkClientUsable, bulkRequest, bypassesProxy } from "../platform/http1-client.ts";
 import { serve } from "../platform/serve.ts";
 import { spawnProcess } from "./helpers/sidecar.ts";
+import { urlGuard } from "../storage/sources/guard.ts";
 import { send } from "../storage/sources/http-util.ts";
 
 const servers: Array<{ close(): void }> = [];
@@ -318,7 +319,7 @@ describe("bulk HTTP/1.1 client", () => {
       `${origin.url}/start`,
       { headers: { authorization: "Bearer t0ken", range: "bytes=0-6" }, redirect: "follow" },
       "test",
-      { bulk: true },
+      { bulk: true, guard: urlGuard({ allowed: undefined }) },
     );
     expect(await res.text()).toBe("payload");
     expect(seen).toEqual([null, null]); // crossed origins once, so neither hop on the target got the token

@@ -35,7 +35,7 @@ function inside(root: string, p: string): boolean {
 }
 
 /** Resolve the real path of the longest existing prefix of `p`, then append the rest (symlinks resolved). */
-async function realpathOfExistingPrefix(p: string): Promise<string> {
+export async function realpathOfExistingPrefix(p: string): Promise<string> {
   const rest: string[] = [];
   let cur = p;
   for (;;) {

@@ -9,12 +9,16 @@ async function equalOrInside(root: string, p: string): Promise<boolean> {
   return resolve(root) === resolve(p) || (await isInside(root, p));
 }
 
-export async function checkLocalDir(localDir: string, roots: readonly string[]): Promise<string> {
+export async function checkLocalDir(
+  localDir: string,
+  roots: readonly string[],
+  field = "local_dir",
+): Promise<string> {
   for (const root of roots) if (await equalOrInside(root, localDir)) return localDir;
   throw new AppError(
     "path_outside_roots",
     400,
-    `local_dir '${shown(localDir)}' is outside the download roots (${roots.join(", ")}); set AIRUNTIME_DOWNLOAD_ROOTS to allow it`,
+    `${field} '${shown(localDir)}' is outside the download roots (${roots.join(", ")}); set AIRUNTIME_DOWNLOAD_ROOTS to allow it`,
   );
 }
 

@@ -2,6 +2,7 @@
 // /resolve/<commit>/<path>, following redirects by hand so the token goes to the hub's host only.
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+import type { UrlGuard } from "./guard.ts";
 import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
 
 export interface HfOptions {
@@ -9,6 +10,8 @@ export interface HfOptions {
   token?: string;
   /** Revision when the URI names none (HF_REVISION); default "main". */
   revision?: string;
+  /** Checks every URL before it is requested: hub calls, the resolve URL and each redirect hop. */
+  guard: UrlGuard;
 }
 
 interface TreeEntry {
@@ -23,6 +26,7 @@ const MAX_REDIRECTS = 5;
 
 export function createHfSource(opts: HfOptions): Source {
   const hub = new URL(opts.endpoint);
+  const guard = opts.guard;
   const commits = new Map<string, string>();
   const cdn = new Map<string, URL>();
 
@@ -34,7 +38,7 @@ export function createHfSource(opts: HfOptions): Source {
 
   async function api(path: string, signal: AbortSignal, what: string): Promise<Response> {
     const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
-    const res = await send(url, { headers: headersFor(url), signal }, what);
+    const res = await send(url, { headers: headersFor(url), signal }, what, { guard });
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new DownloadError(
@@ -92,7 +96,10 @@ export function createHfSource(opts: HfOptions): Source {
       // if it stops working (expired signature), resolve again.
       const cached = cdn.get(key);
       if (cached) {
-        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what, { bulk: true });
+        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what, {
+          bulk: true,
+          guard,
+        });
         if (res.ok) {
           if (range) checkRange(res, range, what);
           return bodyOf(res, what);
@@ -103,7 +110,7 @@ export function createHfSource(opts: HfOptions): Source {
       const path = file.path.split("/").map(encodeURIComponent).join("/");
       let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await send(url, { headers: headersFor(url, extra), signal }, what, { bulk: true });
+        const res = await send(url, { headers: headersFor(url, extra), signal }, what, { bulk: true, guard });
         if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
           await res.body?.cancel();
           url = new URL(res.headers.get("location")!, url);

@@ -2,23 +2,45 @@
 // engine), HTTP failures become typed reasons, and bodies of failed responses are always released.
 import { bulkClientUsable, bulkRequest } from "../../platform/http1-client.ts";
 import { DownloadError, httpFailure } from "../errors.ts";
+import type { UrlGuard } from "./guard.ts";
 
 export const USER_AGENT = "airuntime-downloader/1";
 
-/** Redirects followed for `redirect: "follow"` on the bulk client (fetch's own limit). */
+/** Redirects followed for `redirect: "follow"` (fetch's own limit). */
 const MAX_FOLLOW = 20;
 
 /** `bulk`: a ranged GET of file bytes, sent on the lean HTTP/1.1 client where it can be (see
- *  platform/http1-client.ts); everything else, and bulk requests it cannot carry, go through fetch. */
+ *  platform/http1-client.ts); everything else, and bulk requests it cannot carry, go through fetch.
+ *  `guard`: checked before every request, the first and each redirect hop (fetch and the bulk client are
+ *  only ever asked for one hop, so nothing is followed unchecked). `redirect: "follow"` needs a guard. */
 export async function send(
   url: string | URL,
   init: RequestInit,
   what: string,
-  opts: { bulk?: boolean } = {},
+  opts: { bulk?: boolean; guard?: UrlGuard } = {},
 ): Promise<Response> {
+  const follow = init.redirect === "follow";
+  if (follow && !opts.guard) throw new Error(`${what}: redirects are followed only through a URL guard`);
+  const headers = new Headers(init.headers);
+  let u = new URL(url);
+  for (let hop = 0; ; hop++) {
+    await opts.guard?.(u, hop === 0 ? what : `${what} (redirect ${hop})`);
+    const res = await sendOnce(u, { ...init, headers, redirect: "manual" }, what, opts.bulk ?? false);
+    const location = res.headers.get("location");
+    if (!follow || res.status < 300 || res.status >= 400 || !location) return res;
+    await res.body?.cancel();
+    if (hop >= MAX_FOLLOW) throw new DownloadError("network", `${what}: too many redirects`);
+    const next = new URL(location, u);
+    if (next.origin !== u.origin) headers.delete("authorization"); // as fetch does across origins
+    u = next;
+  }
+}
+
+async function sendOnce(url: URL, init: RequestInit, what: string, bulk: boolean): Promise<Response> {
   try {
-    if (opts.bulk) return await bulkSend(new URL(url), init);
-    return await fetch(url, { ...init, redirect: init.redirect ?? "manual" });
+    if (bulk && bulkClientUsable(url))
+      return await bulkRequest(url, { method: init.method, headers: init.headers, signal: init.signal });
+    return await fetch(url, init);
   } catch (e) {
     if (init.signal?.aborted) throw init.signal.reason ?? e;
     const msg = (e as Error).message;
@@ -36,21 +58,6 @@ export async function send(
 /** Certificate failures as the bulk client and Bun's fetch word them. */
 const TLS_REFUSAL =
   /^TLS: the certificate|ERR_TLS_CERT|CERT_HAS_EXPIRED|UNABLE_TO_VERIFY|SELF_SIGNED_CERT|self[- ]signed certificate|unable to verify the first certificate|certificate has expired|unable to get local issuer/i;
-
-async function bulkSend(url: URL, init: RequestInit): Promise<Response> {
-  const headers = new Headers(init.headers);
-  for (let hop = 0; ; hop++) {
-    if (!bulkClientUsable(url)) return fetch(url, { ...init, headers, redirect: init.redirect ?? "manual" });
-    const res = await bulkRequest(url, { method: init.method, headers, signal: init.signal });
-    const location = res.headers.get("location");
-    if (init.redirect !== "follow" || res.status < 300 || res.status >= 400 || !location) return res;
-    await res.body?.cancel();
-    if (hop >= MAX_FOLLOW) throw new Error("too many redirects");
-    const next = new URL(location, url);
-    if (next.origin !== url.origin) headers.delete("authorization"); // as fetch does across origins
-    url = next;
-  }
-}
 
 /** Throw the typed failure for a non-2xx response (its body is discarded). */
 export async function failFor(res: Response, what: string): Promise<never> {

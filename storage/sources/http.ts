@@ -2,9 +2,12 @@
 // carry the total size); ranges are used only when the server honours them.
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+import type { UrlGuard } from "./guard.ts";
 import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
 
-export function createHttpSource(opts: { headers?: Record<string, string> } = {}): Source {
+/** `guard` checks the URL and every redirect hop before it is requested (see guard.ts). */
+export function createHttpSource(opts: { guard: UrlGuard; headers?: Record<string, string> }): Source {
+  const guard = opts.guard;
   const base = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...opts.headers };
   return {
     async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
@@ -12,6 +15,7 @@ export function createHttpSource(opts: { headers?: Record<string, string> } = {}
         uri.raw,
         { headers: { ...base, range: "bytes=0-0" }, signal, redirect: "follow" },
         uri.raw,
+        { guard },
       );
       if (!res.ok) await failFor(res, uri.raw);
       await res.body?.cancel();
@@ -32,6 +36,7 @@ export function createHttpSource(opts: { headers?: Record<string, string> } = {}
           res.url || uri.raw,
           { method: "HEAD", headers: base, signal, redirect: "follow" },
           uri.raw,
+          { guard },
         );
         len = head.ok ? head.headers.get("content-length") : null;
       }
@@ -45,7 +50,7 @@ export function createHttpSource(opts: { headers?: Record<string, string> } = {}
       const headers: Record<string, string> = { ...base };
       if (range) headers.range = rangeHeader(range);
       if (range && file.etag) headers["if-match"] = file.etag;
-      const res = await send(url, { headers, signal, redirect: "follow" }, uri.raw, { bulk: true });
+      const res = await send(url, { headers, signal, redirect: "follow" }, uri.raw, { bulk: true, guard });
       if (!res.ok) await failFor(res, uri.raw);
       if (range) checkRange(res, range, uri.raw);
       return bodyOf(res, uri.raw);

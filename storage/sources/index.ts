@@ -1,12 +1,18 @@
 // Picks and configures the source for a parsed URI. Credentials come, in order, from the request's
 // credentials map (AIBrix's keys: aws_access_key_id, huggingface_token, TOS_ACCESS_KEY, ...), from the
 // request's download_extra_config (ak, sk, endpoint, region, hf_token, ...), then from the environment.
-import { sourceAllowed } from "../../security/sources.ts";
+// Trust boundary: environment credentials (HF_TOKEN, AWS_*, TOS_*, GCS_*) go only to the environment's
+// endpoints. An endpoint the request names (hf_endpoint, endpoint, aws_endpoint_url, ...) is a source of its
+// own: it must pass AIRUNTIME_ALLOWED_SOURCES as an http(s) URL and the link-local rule (guard.ts), and it is
+// sent only the credentials the request itself carries. A request-supplied region must be a plain region
+// name, so it cannot turn the default endpoint into another host.
+import { sourceAllowed, urlAllowed } from "../../security/sources.ts";
 import type { Config } from "../../config.ts";
 import { registerSecret } from "../../redact.ts";
 import { DownloadError } from "../errors.ts";
 import type { Credentials, ParsedUri, Source } from "../types.ts";
 import { type CredentialProvider, staticCredentials, webIdentityCredentials } from "./credentials.ts";
+import { urlGuard } from "./guard.ts";
 import { createHfSource } from "./hf.ts";
 import { createHttpSource } from "./http.ts";
 import { createLocalSource } from "./local.ts";
@@ -27,7 +33,66 @@ function pick(map: Credentials, ...keys: string[]): string | undefined {
   return undefined;
 }
 
-const withScheme = (e: string) => (/^https?:\/\//.test(e) ? e : `https://${e}`);
+const withScheme = (e: string) => (/^https?:\/\//i.test(e) ? e : `https://${e}`);
+
+/** An endpoint as a URL (scheme added when missing); a malformed one is a clear error. */
+function endpointUrl(value: string, field: string): URL {
+  try {
+    const u = new URL(withScheme(value));
+    if (u.username || u.password) throw new Error("credentials inside the URL");
+    return u;
+  } catch (e) {
+    throw new DownloadError(
+      "bad_uri",
+      `${field} '${value}' is not a valid http(s) URL: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Same service: scheme, host, port and path (trailing slashes ignored). */
+function sameEndpoint(a: URL, b: string | undefined): boolean {
+  if (!b) return false;
+  const o = new URL(withScheme(b));
+  const path = (u: URL) => u.pathname.replace(/\/+$/, "");
+  return a.protocol === o.protocol && a.host === o.host && path(a) === path(o);
+}
+
+/**
+ * The endpoint to use: the environment's (trusted; `own` false), or the one the request names (`own` true:
+ * checked against the allow-list here, and by the URL guard before every request).
+ */
+function chooseEndpoint(
+  requested: string | undefined,
+  fromEnv: string,
+  field: string,
+  allowed: readonly string[] | undefined,
+): { url: URL; own: boolean } {
+  if (requested === undefined) return { url: endpointUrl(fromEnv, field), own: false };
+  const url = endpointUrl(requested, field);
+  if (sameEndpoint(url, fromEnv)) return { url, own: false };
+  if (!urlAllowed(url, allowed))
+    throw new DownloadError(
+      "forbidden",
+      `${field} '${url.origin}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${allowed?.join(", ")}); an endpoint named by a request is a source of its own`,
+    );
+  return { url, own: true };
+}
+
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/i;
+
+function checkRegion(region: string, field: string): string {
+  if (!REGION.test(region))
+    throw new DownloadError("bad_uri", `${field} '${region}' is not a region name (letters, digits and '-')`);
+  return region;
+}
+
+/** Sent to a request-supplied endpoint that carries no keys of its own. */
+function noEnvCredentials(raw: string, endpoint: URL, names: string): DownloadError {
+  return new DownloadError(
+    "credentials",
+    `${raw}: the request names its own endpoint ${endpoint.origin}, which is never sent the environment's credentials; send ${names} with the request`,
+  );
+}
 
 /** Virtual-hosted addressing for the big public clouds; path-style for custom endpoints (MinIO, s3rver). */
 function addressingFor(endpoint: string, setting: "auto" | "path" | "virtual"): "path" | "virtual" {
@@ -51,27 +116,48 @@ function keysOrFail(
 }
 
 export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentials = {}): Source {
+  const allowed = s.downloader?.allowedSources;
   // Checked before any connection, so a request cannot make the sidecar reach arbitrary internal URLs.
-  if (!sourceAllowed(uri, s.downloader?.allowedSources))
+  if (!sourceAllowed(uri, allowed))
     throw new DownloadError(
       "forbidden",
-      `source '${uri.raw}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${s.downloader?.allowedSources?.join(", ")})`,
+      `source '${uri.raw}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${allowed?.join(", ")})`,
     );
   for (const v of Object.values(creds)) registerSecret(v);
   switch (uri.scheme) {
-    case "hf":
+    case "hf": {
+      const hub = chooseEndpoint(pick(creds, "hf_endpoint"), s.hf.endpoint, "hf_endpoint", allowed);
+      const hubHost = hub.url.host;
+      const defaultHub = /(^|\.)huggingface\.co$/i.test(hub.url.hostname);
       return createHfSource({
-        endpoint: pick(creds, "hf_endpoint") ?? s.hf.endpoint,
-        token: pick(creds, "huggingface_token", "hf_token") ?? s.hf.token,
+        endpoint: hub.url.href,
+        token: pick(creds, "huggingface_token", "hf_token") ?? (hub.own ? undefined : s.hf.token),
         revision: pick(creds, "hf_revision") ?? s.hf.revision,
+        guard: urlGuard({
+          allowed,
+          trusted: (u) => !hub.own && u.host === hubHost,
+          // An hf:// entry admits the hub; its own host, and huggingface.co's CDN hosts for the public hub,
+          // are where its files live. Any other hop needs an http(s) entry.
+          alsoAllowed: (u) =>
+            u.host === hubHost || (defaultHub && /(^|\.)(huggingface\.co|hf\.co)$/i.test(u.hostname)),
+        }),
       });
+    }
     case "http":
-      return createHttpSource();
+      return createHttpSource({ guard: urlGuard({ allowed }) });
     case "local":
-      return createLocalSource();
+      return createLocalSource({ allowed });
     case "s3": {
-      const endpoint = pick(creds, "aws_endpoint_url", "endpoint") ?? s.aws.endpointUrl;
-      const region = pick(creds, "aws_region", "region") ?? s.aws.region ?? "us-east-1";
+      const region = checkRegion(
+        pick(creds, "aws_region", "region") ?? s.aws.region ?? "us-east-1",
+        "region",
+      );
+      const ep = chooseEndpoint(
+        pick(creds, "aws_endpoint_url", "endpoint"),
+        s.aws.endpointUrl ?? `https://s3.${region}.amazonaws.com`,
+        "endpoint",
+        allowed,
+      );
       const fromMap = keysOrFail(
         pick(creds, "aws_access_key_id", "ak"),
         pick(creds, "aws_secret_access_key", "sk"),
@@ -79,6 +165,8 @@ export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentia
         uri.raw,
         "aws_access_key_id / aws_secret_access_key",
       );
+      if (ep.own && !fromMap)
+        throw noEnvCredentials(uri.raw, ep.url, "aws_access_key_id and aws_secret_access_key");
       const provider =
         fromMap ??
         keysOrFail(
@@ -100,39 +188,49 @@ export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentia
           "credentials",
           `${uri.raw}: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (web identity)`,
         );
-      const ep = withScheme(endpoint ?? `https://s3.${region}.amazonaws.com`);
       return createS3Source({
-        endpoint: ep,
+        endpoint: ep.url.href,
         region,
-        addressing: addressingFor(ep, s.aws.addressing),
+        addressing: addressingFor(ep.url.href, s.aws.addressing),
         credentials: provider,
         label: "s3",
+        guard: ep.own ? urlGuard({ allowed }) : undefined,
       });
     }
     case "tos": {
+      const region = checkRegion(
+        pick(creds, "tos_region", "region") ?? s.tos.region ?? "cn-beijing",
+        "region",
+      );
+      // TOS speaks S3 at tos-s3-<region>.volces.com (AIBrix's v2 downloader needs the same).
+      const ep = chooseEndpoint(
+        pick(creds, "tos_endpoint", "endpoint"),
+        s.tos.endpoint ?? `tos-s3-${region}.volces.com`,
+        "endpoint",
+        allowed,
+      );
+      const own = (v: string | undefined) => (ep.own ? undefined : v);
       const provider = keysOrFail(
-        pick(creds, "TOS_ACCESS_KEY", "ak") ?? s.tos.accessKey,
-        pick(creds, "TOS_SECRET_KEY", "sk") ?? s.tos.secretKey,
-        pick(creds, "TOS_SESSION_KEY") ?? s.tos.sessionKey,
+        pick(creds, "TOS_ACCESS_KEY", "ak") ?? own(s.tos.accessKey),
+        pick(creds, "TOS_SECRET_KEY", "sk") ?? own(s.tos.secretKey),
+        pick(creds, "TOS_SESSION_KEY") ?? own(s.tos.sessionKey),
         uri.raw,
         "TOS_ACCESS_KEY / TOS_SECRET_KEY",
       );
       if (!provider)
-        throw new DownloadError(
-          "credentials",
-          `${uri.raw}: no TOS credentials: set TOS_ACCESS_KEY and TOS_SECRET_KEY`,
-        );
-      const region = pick(creds, "tos_region", "region") ?? s.tos.region ?? "cn-beijing";
-      // TOS speaks S3 at tos-s3-<region>.volces.com (AIBrix's v2 downloader needs the same).
-      const ep = withScheme(
-        pick(creds, "tos_endpoint", "endpoint") ?? s.tos.endpoint ?? `tos-s3-${region}.volces.com`,
-      );
+        throw ep.own
+          ? noEnvCredentials(uri.raw, ep.url, "TOS_ACCESS_KEY and TOS_SECRET_KEY")
+          : new DownloadError(
+              "credentials",
+              `${uri.raw}: no TOS credentials: set TOS_ACCESS_KEY and TOS_SECRET_KEY`,
+            );
       return createS3Source({
-        endpoint: ep,
+        endpoint: ep.url.href,
         region,
-        addressing: addressingFor(ep, s.aws.addressing),
+        addressing: addressingFor(ep.url.href, s.aws.addressing),
         credentials: provider,
         label: "tos",
+        guard: ep.own ? urlGuard({ allowed }) : undefined,
       });
     }
     case "gcs": {
@@ -141,28 +239,35 @@ export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentia
           "credentials",
           `${uri.raw}: service-account JSON is not supported; use GCS HMAC keys (gcs_access_key_id / gcs_secret_access_key or GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY)`,
         );
+      const ep = chooseEndpoint(
+        pick(creds, "gcs_endpoint", "endpoint"),
+        s.gcs.endpoint ?? "https://storage.googleapis.com",
+        "endpoint",
+        allowed,
+      );
+      const own = (v: string | undefined) => (ep.own ? undefined : v);
       const provider = keysOrFail(
-        pick(creds, "gcs_access_key_id", "ak") ?? s.gcs.accessKeyId,
-        pick(creds, "gcs_secret_access_key", "sk") ?? s.gcs.secretAccessKey,
+        pick(creds, "gcs_access_key_id", "ak") ?? own(s.gcs.accessKeyId),
+        pick(creds, "gcs_secret_access_key", "sk") ?? own(s.gcs.secretAccessKey),
         undefined,
         uri.raw,
         "GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY",
       );
       if (!provider)
-        throw new DownloadError(
-          "credentials",
-          `${uri.raw}: no GCS HMAC keys: set GCS_ACCESS_KEY_ID and GCS_SECRET_ACCESS_KEY`,
-        );
-      const ep = withScheme(
-        pick(creds, "gcs_endpoint", "endpoint") ?? s.gcs.endpoint ?? "https://storage.googleapis.com",
-      );
+        throw ep.own
+          ? noEnvCredentials(uri.raw, ep.url, "gcs_access_key_id and gcs_secret_access_key")
+          : new DownloadError(
+              "credentials",
+              `${uri.raw}: no GCS HMAC keys: set GCS_ACCESS_KEY_ID and GCS_SECRET_ACCESS_KEY`,
+            );
       return createS3Source({
-        endpoint: ep,
+        endpoint: ep.url.href,
         region: "auto",
         addressing: "path",
         credentials: provider,
         listVersion: 1,
         label: "gs",
+        guard: ep.own ? urlGuard({ allowed }) : undefined,
       });
     }
   }

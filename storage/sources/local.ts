@@ -1,8 +1,11 @@
-// Absolute local paths and file:// URIs: a directory tree or one file, read from this machine.
+// Absolute local paths and file:// URIs: a directory tree or one file, read from this machine. The path is
+// checked against AIRUNTIME_ALLOWED_SOURCES once symlinks are resolved (a link inside an allowed prefix that
+// points outside is refused); symlinks inside the tree are not followed.
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Readable } from "node:stream";
+import { localPathAllowed } from "../../security/sources.ts";
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 
@@ -21,10 +24,15 @@ async function* walk(root: string, dir: string): AsyncGenerator<RemoteFile> {
   }
 }
 
-export function createLocalSource(): Source {
+export function createLocalSource(opts: { allowed?: readonly string[] } = {}): Source {
   const pathOf = (uri: ParsedUri, file: RemoteFile) => file.key ?? join(uri.path, file.path);
   return {
     async *list(uri: ParsedUri): AsyncIterable<RemoteFile> {
+      if (!(await localPathAllowed(uri.path, opts.allowed)))
+        throw new DownloadError(
+          "forbidden",
+          `source '${uri.raw}' resolves outside the local prefixes of AIRUNTIME_ALLOWED_SOURCES (${opts.allowed?.join(", ")})`,
+        );
       let s: Awaited<ReturnType<typeof stat>>;
       try {
         s = await stat(uri.path);

@@ -4,6 +4,7 @@ import { AwsClient } from "aws4fetch";
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 import type { CredentialProvider } from "./credentials.ts";
+import type { UrlGuard } from "./guard.ts";
 import {
   bodyOf,
   checkRange,
@@ -25,6 +26,8 @@ export interface S3Options {
   listVersion?: 1 | 2;
   /** Name shown in messages: "s3", "tos", "gcs". */
   label: string;
+  /** Checks every URL before it is signed and sent (a request-supplied endpoint; see guard.ts). */
+  guard?: UrlGuard;
 }
 
 const PLAIN_MD5 = /^[0-9a-f]{32}$/;
@@ -50,6 +53,7 @@ export function createS3Source(opts: S3Options): Source {
     what: string,
     how: { bulk?: boolean } = {},
   ): Promise<Response> {
+    await opts.guard?.(new URL(url), what);
     const creds = await opts.credentials();
     const key = `${creds.accessKeyId}\n${creds.sessionToken ?? ""}`;
     let client = clients.get(key);

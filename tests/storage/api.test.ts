@@ -18,6 +18,7 @@ let engine: Server;
 let engineModels: string[] = [];
 let sidecar: Proc;
 let local: string;
+let staged: string;
 let env: Record<string, string>;
 const big = randomPayload(16 * MiB);
 const cfg = randomPayload(1000);
@@ -38,7 +39,9 @@ beforeAll(async () => {
         : new Response("ok"),
   });
   local = await tempDir("api");
+  staged = await tempDir("inplace-root"); // in_place sources must be inside a download root (C10)
   env = {
+    AIRUNTIME_DOWNLOAD_ROOTS: staged,
     AWS_ENDPOINT_URL: s3.url,
     AWS_ACCESS_KEY_ID: AK,
     AWS_SECRET_ACCESS_KEY: SK,
@@ -142,7 +145,7 @@ describe("model API", () => {
   });
 
   test("in_place: a local directory is used where it is (nothing copied); other sources are refused", async () => {
-    const src = await tempDir("inplace-src");
+    const src = join(staged, "inplace-src");
     await mkdir(join(src, "weights"), { recursive: true });
     await writeFile(join(src, "weights", "config.json"), cfg);
     const res = await post({
