@@ -9,6 +9,9 @@ import { buildSnapshot, type EndpointData, type LoraInfo, type Snapshot } from "
 import { modelNameIn, standardize } from "./standardize.ts";
 import type { Labels, RuleSet } from "./types.ts";
 
+/** The closed `reason` vocabulary of aibrix:engine_scrape_errors_total. */
+export const SCRAPE_ERROR_REASONS = ["timeout", "unreachable", "http_status", "malformed_lines"] as const;
+
 export interface PollerOptions {
   /** Engine base URLs (INFERENCE_ENGINE_ENDPOINT, comma separated: data-parallel ranks). */
   endpoints: readonly string[];
@@ -112,6 +115,9 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
     help: "Failed scrapes of the engine's metrics endpoint, by reason.",
     labelNames: [...labelNames, "reason"],
   });
+  // Every reason at 0 from start-up, so `increase()` alerts see 0 rather than no data.
+  for (const s of states)
+    for (const reason of SCRAPE_ERROR_REASONS) scrapeErrors.inc({ ...rankLabels(s), reason }, 0);
 
   const build = (): Snapshot =>
     buildSnapshot({
@@ -131,7 +137,7 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   async function scrapeOne(s: EndpointState): Promise<void> {
     const t0 = performance.now();
     const deadline = AbortSignal.timeout(timeoutMs);
-    let reason: string | undefined;
+    let reason: (typeof SCRAPE_ERROR_REASONS)[number] | undefined;
     try {
       const res = await doFetch(s.url, {
         headers: { accept: "text/plain;version=0.0.4;q=1,*/*;q=0.1" },

@@ -144,6 +144,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   const source = createSource(t.uri, req.settings, req.credentials); // credential errors before any I/O
   const card = { model_name: t.modelName, model_root_path: layout.root, source: t.source, uri: t.uri.raw };
   let lastProgress: DownloadProgress | undefined;
+  const observer = observeDownload(t.source, t.modelName);
   // Status writes are serialized, and progress ticks stop once the final status is being written, so a
   // late tick can never overwrite "downloaded"/"failed".
   let statusChain: Promise<void> = Promise.resolve();
@@ -154,11 +155,11 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   };
   const progress = createProgress((p) => {
     lastProgress = p;
+    observer.progress(p.bytes_done, p.bytes_total);
     req.onProgress?.(p);
     if (lock && !final) void saveStatus({ ...card, status: "downloading", progress: p });
   });
   let lock: Lock | null = null;
-  const observer = observeDownload(t.source);
   const openTasks = new Set<FileTask>();
   const started = performance.now();
   try {
@@ -180,6 +181,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         progress.setTotals(done.files, done.bytes);
         progress.addResumed(done.bytes);
         progress.setPhase("done");
+        observer.progress(done.bytes, done.bytes);
         observer.end("ok");
         return { ...done, modelName: t.modelName, root: layout.root, source: t.source, fetchedBytes: 0 };
       }
@@ -200,6 +202,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         `${t.uri.raw} holds ${fmtBytes(total)}, more than AIRUNTIME_MAX_DOWNLOAD_BYTES (${fmtBytes(cap)})`,
       );
     progress.setTotals(files.length, total);
+    observer.progress(0, total);
     log.info("planned download", { files: files.length, bytes: total, commit });
 
     // Skip files already published with the same ETag and size; the rest need space.
@@ -281,6 +284,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       progress: progress.snapshot(),
       model_path: result.path,
     });
+    observer.progress(total, total);
     observer.end("ok");
     log.info("download complete", {
       files: files.length,

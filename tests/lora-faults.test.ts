@@ -60,11 +60,11 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
     expect(stats.calls.c20).toEqual({ load: 1, unload: 0 });
     // Metrics: every request counted by result, the duration observed, one adapter loaded.
     const metrics = await (await fetch(`${side.url}/metrics`)).text();
-    expect(metrics).toContain('aibrix:lora_adapter_load_total{engine="vllm",result="success"} 20');
+    expect(metrics).toContain('aibrix:lora_adapter_load_total{engine_kind="vllm",result="success"} 20');
     expect(metrics).toContain(
-      'aibrix:lora_adapter_load_duration_seconds_count{engine="vllm",result="success"} 20',
+      'aibrix:lora_adapter_load_duration_seconds_count{engine_kind="vllm",result="success"} 20',
     );
-    expect(metrics).toContain('aibrix:lora_adapters_loaded{engine="vllm"} 1');
+    expect(metrics).toContain('aibrix:lora_adapters_loaded{engine_kind="vllm"} 1');
     // The secret never shows up in the sidecar's logs.
     expect(side.output()).not.toContain("lora-secret-key");
   } finally {
