@@ -1,9 +1,18 @@
 #!/usr/bin/env bun
-// CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same.
+// CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same;
+// invoked as `aibrix_download` (the image's second name, as AIBrix's downloader CLI) it runs `download`.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger, parseLevel } from "./log.ts";
-import { argv, environment, exit, gcOnSignal, onShutdownSignal, runtimeVersion } from "./platform/process.ts";
+import {
+  argv,
+  environment,
+  exit,
+  gcOnSignal,
+  invokedAs,
+  onShutdownSignal,
+  runtimeVersion,
+} from "./platform/process.ts";
 import { serve } from "./platform/serve.ts";
 import { VERSION } from "./version.ts";
 
@@ -195,7 +204,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  main(argv()).then(
+  main(invokedAs() === "aibrix_download" ? ["download", ...argv()] : argv()).then(
     (code) => exit(code),
     (e) => {
       console.error(`airuntime: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

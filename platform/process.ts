@@ -15,6 +15,11 @@ export function argv(): string[] {
   return process.argv.slice(2);
 }
 
+/** The name the process was started under (a symlink's name, e.g. `aibrix_download`), without directories. */
+export function invokedAs(): string {
+  return (process.argv0 ?? "").split("/").pop() ?? "";
+}
+
 export function onShutdownSignal(handler: (signal: string) => void): void {
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
 }
