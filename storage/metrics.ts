@@ -39,6 +39,7 @@ const failures = ownMetrics.counter({
   help: `Failed downloads by source and reason (${FAIL_REASONS.join(", ")})`,
   labelNames: ["source", "reason"],
 });
+active.set({}, 0);
 for (const source of DOWNLOAD_SOURCES) {
   bytes.inc({ source }, 0);
   for (const reason of FAIL_REASONS) failures.inc({ source, reason }, 0);

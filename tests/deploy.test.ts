@@ -1,94 +1,241 @@
-// deploy/ agrees with the code: ports, probe paths, volume mounts and env names come from one source of truth.
-import { describe, expect, test } from "bun:test";
+// deploy/ as a platform engineer reads it: every kustomization renders offline with `kubectl kustomize`,
+// every rendered object validates against the Kubernetes and prometheus-operator schemas
+// (kubernetes-models), and the manifests agree with the code: ports, probes, env names, volumes, the
+// image's user, the binary's names and the pinned version.
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
 import { CONFIG_VARIABLES, loadConfig } from "../config.ts";
 import { parseYamlDocuments } from "../platform/yaml.ts";
 import { BIN } from "./helpers/sidecar.ts";
+import { tool } from "./helpers/tools.ts";
 
 type Obj = Record<string, any>;
-const dir = "deploy";
-const kustomization = parseYamlDocuments(readFileSync(join(dir, "kustomization.yaml"), "utf8"))[0] as Obj;
-const docs: Obj[] = (kustomization.resources as string[]).flatMap(
-  (f) => parseYamlDocuments(readFileSync(join(dir, f), "utf8")) as Obj[],
-);
-const deployments = docs.filter((d) => d.kind === "Deployment");
-const isSidecarImage = (c: Obj) => String(c.image).startsWith("airuntime");
+const kubectl = tool("kubectl");
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+const KUSTOMIZATIONS = [
+  "deploy",
+  "deploy/base",
+  "deploy/overlays/prestage",
+  "deploy/overlays/monitoring",
+  "deploy/overlays/hardening",
+  "deploy/overlays/full",
+];
+const CRD_KINDS = new Set(["PodMonitor", "PrometheusRule"]);
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+function render(dir: string): Obj[] {
+  const r = spawnSync(kubectl.path!, ["kustomize", dir], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${r.stderr}`);
+  return (parseYamlDocuments(r.stdout) as Obj[]).filter(Boolean);
 }
 
-describe("deploy manifests", () => {
-  test("kustomization lists every manifest and they parse", () => {
-    expect(deployments.length).toBe(2);
-    expect(docs.some((d) => d.kind === "PodMonitor")).toBe(true);
-    expect(docs.some((d) => d.kind === "PersistentVolumeClaim")).toBe(true);
-  });
+/** The kubernetes-models class for an object's apiVersion and kind (core, apps, networking, monitoring). */
+async function modelFor(o: Obj): Promise<(new (data: Obj) => { validate(): void }) | undefined> {
+  const [group, version] = String(o.apiVersion).includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
+  const mod =
+    group === "monitoring.coreos.com"
+      ? await import(`@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`)
+      : await import(group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`);
+  return mod[o.kind];
+}
 
-  for (const d of deployments) {
-    describe(d.metadata.name, () => {
-      const spec = d.spec.template.spec as Obj;
-      const sidecar = (spec.containers as Obj[]).find((c) => c.name === "aibrix-runtime")!;
-      const env = Object.fromEntries(
-        ((sidecar.env ?? []) as Obj[]).map((e) => [e.name, e.value ?? "secret"]),
-      );
-      const config = loadConfig(env, { port: Number(flag(sidecar.command, "--port")) });
+async function validate(o: Obj): Promise<void> {
+  const Model = await modelFor(o);
+  if (!Model) throw new Error(`no schema for ${o.apiVersion} ${o.kind}`);
+  new Model(o).validate();
+}
 
-      test("the sidecar is named aibrix-runtime and runs the AIBrix webhook's command", () => {
-        expect(sidecar).toBeDefined();
-        expect(sidecar.command.slice(0, 1)).toEqual(["aibrix_runtime"]);
-      });
+const sidecarOf = (d: Obj): Obj => d.spec.template.spec.containers.find((c: Obj) => c.name === "aibrix-runtime");
+const envOf = (c: Obj): Record<string, string> =>
+  Object.fromEntries(((c.env ?? []) as Obj[]).map((e) => [e.name, e.value ?? "from-secret"]));
+const containersOf = (d: Obj): Obj[] => [
+  ...(d.spec.template.spec.initContainers ?? []),
+  ...d.spec.template.spec.containers,
+];
 
-      test("port, probes and the metrics port agree with the code", () => {
-        const metricsPort = (sidecar.ports as Obj[]).find((p) => p.name === "metrics")!;
-        expect(metricsPort.containerPort).toBe(config.port);
-        expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: config.port });
-        expect(sidecar.readinessProbe.httpGet).toEqual({ path: "/ready", port: config.port });
-      });
+kubectl.test("the validator is real: a wrong enum and a wrong type are refused", async () => {
+  const bad = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "x" },
+    spec: {
+      selector: {},
+      strategy: { type: "Recreat" },
+      template: { spec: { containers: [{ name: "a", image: 1 }] } },
+    },
+  };
+  await expect(validate(bad)).rejects.toThrow(/strategy\/type|image must be string/);
+  await expect(validate({ apiVersion: "v9", kind: "Nope", metadata: { name: "x" } })).rejects.toThrow();
+});
 
-      test("every env name is a variable airuntime reads", () => {
-        for (const name of Object.keys(env)) expect(CONFIG_VARIABLES).toContain(name);
-      });
+for (const dir of KUSTOMIZATIONS) {
+  kubectl.describe(`kubectl kustomize ${dir}`, () => {
+    const objs = render(dir);
 
-      test("engine endpoint points at the engine container's port", () => {
-        const engine = (spec.containers as Obj[]).find((c) => !isSidecarImage(c))!;
-        const enginePort = (engine.ports as Obj[])[0]!.containerPort;
-        expect(new URL(config.engineEndpoints[0]!).port).toBe(String(enginePort));
-      });
-
-      test("the adapters dir is the same shared volume in the sidecar and the engine", () => {
-        const mountOf = (c: Obj, path: string) =>
-          (c.volumeMounts as Obj[]).find((m) => m.mountPath === path)?.name;
-        const vol = mountOf(sidecar, config.adaptersDir);
-        expect(vol).toBe("adapter-storage");
-        for (const c of spec.containers as Obj[]) expect(mountOf(c, config.adaptersDir)).toBe(vol);
-        expect((spec.volumes as Obj[]).find((v) => v.name === vol)?.emptyDir).toBeDefined();
-        // The download root is a mounted volume too.
-        expect(mountOf(sidecar, config.downloader.localDir.replace(/\/$/, ""))).toBe("models");
-      });
-
-      test("init containers run a real airuntime subcommand", () => {
-        for (const ic of (spec.initContainers ?? []) as Obj[]) {
-          if (!isSidecarImage(ic)) continue;
-          const [bin, sub] = ic.command as string[];
-          expect(bin).toBe("airuntime");
-          const r = spawnSync(BIN, [sub!, "--help"], { encoding: "utf8" });
-          expect(r.status).toBe(0);
-          for (const e of (ic.env ?? []) as Obj[]) expect(CONFIG_VARIABLES).toContain(e.name);
-        }
-      });
+    test("every object validates against its schema", async () => {
+      expect(objs.length).toBeGreaterThan(0);
+      for (const o of objs) await validate(o);
     });
-  }
 
-  test("the PodMonitor scrapes the sidecar's metrics port and path", () => {
-    const pm = docs.find((d) => d.kind === "PodMonitor")!;
-    const ep = pm.spec.podMetricsEndpoints[0];
-    expect(ep.port).toBe("metrics");
-    expect(ep.path).toBe("/metrics");
-    const apps = pm.spec.selector.matchExpressions[0].values as string[];
-    for (const d of deployments) expect(apps).toContain(d.spec.template.metadata.labels.app);
+    test("one Deployment: Recreate, fsGroup = the image's user with OnRootMismatch, pinned images", () => {
+      const deployments = objs.filter((o) => o.kind === "Deployment");
+      expect(deployments.length).toBe(1);
+      const d = deployments[0]!;
+      expect(d.spec.strategy).toEqual({ type: "Recreate" });
+      const uid = Number(/^USER (\d+):/m.exec(readFileSync("Containerfile", "utf8"))![1]);
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext.fsGroup).toBe(uid);
+      expect(pod.securityContext.fsGroupChangePolicy).toBe("OnRootMismatch");
+      for (const c of containersOf(d)) {
+        expect(c.image).toMatch(/^[a-z0-9.-]+\/[^:@]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/);
+        expect(c.image).not.toMatch(/:latest$/);
+        expect(c.resources?.requests).toBeDefined();
+      }
+      for (const c of containersOf(d).filter((c) => c.image === sidecarOf(d).image)) {
+        expect(c.image.endsWith(`:${pkg.version}`)).toBe(true);
+        expect(c.securityContext.runAsUser).toBe(uid);
+      }
+    });
+
+    test("the engine has /dev/shm in memory, startup and liveness probes, GPU and CPU requests", () => {
+      const d = objs.find((o) => o.kind === "Deployment")!;
+      const pod = d.spec.template.spec;
+      for (const c of pod.containers as Obj[]) {
+        expect(c.startupProbe?.httpGet).toBeDefined();
+        expect(c.livenessProbe?.httpGet).toBeDefined();
+      }
+      const engine = (pod.containers as Obj[]).find((c) => c.name !== "aibrix-runtime")!;
+      const shm = (engine.volumeMounts as Obj[]).find((m) => m.mountPath === "/dev/shm")!;
+      expect((pod.volumes as Obj[]).find((v) => v.name === shm.name)?.emptyDir?.medium).toBe("Memory");
+      expect(engine.resources.requests["nvidia.com/gpu"]).toBe(engine.resources.limits["nvidia.com/gpu"]);
+      expect(engine.resources.requests.cpu).toBeDefined();
+    });
+
+    test("the sidecar's port, probes, env and volumes agree with the code", () => {
+      const d = objs.find((o) => o.kind === "Deployment")!;
+      const spec = d.spec.template.spec;
+      const sidecar = sidecarOf(d);
+      expect(sidecar.command).toEqual(["aibrix_runtime", "--port", "8080"]);
+      const env = envOf(sidecar);
+      for (const name of Object.keys(env)) expect(CONFIG_VARIABLES).toContain(name);
+      const config = loadConfig(env, { port: 8080 });
+      expect((sidecar.ports as Obj[]).find((p) => p.name === "metrics")!.containerPort).toBe(config.port);
+      expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: config.port });
+      expect(sidecar.readinessProbe.httpGet).toEqual({ path: "/ready", port: config.port });
+      const engine = (spec.containers as Obj[]).find((c) => c !== sidecar)!;
+      expect(new URL(config.engineEndpoints[0]!).port).toBe(String(engine.ports[0].containerPort));
+      const mountOf = (c: Obj, path: string) =>
+        (c.volumeMounts as Obj[]).find((m) => m.mountPath === path)?.name;
+      const vol = mountOf(sidecar, config.adaptersDir);
+      for (const c of spec.containers as Obj[]) expect(mountOf(c, config.adaptersDir)).toBe(vol);
+      expect((spec.volumes as Obj[]).find((v) => v.name === vol)?.emptyDir).toBeDefined();
+      const models = mountOf(sidecar, config.downloader.localDir.replace(/\/$/, ""));
+      expect((spec.volumes as Obj[]).find((v) => v.name === models)?.persistentVolumeClaim).toBeDefined();
+    });
+
+    test("the PVC is ReadWriteOnce and names a storage class", () => {
+      const pvc = objs.find((o) => o.kind === "PersistentVolumeClaim")!;
+      expect(pvc.spec.accessModes).toEqual(["ReadWriteOnce"]);
+      expect(pvc.spec.storageClassName).toBeTruthy();
+    });
+
+    if (dir === "deploy" || dir === "deploy/base")
+      test("applies on a cluster without the prometheus-operator CRDs", () => {
+        expect(objs.filter((o) => CRD_KINDS.has(o.kind))).toEqual([]);
+      });
   });
+}
+
+kubectl.test("prestage: the init container runs aibrix_download with the sidecar's image", () => {
+  const d = render("deploy/overlays/prestage").find((o) => o.kind === "Deployment")!;
+  const init = d.spec.template.spec.initContainers[0];
+  expect(init.image).toBe(sidecarOf(d).image);
+  expect(init.command[0]).toBe("aibrix_download");
+  for (const name of Object.keys(envOf(init))) expect(CONFIG_VARIABLES).toContain(name);
+  // The image's second name runs `download`: the binary under that name parses the same arguments.
+  const dir = mkdtempSync(join(tmpdir(), "airuntime-names-"));
+  try {
+    symlinkSync(BIN, join(dir, "aibrix_download"));
+    const r = spawnSync(join(dir, "aibrix_download"), ["--help"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain("airuntime download <uri>");
+    expect(r.stdout + r.stderr).toContain("--local-dir");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+kubectl.test("hardening: required key Secret, allowed sources, download roots, NetworkPolicy on 8080", () => {
+  const objs = render("deploy/overlays/hardening");
+  const d = objs.find((o) => o.kind === "Deployment")!;
+  const sidecar = sidecarOf(d);
+  const key = (sidecar.env as Obj[]).find((e) => e.name === "AIRUNTIME_API_KEY")!;
+  expect(key.valueFrom.secretKeyRef.optional).toBe(false);
+  const env = envOf(sidecar);
+  const config = loadConfig(env, { port: 8080 });
+  expect(config.apiKey).toBe("from-secret");
+  expect(env.AIRUNTIME_ALLOWED_SOURCES).toBeTruthy();
+  expect(env.AIRUNTIME_DOWNLOAD_ROOTS).toBeTruthy();
+  const np = objs.find((o) => o.kind === "NetworkPolicy")!;
+  const podLabels = d.spec.template.metadata.labels;
+  for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) expect(podLabels[k]).toBe(v);
+  const rules = np.spec.ingress as Obj[];
+  const mgmt = rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === 8080));
+  expect(mgmt.length).toBe(1);
+  expect(mgmt[0]!.from.length).toBeGreaterThan(0); // never open to every peer
+  const open = rules.filter((r) => !r.from);
+  for (const r of open) expect((r.ports as Obj[]).map((p) => p.port)).toEqual([8000]);
+});
+
+kubectl.test("monitoring: PodMonitor selects the pod's metrics port; rule and dashboard shipped", () => {
+  const objs = render("deploy/overlays/monitoring");
+  const d = objs.find((o) => o.kind === "Deployment")!;
+  const pm = objs.find((o) => o.kind === "PodMonitor")!;
+  expect(pm.metadata.labels.release).toBe("kube-prometheus-stack");
+  for (const [k, v] of Object.entries(pm.spec.selector.matchLabels))
+    expect(d.spec.template.metadata.labels[k]).toBe(v);
+  const ep = pm.spec.podMetricsEndpoints[0];
+  expect((sidecarOf(d).ports as Obj[]).map((p) => p.name)).toContain(ep.port);
+  expect(ep.path).toBe("/metrics");
+  expect(objs.find((o) => o.kind === "PrometheusRule")?.spec.groups.length).toBeGreaterThan(0);
+  const cm = objs.find((o) => o.kind === "ConfigMap")!;
+  expect(cm.metadata.labels.grafana_dashboard).toBe("1");
+  const json = cm.data["airuntime-dashboard.json"];
+  expect(JSON.parse(json)).toEqual(
+    JSON.parse(readFileSync("deploy/components/monitoring/airuntime-dashboard.json", "utf8")),
+  );
+});
+
+kubectl.test("images are retargeted by an overlay's `images:` (sidecar and init container alike)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "airuntime-overlay-"));
+  try {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    writeFileSync(
+      join(dir, "kustomization.yaml"),
+      [
+        "resources:",
+        `  - ${relative(dir, resolve("deploy/overlays/full"))}`,
+        "images:",
+        "  - name: registry.example.com/airuntime",
+        "    newName: my.registry.internal/ml/airuntime",
+        `    digest: ${digest}`,
+        "  - name: docker.io/vllm/vllm-openai",
+        "    newTag: v0.11.1",
+        "",
+      ].join("\n"),
+    );
+    const d = render(dir).find((o) => o.kind === "Deployment")!;
+    const images = containersOf(d).map((c) => `${c.name}=${c.image}`);
+    expect(images.sort()).toEqual(
+      [
+        `aibrix-runtime=my.registry.internal/ml/airuntime@${digest}`,
+        `fetch-weights=my.registry.internal/ml/airuntime@${digest}`,
+        "vllm=docker.io/vllm/vllm-openai:v0.11.1",
+      ].sort(),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
