@@ -1,11 +1,17 @@
-// npm run build: one static binary, dist/airuntime. No .env/bunfig autoloading from the working directory.
+// npm run build: a single binary (glibc), dist/airuntime. No .env/bunfig autoloading from the working directory.
+//   npm run build -- <outfile>                             build elsewhere (parallel test runs)
+//   npm run build -- <outfile> --target=bun-linux-arm64    cross-compile (GH200 nodes are arm64)
 import { spawnSync } from "node:child_process";
-import { readFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
-mkdirSync("dist", { recursive: true });
+const rest = process.argv.slice(2);
+const target = rest.find((a) => a.startsWith("--target="));
+const outfile = rest.find((a) => !a.startsWith("--")) ?? "dist/airuntime";
+mkdirSync(dirname(outfile), { recursive: true });
 const args = [
   "build",
   "--compile",
@@ -16,10 +22,10 @@ const args = [
   "--no-compile-autoload-bunfig",
   `--define`,
   `AIRUNTIME_VERSION=${JSON.stringify(pkg.version)}`,
+  ...(target ? [target] : []),
   "main.ts",
   "--outfile",
-  // npm run build -- /tmp/x/airuntime builds elsewhere (parallel test runs must not overwrite each other).
-  process.argv[2] ?? "dist/airuntime",
+  outfile,
 ];
 const r = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(r.status ?? 1);

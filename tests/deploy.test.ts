@@ -239,3 +239,42 @@ kubectl.test("images are retargeted by an overlay's `images:` (sidecar and init 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+kubectl.test("the README's quick-start overlay renders as written (image, storage class, all components)", () => {
+  const readme = readFileSync("README.md", "utf8");
+  const m = /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme);
+  expect(m).not.toBeNull();
+  const dir = mkdtempSync(join(tmpdir(), "airuntime-quickstart-"));
+  try {
+    const text = m![1]!.replace("../deploy/", `${relative(dir, resolve("deploy"))}/`);
+    writeFileSync(join(dir, "kustomization.yaml"), text);
+    const objs = render(dir);
+    expect(objs.map((o) => o.kind).sort()).toEqual(
+      [
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "PodMonitor",
+        "PrometheusRule",
+        "Service",
+      ].sort(),
+    );
+    expect(objs.find((o) => o.kind === "PersistentVolumeClaim")!.spec.storageClassName).toBe("gp3");
+    const d = objs.find((o) => o.kind === "Deployment")!;
+    for (const c of containersOf(d).filter((c) => c.name !== "vllm"))
+      expect(c.image).toBe("my.registry/ml/airuntime:0.1.0");
+    // The Secrets the quick start creates are the ones the pod refers to.
+    const refs = new Set(
+      containersOf(d).flatMap((c) =>
+        ((c.env ?? []) as Obj[]).flatMap((e) =>
+          e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name as string] : [],
+        ),
+      ),
+    );
+    expect(refs.size).toBe(2);
+    for (const name of refs) expect(readme).toContain(`kubectl create secret generic ${name} `);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
