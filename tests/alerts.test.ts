@@ -73,20 +73,27 @@ test("every alert has a summary, a severity and a runbook section in docs/alerts
   }
 });
 
-test("the dashboard is importable: ${datasource} and model variables, every query on ${datasource}", () => {
+const DATASOURCE = "$" + "{datasource}";
+
+test("the dashboard is importable: a datasource and a model variable, every query on the datasource variable", () => {
   const vars = dashboard.templating.list as Array<Record<string, any>>;
-  expect(vars.find((v) => v.name === "datasource")).toMatchObject({ type: "datasource", query: "prometheus" });
+  expect(vars.find((v) => v.name === "datasource")).toMatchObject({
+    type: "datasource",
+    query: "prometheus",
+  });
   expect(vars.find((v) => v.name === "model")?.query.query).toContain("model_name");
   expect(dashboard.uid).toBeTruthy();
   const ids = new Set<number>();
   for (const p of dashboard.panels as Array<Record<string, any>>) {
     expect(ids.has(p.id)).toBe(false);
     ids.add(p.id);
-    expect(p.datasource.uid).toBe("${datasource}");
-    for (const t of p.targets) expect(t.datasource.uid).toBe("${datasource}");
+    expect(p.datasource.uid).toBe(DATASOURCE);
+    for (const t of p.targets) expect(t.datasource.uid).toBe(DATASOURCE);
   }
   // Engine families are filtered by the model variable.
-  const engineQueries = dashboardExprs.filter((e) => /queue_size|kv_cache|time_to_first|tokens_total/.test(e));
+  const engineQueries = dashboardExprs.filter((e) =>
+    /queue_size|kv_cache|time_to_first|tokens_total/.test(e),
+  );
   expect(engineQueries.length).toBeGreaterThan(0);
   for (const e of engineQueries) expect(e).toContain('model_name=~"$model"');
 });

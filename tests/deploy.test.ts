@@ -2,7 +2,7 @@
 // every rendered object validates against the Kubernetes and prometheus-operator schemas
 // (kubernetes-models), and the manifests agree with the code: ports, probes, env names, volumes, the
 // image's user, the binary's names and the pinned version.
-import { expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,7 +47,8 @@ async function validate(o: Obj): Promise<void> {
   new Model(o).validate();
 }
 
-const sidecarOf = (d: Obj): Obj => d.spec.template.spec.containers.find((c: Obj) => c.name === "aibrix-runtime");
+const sidecarOf = (d: Obj): Obj =>
+  d.spec.template.spec.containers.find((c: Obj) => c.name === "aibrix-runtime");
 const envOf = (c: Obj): Record<string, string> =>
   Object.fromEntries(((c.env ?? []) as Obj[]).map((e) => [e.name, e.value ?? "from-secret"]));
 const containersOf = (d: Obj): Obj[] => [
@@ -71,16 +72,23 @@ kubectl.test("the validator is real: a wrong enum and a wrong type are refused",
 });
 
 for (const dir of KUSTOMIZATIONS) {
-  kubectl.describe(`kubectl kustomize ${dir}`, () => {
-    const objs = render(dir);
+  describe(`kubectl kustomize ${dir}`, () => {
+    let rendered: Obj[] | undefined;
+    const objs = {
+      get all(): Obj[] {
+        rendered ??= render(dir);
+        return rendered;
+      },
+    };
+    const test = kubectl.test;
 
     test("every object validates against its schema", async () => {
-      expect(objs.length).toBeGreaterThan(0);
-      for (const o of objs) await validate(o);
+      expect(objs.all.length).toBeGreaterThan(0);
+      for (const o of objs.all) await validate(o);
     });
 
     test("one Deployment: Recreate, fsGroup = the image's user with OnRootMismatch, pinned images", () => {
-      const deployments = objs.filter((o) => o.kind === "Deployment");
+      const deployments = objs.all.filter((o) => o.kind === "Deployment");
       expect(deployments.length).toBe(1);
       const d = deployments[0]!;
       expect(d.spec.strategy).toEqual({ type: "Recreate" });
@@ -100,7 +108,7 @@ for (const dir of KUSTOMIZATIONS) {
     });
 
     test("the engine has /dev/shm in memory, startup and liveness probes, GPU and CPU requests", () => {
-      const d = objs.find((o) => o.kind === "Deployment")!;
+      const d = objs.all.find((o) => o.kind === "Deployment")!;
       const pod = d.spec.template.spec;
       for (const c of pod.containers as Obj[]) {
         expect(c.startupProbe?.httpGet).toBeDefined();
@@ -114,7 +122,7 @@ for (const dir of KUSTOMIZATIONS) {
     });
 
     test("the sidecar's port, probes, env and volumes agree with the code", () => {
-      const d = objs.find((o) => o.kind === "Deployment")!;
+      const d = objs.all.find((o) => o.kind === "Deployment")!;
       const spec = d.spec.template.spec;
       const sidecar = sidecarOf(d);
       expect(sidecar.command).toEqual(["aibrix_runtime", "--port", "8080"]);
@@ -136,14 +144,14 @@ for (const dir of KUSTOMIZATIONS) {
     });
 
     test("the PVC is ReadWriteOnce and names a storage class", () => {
-      const pvc = objs.find((o) => o.kind === "PersistentVolumeClaim")!;
+      const pvc = objs.all.find((o) => o.kind === "PersistentVolumeClaim")!;
       expect(pvc.spec.accessModes).toEqual(["ReadWriteOnce"]);
       expect(pvc.spec.storageClassName).toBeTruthy();
     });
 
     if (dir === "deploy" || dir === "deploy/base")
       test("applies on a cluster without the prometheus-operator CRDs", () => {
-        expect(objs.filter((o) => CRD_KINDS.has(o.kind))).toEqual([]);
+        expect(objs.all.filter((o) => CRD_KINDS.has(o.kind))).toEqual([]);
       });
   });
 }
@@ -240,41 +248,44 @@ kubectl.test("images are retargeted by an overlay's `images:` (sidecar and init 
   }
 });
 
-kubectl.test("the README's quick-start overlay renders as written (image, storage class, all components)", () => {
-  const readme = readFileSync("README.md", "utf8");
-  const m = /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme);
-  expect(m).not.toBeNull();
-  const dir = mkdtempSync(join(tmpdir(), "airuntime-quickstart-"));
-  try {
-    const text = m![1]!.replace("../deploy/", `${relative(dir, resolve("deploy"))}/`);
-    writeFileSync(join(dir, "kustomization.yaml"), text);
-    const objs = render(dir);
-    expect(objs.map((o) => o.kind).sort()).toEqual(
-      [
-        "ConfigMap",
-        "Deployment",
-        "NetworkPolicy",
-        "PersistentVolumeClaim",
-        "PodMonitor",
-        "PrometheusRule",
-        "Service",
-      ].sort(),
-    );
-    expect(objs.find((o) => o.kind === "PersistentVolumeClaim")!.spec.storageClassName).toBe("gp3");
-    const d = objs.find((o) => o.kind === "Deployment")!;
-    for (const c of containersOf(d).filter((c) => c.name !== "vllm"))
-      expect(c.image).toBe("my.registry/ml/airuntime:0.1.0");
-    // The Secrets the quick start creates are the ones the pod refers to.
-    const refs = new Set(
-      containersOf(d).flatMap((c) =>
-        ((c.env ?? []) as Obj[]).flatMap((e) =>
-          e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name as string] : [],
+kubectl.test(
+  "the README's quick-start overlay renders as written (image, storage class, all components)",
+  () => {
+    const readme = readFileSync("README.md", "utf8");
+    const m = /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme);
+    expect(m).not.toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), "airuntime-quickstart-"));
+    try {
+      const text = m![1]!.replace("../deploy/", `${relative(dir, resolve("deploy"))}/`);
+      writeFileSync(join(dir, "kustomization.yaml"), text);
+      const objs = render(dir);
+      expect(objs.map((o) => o.kind).sort()).toEqual(
+        [
+          "ConfigMap",
+          "Deployment",
+          "NetworkPolicy",
+          "PersistentVolumeClaim",
+          "PodMonitor",
+          "PrometheusRule",
+          "Service",
+        ].sort(),
+      );
+      expect(objs.find((o) => o.kind === "PersistentVolumeClaim")!.spec.storageClassName).toBe("gp3");
+      const d = objs.find((o) => o.kind === "Deployment")!;
+      for (const c of containersOf(d).filter((c) => c.name !== "vllm"))
+        expect(c.image).toBe("my.registry/ml/airuntime:0.1.0");
+      // The Secrets the quick start creates are the ones the pod refers to.
+      const refs = new Set(
+        containersOf(d).flatMap((c) =>
+          ((c.env ?? []) as Obj[]).flatMap((e) =>
+            e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name as string] : [],
+          ),
         ),
-      ),
-    );
-    expect(refs.size).toBe(2);
-    for (const name of refs) expect(readme).toContain(`kubectl create secret generic ${name} `);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      );
+      expect(refs.size).toBe(2);
+      for (const name of refs) expect(readme).toContain(`kubectl create secret generic ${name} `);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

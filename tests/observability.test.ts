@@ -76,9 +76,9 @@ afterAll(async () => {
 
 test("every aibrix:* family the dashboard and the alert rules query is in the live /metrics", async () => {
   expect(queriedFamilies.length).toBeGreaterThan(15);
-  const text = await waitUntil(async () => {
+  const text: string = await waitUntil(async () => {
     const t = await scrape();
-    return t.includes("# TYPE aibrix:time_to_first_token_seconds") && t;
+    return t.includes("# TYPE aibrix:time_to_first_token_seconds") ? t : "";
   });
   const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   const missing = queriedFamilies.filter((f) => !exposed.has(f));
@@ -123,7 +123,9 @@ test("one label, one meaning: `engine` is vLLM's engine index except on AIBrix's
     if (l.startsWith("aibrix:info_info{")) expect(v).toBe("vllm");
     else expect(v).toMatch(/^\d+$/);
   }
-  expect(samples(text, "aibrix:lora_adapters_loaded")).toEqual(['aibrix:lora_adapters_loaded{engine_kind="vllm"} 1']);
+  expect(samples(text, "aibrix:lora_adapters_loaded")).toEqual([
+    'aibrix:lora_adapters_loaded{engine_kind="vllm"} 1',
+  ]);
 });
 
 test("per-model download progress: bytes on disk and in all", async () => {
