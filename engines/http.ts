@@ -30,7 +30,14 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
   }
   let res: Response;
   try {
-    res = await fetch(url, { method: call.method ?? (body ? "POST" : "GET"), headers, body, signal });
+    // Never follow an engine's redirect: the caller's Authorization would go along to wherever it points.
+    res = await fetch(url, {
+      method: call.method ?? (body ? "POST" : "GET"),
+      headers,
+      body,
+      signal,
+      redirect: "manual",
+    });
   } catch (e) {
     throw transportError(url, e, timedOut(signal));
   }

@@ -142,6 +142,7 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
       const res = await doFetch(s.url, {
         headers: { accept: "text/plain;version=0.0.4;q=1,*/*;q=0.1" },
         signal: AbortSignal.any([ac.signal, deadline]),
+        redirect: "manual", // an engine's redirect is not followed (a scrape error, never another host)
       });
       const text = await res.text();
       if (res.status !== 200) {
