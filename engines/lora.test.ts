@@ -1,5 +1,6 @@
 // Unit tests of the LoRA manager with an in-memory engine adapter and an in-memory FetchToDir: the
 // concurrency, registry and self-healing rules in isolation (integration tests use the real mock engine).
+import { waitUntil } from "../tests/helpers/sidecar.ts";
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -176,8 +177,7 @@ test("a slow download outlives the request wait; a repeated load joins it", asyn
   const m2 = m.load({ mode: "delegation", name: "slow", artifact_url: "s3://bkt/slow" }).catch((x) => x);
   await m2;
   // Eventually done with exactly one download.
-  for (let i = 0; i < 100 && !e.loaded.has("slow"); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(e.loaded.has("slow")).toBe(true);
+  await waitUntil(() => e.loaded.has("slow"));
   expect(dl.calls.length).toBe(1);
 });
 

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { silentLogger } from "../log.ts";
 import { createOwnMetrics } from "./own.ts";
+import { waitUntil } from "../tests/helpers/sidecar.ts";
 import { createMetricsPoller, type MetricsPoller, type PollerOptions } from "./poller.ts";
 import { rulesFor } from "./rules.ts";
 
@@ -19,20 +20,49 @@ afterEach(() => {
   server?.close();
 });
 
-/** An engine whose /metrics answers after `delay()` ms; counts requests and the most in flight at once. */
+/**
+ * An engine whose /metrics answers after `delay()` ms, or (delay() < 0) only once `release()` is called;
+ * counts requests and the most in flight at once.
+ */
 async function engine(delay: () => number) {
   const stats = { requests: 0, inFlight: 0, maxInFlight: 0 };
+  const held: Array<() => void> = [];
   server = createServer((_req, res) => {
     stats.requests++;
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
-    setTimeout(() => {
+    const answer = () => {
       stats.inFlight--;
       res.end(VLLM);
-    }, delay());
+    };
+    const d = delay();
+    if (d < 0) held.push(answer);
+    else setTimeout(answer, d);
   });
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats };
+  const release = () => {
+    for (const a of held.splice(0)) a();
+  };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats, release, held };
+}
+
+/** A clock the test moves by hand (the poller's `now`). */
+function clock(start = 1_000_000) {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
+
+/** Resolves "first" when `p` settles before a macrotask turn, "later" otherwise (no wall-clock involved). */
+async function settlesAtOnce(p: Promise<unknown>): Promise<"first" | "later"> {
+  return Promise.race([
+    p.then(() => "first" as const),
+    new Promise<"later">((r) => setImmediate(() => r("later"))),
+  ]);
 }
 
 function make(url: string, o: Partial<PollerOptions> = {}): MetricsPoller {
@@ -63,30 +93,57 @@ describe("metrics poller", () => {
 
   test("a stale snapshot triggers one coalesced refresh; scrapes get the fresher result", async () => {
     const e = await engine(() => 10);
-    const p = make(e.url);
+    const c = clock();
+    const p = make(e.url, { now: c.now });
     const first = await p.refresh();
-    await new Promise((r) => setTimeout(r, 80)); // older than maxAge (50 ms)
+    c.advance(49); // within maxAge (50 ms): served as is, no poll
+    expect(await p.fresh()).toBe(first);
+    expect(e.stats.requests).toBe(1);
+    c.advance(2); // now older than maxAge
     const snaps = await Promise.all(Array.from({ length: 20 }, () => p.fresh()));
     expect(e.stats.requests).toBe(2);
     for (const s of snaps) expect(s.builtAt).toBeGreaterThan(first.builtAt);
   });
 
-  test("a slow engine never holds a scrape longer than the short bound", async () => {
-    let slow = false;
-    const e = await engine(() => (slow ? 2000 : 0));
-    const p = make(e.url, { timeoutMs: 5000 });
+  test("a slow engine never holds a scrape: the old snapshot is served, one poll in flight", async () => {
+    let hold = false;
+    const e = await engine(() => (hold ? -1 : 0));
+    const c = clock();
+    const p = make(e.url, { timeoutMs: 60_000, now: c.now });
     const first = await p.refresh();
-    slow = true;
-    await new Promise((r) => setTimeout(r, 80));
-    const t0 = performance.now();
-    const s = await p.fresh();
-    expect(performance.now() - t0).toBeLessThan(250);
-    expect(s).toBe(first); // the old snapshot, served at once
-    // While that poll hangs, further scrapes do not wait at all and start no second poll.
-    const t1 = performance.now();
-    await Promise.all(Array.from({ length: 5 }, () => p.fresh()));
-    expect(performance.now() - t1).toBeLessThan(100);
+    hold = true; // the engine now answers only when released
+    c.advance(80);
+    // The scrape waits at most refreshWaitMs for the poll, which cannot finish while the engine is held:
+    // that it resolves at all, with the old snapshot, shows it did not wait for the engine.
+    expect(await p.fresh()).toBe(first);
+    expect(e.held.length).toBe(1);
+    // Once the poll has been in flight refreshWaitMs (100 ms by the poller's clock), scrapes do not wait at
+    // all: they settle before the next macrotask, and start no second poll.
+    c.advance(100);
+    for (let i = 0; i < 5; i++) expect(await settlesAtOnce(p.fresh())).toBe("first");
     expect(e.stats.maxInFlight).toBe(1);
+    expect(e.stats.requests).toBe(2);
+    e.release();
+    await waitUntil(() => p.current() !== first);
+  });
+
+  test("engine families are kept until the staleness bound, then dropped and engine_up turns 0", async () => {
+    let hold = false;
+    const e = await engine(() => (hold ? -1 : 0));
+    const c = clock();
+    const own = createOwnMetrics();
+    const p = make(e.url, { own, now: c.now, staleAfterMs: 500, maxAgeMs: 60_000 });
+    await p.refresh();
+    expect(p.current().familyNames.has("aibrix:queue_size")).toBe(true);
+    hold = true;
+    void p.refresh(); // hangs on the engine
+    c.advance(500); // exactly at the bound: still fresh
+    expect((await p.fresh()).familyNames.has("aibrix:queue_size")).toBe(true);
+    expect(own.render()).toContain("\naibrix:engine_up 1\n");
+    c.advance(1); // past it
+    expect((await p.fresh()).familyNames.has("aibrix:queue_size")).toBe(false);
+    expect(own.render()).toContain("\naibrix:engine_up 0\n");
+    e.release();
   });
 
   test("the timer polls repeatedly and never overlaps polls, even when a poll outlasts the interval", async () => {
@@ -94,9 +151,7 @@ describe("metrics poller", () => {
     const p = make(e.url, { intervalMs: 20 });
     p.start();
     p.start(); // idempotent
-    const deadline = Date.now() + 3000;
-    while (e.stats.requests < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(e.stats.requests).toBeGreaterThanOrEqual(4);
+    await waitUntil(() => e.stats.requests >= 4);
     expect(e.stats.maxInFlight).toBe(1);
   });
 
@@ -106,9 +161,8 @@ describe("metrics poller", () => {
     const p = make(e.url, { own });
     await p.refresh();
     expect(own.render()).toContain("\naibrix:engine_up 1\n");
-    server!.close();
     server!.closeAllConnections();
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => server!.close(r)); // the port no longer listens
     await p.refresh();
     const text = own.render();
     expect(text).toContain("\naibrix:engine_up 0\n");

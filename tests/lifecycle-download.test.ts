@@ -73,38 +73,28 @@ afterAll(async () => {
   await removeEnv(e, pids);
 });
 
+// The server holds the weights until release(): every answer below that arrives before release() proves the
+// route did not wait for the download (no wall-clock bound needed; speed is bench/lifecycle.ts's business).
 test("a long download does not delay GET /v1/runtime/models nor other activations", async () => {
-  const t0 = performance.now();
   const a = await post(sc, "/v1/runtime/models/activate", {
     model_name: "big",
     artifact_url: `${base}/slow/model.safetensors`,
   });
-  const activateMs = performance.now() - t0;
   expect(a.status).toBe(200);
-  expect(activateMs).toBeLessThan(2000);
   await waitUntil(() => bodyRequests > 0);
 
-  // Measured while the download is in progress (the server has not released the bytes yet).
-  const timings: number[] = [];
+  // While the download is in progress (the server has not released the bytes yet).
   for (let i = 0; i < 10; i++) {
-    const t = performance.now();
     const list = await models(sc);
-    timings.push(performance.now() - t);
     expect(list.find((m) => m.model_name === "big")).toMatchObject({ phase: "booting", ready: false });
   }
-  const snapT = performance.now();
   const snap = (await call(sc, "GET", "/v1/runtime/snapshot")).json;
-  const snapMs = performance.now() - snapT;
   expect(snap.models[0]).toMatchObject({
     model_name: "big",
     phase: "booting",
     alive: false,
     last_error: null,
   });
-  console.log(
-    `lifecycle download: activate answered in ${activateMs.toFixed(0)} ms; GET /v1/runtime/models during the download: max ${Math.max(...timings).toFixed(1)} ms, median ${timings.sort((x, y) => x - y)[5]!.toFixed(1)} ms; snapshot ${snapMs.toFixed(0)} ms`,
-  );
-  expect(Math.max(...timings)).toBeLessThan(500);
 
   // Another model activates and becomes active while the download still runs.
   expect(
@@ -134,9 +124,8 @@ test("deactivate during a download aborts it: no engine, no weights directory", 
     (await post(sc, "/v1/runtime/models/activate", { model_name: "aborted", artifact_url: url })).status,
   ).toBe(200);
   await waitUntil(() => bodyRequests > held);
-  const t = performance.now();
+  // The held download never finishes by itself: the deactivate answering shows it aborted it.
   expect((await post(sc, "/v1/runtime/models/deactivate", { model_name: "aborted" })).status).toBe(200);
-  expect(performance.now() - t).toBeLessThan(2000);
   expect(await model(sc, "aborted")).toBeUndefined();
   expect(enginePid(e, "aborted")).toBeNull();
   expect(existsSync(join(e.dir, "models", "aborted"))).toBe(false);

@@ -75,9 +75,8 @@ describe("faults", () => {
   test("a stalled request is abandoned and its part retried", async () => {
     const uri = await model("stall");
     s3.fault("bkt", "stall/model.bin", { stall: { bytes: 300_000, times: 2 } });
-    const t0 = performance.now();
     await fetchOk(uri, await tempDir("stall"));
-    expect(performance.now() - t0).toBeLessThan(5000);
+    // Each stall was abandoned and its part fetched again (9 parts + 2 retries at least).
     expect(s3.stats("bkt", "stall/model.bin").requests).toBeGreaterThanOrEqual(9 + 2);
   });
 
@@ -161,9 +160,9 @@ describe("faults", () => {
     const uri = await model("hedge");
     s3.fault("bkt", "hedge/model.bin", { stall: { bytes: 100_000, times: 1 } });
     const local = await tempDir("hedge");
-    const t0 = performance.now();
-    await fetchOk(uri, local, { stallMs: 20_000, hedgeAfterMs: 200 });
-    expect(performance.now() - t0).toBeLessThan(10_000);
+    // The stall detector would wait 10 minutes: finishing within the test's timeout shows the hedge won.
+    await fetchOk(uri, local, { stallMs: 600_000, hedgeAfterMs: 200 });
+    expect(s3.stats("bkt", "hedge/model.bin").requests).toBeGreaterThan(9); // 9 parts of 1 MiB + the hedge
   });
 });
 
