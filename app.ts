@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { AppError, problemBody } from "./errors.ts";
 import { type Logger, requestScope } from "./log.ts";
-import { redactString } from "./redact.ts";
+import { redactString, withSecretScope } from "./redact.ts";
 import { openapiRoutes, openapiSpecs } from "./routes/openapi.ts";
 import type { RouteSpec } from "./routes/spec.ts";
 import { VERSION } from "./version.ts";
@@ -42,9 +42,8 @@ export function createApp(deps: AppDeps): Hono {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newRequestId();
     const started = performance.now();
-    await requestScope.run({ requestId }, async () => {
-      await next();
-    });
+    // Credentials a request brings are held for redaction while it runs and released after it.
+    await requestScope.run({ requestId }, () => withSecretScope(() => next()));
     c.header("X-Request-Id", requestId);
     if (deps.observe) {
       const template = c.res.status === 404 && c.req.routeIndex < 0 ? "unmatched" : routePath(c, -1);

@@ -6,7 +6,7 @@ import { rm, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { registerSecret } from "../redact.ts";
+import { redactUrlCredentials, registerSecret } from "../redact.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
@@ -90,7 +90,8 @@ export interface LoraManager {
   stop(): void;
 }
 
-const sourceOf = (r: LoadRequest) => (r.mode === "direct" ? r.lora_path : r.artifact_url);
+/** The adapter's source as recorded and listed: credentials inside a URL are never kept (redact.ts). */
+const sourceOf = (r: LoadRequest) => redactUrlCredentials(r.mode === "direct" ? r.lora_path : r.artifact_url);
 const schemeOf = (url: string) => /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
 
 export function createLoraManager(d: LoraManagerDeps): LoraManager {
@@ -189,12 +190,17 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     }
     parseUri(url); // a malformed URI fails here, before anything touches the disk
     const dest = await childPath(root, req.name, "lora_name");
-    if (existing?.downloaded && existing.source === url && (await stat(existing.path).catch(() => null)))
+    if (
+      existing?.downloaded &&
+      existing.source === redactUrlCredentials(url) &&
+      (await stat(existing.path).catch(() => null))
+    )
       return { path: existing.path, downloaded: true };
     if (!d.fetchToDir)
       throw new AppError("downloads_unavailable", 501, `artifact downloads are not available in this build`);
     const credentials = await resolveCredentials(req, d.credentialsDir);
-    if (existing?.downloaded && existing.source !== url) await rm(dest, { recursive: true, force: true });
+    if (existing?.downloaded && existing.source !== redactUrlCredentials(url))
+      await rm(dest, { recursive: true, force: true });
     const started = Date.now();
     log.info("downloading adapter", { lora_name: req.name, artifact_url: url, dest });
     try {

@@ -5,7 +5,8 @@
 //   {model_name} served name       {port} engine port     {ipc_name} kvcached segment name
 //   {args} the activation's engine args (engine_config.args + additional_config "engine-arg:<flag>");
 //          a template without {args} ignores them (the mock engine takes none).
-import { isSecretKey, REDACTED } from "../redact.ts";
+import { REDACTED } from "../redact.ts";
+import { isSecretArg } from "./secrets.ts";
 import type { EngineConfig } from "./types.ts";
 
 export const DEFAULT_TEMPLATES: Record<string, string> = {
@@ -38,17 +39,27 @@ export interface CommandValues {
   args: readonly string[];
 }
 
+/**
+ * The argv for `template`. A request value never becomes an option of its own: a whole-token placeholder
+ * whose value starts with "-" is joined to the flag before it (`--model=-x`, read as that flag's value by
+ * argparse and its kin) and refused where there is no such flag.
+ */
 export function expandCommand(template: readonly string[], v: CommandValues): string[] {
   const out: string[] = [];
   for (const token of template) {
     if (token === "{args}") out.push(...v.args);
     else if (token === "{self}") out.push(...v.self);
-    else
-      out.push(
-        token.replace(/\{(engine|model|model_name|port|ipc_name)\}/g, (_m, k: string) =>
-          String(v[k as keyof CommandValues]),
-        ),
+    else {
+      const value = token.replace(/\{(engine|model|model_name|port|ipc_name)\}/g, (_m, k: string) =>
+        String(v[k as keyof CommandValues]),
       );
+      const prev = out[out.length - 1];
+      if (value.startsWith("-") && /^\{\w+\}$/.test(token)) {
+        if (!prev?.startsWith("--") || prev.includes("="))
+          throw new Error(`'${value.slice(0, 64)}' would be read as an option of the engine command`);
+        out[out.length - 1] = `${prev}=${value}`;
+      } else out.push(value);
+    }
   }
   return out;
 }
@@ -101,9 +112,9 @@ export function redactArgv(argv: readonly string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf("=");
-    if (a.startsWith("-") && eq > 0 && isSecretKey(a.slice(0, eq).replace(/^-+/, ""))) {
+    if (a.startsWith("-") && eq > 0 && isSecretArg(a.slice(0, eq))) {
       out.push(`${a.slice(0, eq)}=${REDACTED}`);
-    } else if (a.startsWith("-") && eq < 0 && isSecretKey(a.replace(/^-+/, "")) && i + 1 < argv.length) {
+    } else if (a.startsWith("-") && eq < 0 && isSecretArg(a) && i + 1 < argv.length) {
       out.push(a, REDACTED);
       i++;
     } else out.push(a);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { EngineAdapter } from "../engines/types.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { registerSecret } from "../redact.ts";
+import { redactString, registerSecret } from "../redact.ts";
 import { enginePathAllowed } from "../security/sources.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { limitKv, sleepModel, wakeModel } from "./actions.ts";
@@ -23,6 +23,7 @@ import { OperationLog } from "./operations.ts";
 import { canBind, pickPort } from "./ports.ts";
 import { isOurProcess, signalGroup, spawnGroup, stopGroup } from "./proc.ts";
 import { createRegistry, type Registry } from "./registry.ts";
+import { type ClearActivation, clearOfRecord, persistable } from "./secrets.ts";
 import type { ClaimRef, EngineConfig, EngineRecord, Phase } from "./types.ts";
 import { nowIso } from "./types.ts";
 import { downloadWeights } from "./weights.ts";
@@ -84,10 +85,16 @@ export interface Instance {
   download?: AbortController;
   /** Credentials from the activation: kept in memory only, never written to the registry. */
   credentials?: Record<string, string>;
+  /** The activation's clear values (secret engine args, signed artifact_url): memory only (secrets.ts). */
+  clear?: ClearActivation;
+  /** Spawned by this process (a start time may be unknown without /proc; the process is still ours). */
+  spawnedHere?: boolean;
   hbmPeak: number;
 }
 
 const PORTS_LOCK = "\u0000ports";
+const SECRETS_LOST =
+  "the activation's secret engine args or artifact_url credentials are kept in memory only and were lost when the sidecar restarted; deactivate and activate the model again";
 const SIDECAR_ONLY_ENV = new Set(["AIRUNTIME_API_KEY", "AIRUNTIME_API_KEY_FILE"]);
 
 export class LifecycleManager {
@@ -136,13 +143,13 @@ export class LifecycleManager {
         model: inst.rec.model_name,
         from: inst.rec.phase,
         to: phase,
-        error: lastError ?? undefined,
+        error: lastError ? redactString(lastError) : undefined,
       });
       inst.rec.phase = phase;
       inst.rec.last_transition = nowIso();
       if (phase === "booting" || phase === "restarting") this.onBoot?.();
     }
-    if (lastError !== undefined) inst.rec.last_error = lastError;
+    if (lastError !== undefined) inst.rec.last_error = lastError === null ? null : redactString(lastError);
   }
 
   alive(inst: Instance): boolean {
@@ -152,7 +159,7 @@ export class LifecycleManager {
   // ---- activate ------------------------------------------------------------------------------------
 
   async activate(req: ActivateRequest) {
-    const template = this.o.templates[req.engine];
+    const template = Object.hasOwn(this.o.templates, req.engine) ? this.o.templates[req.engine] : undefined;
     if (!template)
       throw activateError(
         400,
@@ -162,8 +169,9 @@ export class LifecycleManager {
     const args = engineArgs(req.engine_config, req.additional_config);
     const problem = argProblem(args);
     if (problem) throw activateError(400, req, problem);
-    if (req.port !== 0 && (req.port < 1 || req.port > 65535))
-      throw activateError(400, req, `port ${req.port} is not a valid TCP port`);
+    const [lo, hi] = this.o.portRange;
+    if (req.port !== 0 && !(Number.isInteger(req.port) && req.port >= lo && req.port < hi))
+      throw activateError(400, req, `port ${req.port} is outside AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`);
     for (const v of Object.values(req.credentials ?? {})) registerSecret(v);
     // A path or repo id goes to the engine as is, so it passes the allow-list here (URLs pass it in the
     // downloader).
@@ -222,17 +230,23 @@ export class LifecycleManager {
   }
 
   private async register(req: ActivateRequest, port: number) {
+    const clear: ClearActivation = {
+      artifact_url: req.artifact_url,
+      engine_config: req.engine_config ?? null,
+      additional_config: req.additional_config ?? null,
+    };
+    const kept = persistable(clear);
     const inst: Instance = {
       rec: {
         model_name: req.model_name,
         engine: req.engine,
-        artifact_url: req.artifact_url,
+        artifact_url: kept.artifact_url,
         port,
         ipc_name: ipcNameFor(req.model_name, req.ipc_name),
         pid: null,
         pid_start_time: null,
-        engine_config: req.engine_config ?? null,
-        additional_config: req.additional_config ?? null,
+        engine_config: kept.engine_config,
+        additional_config: kept.additional_config,
         claim_ref: req.claim_ref ?? null,
         phase: "booting",
         restart_count: 0,
@@ -242,6 +256,7 @@ export class LifecycleManager {
         model_path: null,
       },
       credentials: req.credentials ?? undefined,
+      clear,
       hbmPeak: 0,
     };
     this.instances.set(req.model_name, inst);
@@ -260,7 +275,7 @@ export class LifecycleManager {
       model: req.model_name,
       engine: req.engine,
       port,
-      artifact_url: req.artifact_url,
+      artifact_url: inst.rec.artifact_url,
     });
     if (!req.artifact_url.includes("://")) {
       inst.rec.model_path = req.artifact_url;
@@ -307,21 +322,34 @@ export class LifecycleManager {
   /** Spawn the engine (caller holds the model lock). Returns an error message when it cannot start. */
   async launch(inst: Instance): Promise<string | null> {
     const rec = inst.rec;
-    const template = this.o.templates[rec.engine];
+    const template = Object.hasOwn(this.o.templates, rec.engine) ? this.o.templates[rec.engine] : undefined;
     if (!template || rec.model_path == null) {
       this.setPhase(inst, "failed", `engine '${rec.engine}' has no command template`);
       await this.persist();
       return rec.last_error;
     }
-    const argv = expandCommand(template, {
-      self: this.o.self,
-      engine: rec.engine,
-      model: rec.model_path,
-      model_name: rec.model_name,
-      port: rec.port,
-      ipc_name: rec.ipc_name,
-      args: engineArgs(rec.engine_config, rec.additional_config),
-    });
+    const clear = inst.clear ?? clearOfRecord(rec);
+    if (!clear) {
+      this.setPhase(inst, "failed", SECRETS_LOST);
+      await this.persist();
+      return rec.last_error;
+    }
+    let argv: string[];
+    try {
+      argv = expandCommand(template, {
+        self: this.o.self,
+        engine: rec.engine,
+        model: rec.model_path,
+        model_name: rec.model_name,
+        port: rec.port,
+        ipc_name: rec.ipc_name,
+        args: engineArgs(clear.engine_config, clear.additional_config),
+      });
+    } catch (e) {
+      this.setPhase(inst, "failed", `cannot build the engine command: ${errorMessage(e)}`);
+      await this.persist();
+      return rec.last_error;
+    }
     const env: Record<string, string> = {};
     // The pod's environment (engines need HF_TOKEN, CUDA_*, ...), minus the sidecar's own API key.
     for (const [k, v] of Object.entries(this.o.env))
@@ -338,6 +366,7 @@ export class LifecycleManager {
       const p = spawnGroup(argv, env, logFile);
       rec.pid = p.pid;
       rec.pid_start_time = p.startTime;
+      inst.spawnedHere = true;
       // A child of ours that exits is noticed at once, not at the next supervisor round.
       p.exited.then(() => this.onExit?.());
       this.onBoot?.();
@@ -372,7 +401,9 @@ export class LifecycleManager {
       this.setPhase(inst, "stopping");
       await this.persist();
       const { pid, pid_start_time } = inst.rec;
-      if (pid !== null) await stopGroup(pid, pid_start_time, this.o.stopGraceMs);
+      // A PID is only signalled when it is provably ours: spawned here, or its start time recorded.
+      if (pid !== null && (pid_start_time !== null || inst.spawnedHere))
+        await stopGroup(pid, pid_start_time, this.o.stopGraceMs);
       this.instances.delete(model);
       this.o.metrics?.forget(model);
       await this.persist();
@@ -405,7 +436,9 @@ export class LifecycleManager {
   onEngineDeath(inst: Instance, why = "engine exited"): void {
     const rec = inst.rec;
     // Workers of the dead leader may linger in its group; the leader is gone, so the group is ours.
-    if (rec.pid !== null && !isOurProcess(rec.pid, null)) signalGroup(rec.pid, "SIGKILL");
+    if (rec.pid !== null && (rec.pid_start_time !== null || inst.spawnedHere) && !isOurProcess(rec.pid, null))
+      signalGroup(rec.pid, "SIGKILL");
+    inst.spawnedHere = false;
     rec.pid = null;
     rec.pid_start_time = null;
     if (rec.restart_count >= this.o.maxRestarts) {

@@ -1,5 +1,5 @@
 // Re-adoption after a sidecar restart: every engine in the registry is either taken back (its PID is alive
-// AND has the recorded start time, so a reused PID is never mistaken for ours), rescheduled, kept as
+// AND has the recorded start time; a record without one is never adopted, so a reused PID is never mistaken for ours), rescheduled, kept as
 // failed, or cleaned up. Results are counted in aibrix:modelclaim_engine_re_adoptions_total.
 import type { Instance, LifecycleManager } from "./manager.ts";
 import { isOurProcess, stopGroup } from "./proc.ts";
@@ -26,7 +26,8 @@ export function classify(
   alive: (pid: number, start: number | null) => boolean,
 ): ReAdoptionResult {
   if (r.phase === "failed") return "terminal";
-  const live = r.pid !== null && alive(r.pid, r.pid_start_time ?? null);
+  // Without a recorded start time a PID cannot be told from a reused one: never adopted, never signalled.
+  const live = r.pid !== null && r.pid_start_time != null && alive(r.pid, r.pid_start_time);
   if (r.phase === "stopping") return live ? "stopping" : "removed";
   return live ? "success" : "restart_scheduled";
 }

@@ -3,8 +3,10 @@
 // place; a failed download fails the activation visibly (phase failed, last_error says why) and never
 // falls back to a made-up path. Deactivate aborts a running download.
 import { errorMessage } from "../errors.ts";
+import { registerSecret, withSecretScope } from "../redact.ts";
 import type { Instance, LifecycleManager } from "./manager.ts";
 import { safeJoin } from "./paths.ts";
+import { clearOfRecord } from "./secrets.ts";
 
 export function downloadWeights(m: LifecycleManager, inst: Instance): void {
   const rec = inst.rec;
@@ -25,6 +27,14 @@ export function downloadWeights(m: LifecycleManager, inst: Instance): void {
     void fail(`cannot download ${rec.artifact_url}: no downloader is available in this build`);
     return;
   }
+  // The URL with its credentials lives in memory only (secrets.ts); the record holds it redacted.
+  const url = (inst.clear ?? clearOfRecord(rec))?.artifact_url;
+  if (url === undefined) {
+    void fail(
+      "artifact_url credentials are kept in memory only and were lost when the sidecar restarted; deactivate and activate the model again",
+    );
+    return;
+  }
   const dest = safeJoin(m.o.downloadDir, model);
   if (!dest) {
     void fail(`model_name '${model}' cannot be used as a directory name`);
@@ -32,7 +42,12 @@ export function downloadWeights(m: LifecycleManager, inst: Instance): void {
   }
   const started = performance.now();
   m.log.info("downloading weights", { model, uri: rec.artifact_url, dest });
-  fetchToDir({ uri: rec.artifact_url, dest, credentials: inst.credentials, signal: ac.signal })
+  // Held for redaction while the download runs, released after (redact.ts).
+  withSecretScope(() => {
+    for (const v of Object.values(inst.credentials ?? {})) registerSecret(v);
+    registerSecret(url === rec.artifact_url ? null : url);
+    return fetchToDir({ uri: url, dest, credentials: inst.credentials, signal: ac.signal });
+  })
     .then(
       (res) =>
         m.withModel(model, async () => {

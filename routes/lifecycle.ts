@@ -7,7 +7,7 @@ import type { Lifecycle } from "../lifecycle/index.ts";
 import { PHASES } from "../lifecycle/types.ts";
 import { listModels, snapshot } from "../lifecycle/views.ts";
 import type { RouteSpec } from "./spec.ts";
-import { jsonBody } from "./validate.ts";
+import { fieldError, jsonBody, lookupKeyField, modelNameField } from "./validate.ts";
 
 const ClaimRef = z
   .object({ namespace: z.string().default(""), name: z.string().default(""), uid: z.string().default("") })
@@ -16,9 +16,9 @@ const StrMap = z.record(z.string(), z.string());
 
 export const ActivateBody = z
   .object({
-    model_name: z.string().min(1),
+    model_name: modelNameField,
     artifact_url: z.string().min(1),
-    engine: z.string().default("vllm"),
+    engine: lookupKeyField.default("vllm"),
     port: z.number().int().min(0).max(65535).default(0),
     ipc_name: z.string().nullish(),
     credentials: StrMap.nullish(),
@@ -210,9 +210,13 @@ export interface LifecycleRouteOptions {
 export function lifecycleRoutes(life: Lifecycle, opts: LifecycleRouteOptions = {}): Hono {
   const m = life.manager;
   const app = new Hono();
-  app.post("/v1/runtime/models/activate", jsonBody(ActivateBody), async (c) =>
-    c.json(await m.activate(c.req.valid("json"))),
-  );
+  app.post("/v1/runtime/models/activate", jsonBody(ActivateBody), async (c) => {
+    const b = c.req.valid("json");
+    const [lo, hi] = m.o.portRange;
+    if (b.port !== 0 && (b.port < lo || b.port >= hi))
+      return fieldError(c, "port", `Port must lie in AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`, b.port);
+    return c.json(await m.activate(b));
+  });
   app.post("/v1/runtime/models/deactivate", jsonBody(DeactivateBody), async (c) => {
     const b = c.req.valid("json");
     if (b.mode !== "stop")

@@ -22,7 +22,8 @@ import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "..
 import { createSource } from "../storage/sources/index.ts";
 import type { Credentials, DownloadProgress } from "../storage/types.ts";
 import type { RouteSpec } from "./spec.ts";
-import { jsonBody } from "./validate.ts";
+import { jsonBody, modelNameField } from "./validate.ts";
+import { withSecretScope } from "../redact.ts";
 
 /** AIBrix's DownloadExtraConfig keys (reference/AIBRIX-RUNTIME.md §4.3). */
 const ExtraConfig = z.strictObject({
@@ -47,7 +48,7 @@ const ExtraConfig = z.strictObject({
 export const DownloadModelRequest = z.strictObject({
   model_uri: z.string(),
   local_dir: z.string().nullable().optional(),
-  model_name: z.string().nullable().optional(),
+  model_name: modelNameField.nullable().optional(),
   download_extra_config: ExtraConfig.nullable().optional(),
 });
 
@@ -229,27 +230,30 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     const ac = new AbortController();
     const job: Job = { target, progress: null, ac, done: Promise.resolve() };
     jobs.set(root, job);
-    job.done = downloadModel({
-      uri: target.uri,
-      localDir,
-      modelName: target.modelName,
-      layout: config.downloader.layout,
-      allowSuffix: extra.allow_file_suffix ?? config.downloader.allowFileSuffix,
-      force,
-      checkExisting: config.downloader.checkFileExist,
-      settings: config,
-      credentials: creds,
-      tuning: {
-        ...tuningFromConfig(config),
-        ...(extra.num_threads ? { connections: extra.num_threads } : {}),
-        ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
-      },
-      signal: ac.signal,
-      log: log.child({ component: "download" }),
-      onProgress: (p) => {
-        job.progress = p;
-      },
-    })
+    // The job outlives the request: its credentials are held for redaction until it ends.
+    job.done = withSecretScope(() =>
+      downloadModel({
+        uri: target.uri,
+        localDir,
+        modelName: target.modelName,
+        layout: config.downloader.layout,
+        allowSuffix: extra.allow_file_suffix ?? config.downloader.allowFileSuffix,
+        force,
+        checkExisting: config.downloader.checkFileExist,
+        settings: config,
+        credentials: creds,
+        tuning: {
+          ...tuningFromConfig(config),
+          ...(extra.num_threads ? { connections: extra.num_threads } : {}),
+          ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
+        },
+        signal: ac.signal,
+        log: log.child({ component: "download" }),
+        onProgress: (p) => {
+          job.progress = p;
+        },
+      }),
+    )
       .catch(() => {}) // recorded on disk as status "failed" with its reason (B14)
       .finally(() => jobs.delete(root));
     return c.json(card(target, "downloading"));

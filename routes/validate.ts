@@ -1,7 +1,11 @@
 // Request validation with AIBrix's (FastAPI's) 422 shape:
 //   {"detail":[{"type":"missing","loc":["body","lora_name"],"msg":"Field required","input":{...}}]}
+// The echoed input is bounded (a long string is cut, a large object summarized) and so is the number of
+// entries, so a 422 is never larger than a few KiB whatever was sent.
 import { zValidator } from "@hono/zod-validator";
-import type { z } from "zod";
+import type { Context } from "hono";
+import { z } from "zod";
+import { isReservedKey, MODEL_NAME_MAX, modelNameProblem } from "../validate/names.ts";
 
 export interface FastApiIssue {
   type: string;
@@ -11,6 +15,53 @@ export interface FastApiIssue {
 }
 
 type Issue = z.core.$ZodIssue;
+
+/** At most this many detail entries, each echoing at most this much of its input. */
+export const MAX_DETAIL_ENTRIES = 20;
+const MAX_INPUT_CHARS = 128;
+
+/** The input as a 422 echoes it: short strings and small values as sent, anything larger summarized. */
+export function boundedInput(v: unknown): unknown {
+  if (typeof v === "string") return v.length > MAX_INPUT_CHARS ? `${v.slice(0, MAX_INPUT_CHARS)}…` : v;
+  if (v === null || typeof v !== "object") return v;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined && text.length <= MAX_INPUT_CHARS) return v;
+  return Array.isArray(v) ? `[list of ${v.length} items]` : `{object with ${Object.keys(v).length} keys}`;
+}
+
+function bounded(detail: FastApiIssue[]): FastApiIssue[] {
+  return detail
+    .slice(0, MAX_DETAIL_ENTRIES)
+    .map((d) => ("input" in d ? { ...d, input: boundedInput(d.input) } : d));
+}
+
+/** A model name under the name rule (validate/names.ts): 422 naming the field otherwise. */
+export const modelNameField = z
+  .string()
+  .min(1)
+  .max(MODEL_NAME_MAX)
+  .superRefine((v, ctx) => {
+    const problem = modelNameProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `Invalid model name: ${problem}` });
+  });
+
+/** A request value used as a lookup key (engine kind...): never a name every object already has. */
+export const lookupKeyField = z
+  .string()
+  .refine((v) => !isReservedKey(v), { message: "Value is a reserved word, not a known name" });
+
+/** A 422 in the FastAPI shape for one field, for checks that need configuration (port range...). */
+export function fieldError(c: Context, field: string, msg: string, input: unknown): Response {
+  return c.json(
+    { detail: [{ type: "value_error", loc: ["body", field], msg, input: boundedInput(input) }] },
+    422,
+  );
+}
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
@@ -91,7 +142,7 @@ export function jsonBody<T extends z.ZodType>(schema: T, unionNames?: readonly s
               : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
           })
         : toFastApiDetail(result.error.issues, input, "body", unionNames);
-      return c.json({ detail }, 422);
+      return c.json({ detail: bounded(detail) }, 422);
     }
   });
 }
@@ -100,7 +151,7 @@ export function queryParams<T extends z.ZodType>(schema: T) {
   return zValidator("query", schema, (result, c) => {
     if (!result.success) {
       const detail = toFastApiDetail(result.error.issues, (result as { data?: unknown }).data, "query");
-      return c.json({ detail }, 422);
+      return c.json({ detail: bounded(detail) }, 422);
     }
   });
 }

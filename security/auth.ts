@@ -21,8 +21,8 @@ export function isOpenPath(path: string, metricsAuth: boolean): boolean {
 }
 
 /**
- * The guard. When the caller authenticates with `Authorization: Bearer <our key>`, that header is removed
- * before the routes see it, so our key is never forwarded to the engine (the engine's own key can travel
+ * The guard. Whichever header carries our key (`Authorization: Bearer <key>`, `X-Airuntime-Key`, or both),
+ * it is removed before the routes see it, so our key is never forwarded to the engine (the engine's own key can travel
  * as additional_config["api-key"], as the AIBrix controller sends it).
  */
 export function apiKeyGuard(key: string, metricsAuth: boolean): MiddlewareHandler {
@@ -31,9 +31,13 @@ export function apiKeyGuard(key: string, metricsAuth: boolean): MiddlewareHandle
     const viaHeader = c.req.header(KEY_HEADER);
     const auth = c.req.header("authorization") ?? "";
     const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
-    if (viaHeader !== undefined && keyMatches(viaHeader, key)) return next();
-    if (bearer !== undefined && keyMatches(bearer, key)) {
-      c.req.raw.headers.delete("authorization");
+    const viaKeyHeader = viaHeader !== undefined && keyMatches(viaHeader, key);
+    const viaBearer = bearer !== undefined && keyMatches(bearer, key);
+    if (viaKeyHeader || viaBearer) {
+      // Our key never travels further, whichever header carried it (both may be sent at once); an
+      // Authorization holding another value (the engine's key) is the caller's and is forwarded.
+      if (viaBearer) c.req.raw.headers.delete("authorization");
+      c.req.raw.headers.delete(KEY_HEADER);
       return next();
     }
     const err = new AppError(

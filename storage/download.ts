@@ -7,6 +7,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { environment } from "../platform/process.ts";
+import { redactString, redactUrlCredentials } from "../redact.ts";
 import { DownloadError } from "./errors.ts";
 import { openJournal } from "./journal.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
@@ -142,7 +143,13 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   const signal = req.signal ?? new AbortController().signal;
   const { layout } = t;
   const source = createSource(t.uri, req.settings, req.credentials); // credential errors before any I/O
-  const card = { model_name: t.modelName, model_root_path: layout.root, source: t.source, uri: t.uri.raw };
+  // Status files never hold a URL's credentials (signed query parameters, user:pass@).
+  const card = {
+    model_name: t.modelName,
+    model_root_path: layout.root,
+    source: t.source,
+    uri: redactUrlCredentials(t.uri.raw),
+  };
   let lastProgress: DownloadProgress | undefined;
   const observer = observeDownload(t.source, t.modelName);
   // Status writes are serialized, and progress ticks stop once the final status is being written, so a
@@ -321,7 +328,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       ...card,
       status: "failed",
       progress: lastProgress ?? progress.snapshot(),
-      error: { reason: err.reason, message: err.message },
+      error: { reason: err.reason, message: redactString(err.message) },
     });
     log.warn("download failed", { reason: err.reason, error: err.message });
     throw err;

@@ -12,6 +12,25 @@ export function isValidName(name: unknown): name is string {
   return typeof name === "string" && NAME_RE.test(name) && name !== "." && name !== "..";
 }
 
+/** Model names: one name, or names joined by "/" (`org/model`), each segment under the one name rule. */
+export const MODEL_NAME_MAX = 256;
+
+/** Why `name` is not a valid model name, or null when it is. */
+export function modelNameProblem(name: string): string | null {
+  if (name.length > MODEL_NAME_MAX) return `must be at most ${MODEL_NAME_MAX} characters`;
+  const segments = name.split("/");
+  if (segments.every(isValidName)) return null;
+  return `each '/'-separated part must match ${NAME_PATTERN} (no leading '-' or '.', no spaces or control characters)`;
+}
+
+/**
+ * True for keys that name something every plain object already has (`__proto__`, `constructor`,
+ * `toString`...): such a request value must never index a lookup table.
+ */
+export function isReservedKey(key: string): boolean {
+  return key in Object.prototype || key === "prototype";
+}
+
 /** A short, printable form of untrusted input for error messages. */
 export function shown(v: string, max = 64): string {
   const s = JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
