@@ -314,7 +314,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   });
 
   app.delete("/v1/model/:name{.+}", async (c) => {
-    const name = decodeURIComponent(c.req.param("name"));
+    // Hono has decoded the path once already; a second decode of "%" would throw (a 500 before).
+    const name = c.req.param("name");
     const localDir = localDirOf(c.req.query("local_dir"));
     await checkLocalDir(localDir, config.downloader.roots);
     const { m, layout } = await find(name, localDir);

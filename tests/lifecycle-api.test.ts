@@ -2,6 +2,7 @@
 // sleep/wake idempotency, crash restarts up to the budget, deactivate; AIBrix's error shapes.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { freePort } from "./helpers/ports.ts";
 import { BIN, type Proc, spawnProcess, waitUntil } from "./helpers/sidecar.ts";
@@ -221,14 +222,29 @@ describe("lifecycle on engine processes", () => {
     });
     expect(eng.status).toBe(400);
     expect(eng.json.message).toContain("engine 'nope' is not supported");
-    // An explicit port another process holds (here: the sidecar's own) is refused up front.
-    const busy = await post(sc, "/v1/runtime/models/activate", {
+    // An explicit port (inside the engine range) another process holds is refused up front.
+    const top = Number(e.env.AIRUNTIME_ENGINE_PORT_RANGE!.split("-")[1]) - 1;
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(top, "127.0.0.1", r));
+    try {
+      const busy = await post(sc, "/v1/runtime/models/activate", {
+        model_name: "x",
+        artifact_url: "/m",
+        port: top,
+      });
+      expect(busy.status).toBe(400);
+      expect(busy.json.message).toContain("is not free");
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+    // One outside AIRUNTIME_ENGINE_PORT_RANGE (here: the sidecar's own) is a 422 naming the field.
+    const outside = await post(sc, "/v1/runtime/models/activate", {
       model_name: "x",
       artifact_url: "/m",
       port: Number(new URL(sc.url).port),
     });
-    expect(busy.status).toBe(400);
-    expect(busy.json.message).toContain("is not free");
+    expect(outside.status).toBe(422);
+    expect(outside.json.detail[0].loc).toEqual(["body", "port"]);
     expect(await model(sc, "x")).toBeUndefined();
   });
 
