@@ -191,6 +191,8 @@ const envSchema = z.object({
   AIRUNTIME_METRICS_MAX_AGE: seconds(0, 0),
   AIRUNTIME_METRICS_STALE_AFTER: seconds(5, 0.1),
   AIRUNTIME_METRICS_AUTH: bool(false),
+  AIRUNTIME_METRICS_MAX_BYTES: size(16 * 1024 * 1024, 64 * 1024),
+  AIRUNTIME_METRICS_MAX_SERIES: int(100_000, 100),
 
   DOWNLOADER_LOCAL_DIR: absPath("/tmp/aibrix/models/"),
   DOWNLOADER_NUM_THREADS: int(8, 1, 256),
@@ -300,6 +302,10 @@ export interface Config {
   metricsMaxAgeMs: number;
   metricsStaleAfterMs: number;
   metricsAuth: boolean;
+  /** Largest engine metrics body read (bytes); a longer one is cut off and counted as a scrape error. */
+  metricsMaxBytes: number;
+  /** Most samples read from one engine scrape (lines: 4x that); more is a scrape error. */
+  metricsMaxSeries: number;
   downloader: {
     localDir: string;
     numThreads: number;
@@ -435,6 +441,8 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
     metricsMaxAgeMs: e.AIRUNTIME_METRICS_MAX_AGE > 0 ? e.AIRUNTIME_METRICS_MAX_AGE : 2 * interval,
     metricsStaleAfterMs: e.AIRUNTIME_METRICS_STALE_AFTER,
     metricsAuth: e.AIRUNTIME_METRICS_AUTH,
+    metricsMaxBytes: e.AIRUNTIME_METRICS_MAX_BYTES,
+    metricsMaxSeries: e.AIRUNTIME_METRICS_MAX_SERIES,
     downloader: {
       localDir: e.DOWNLOADER_LOCAL_DIR,
       numThreads: e.DOWNLOADER_NUM_THREADS,

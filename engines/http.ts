@@ -2,6 +2,10 @@
 // Transient failures carry its retry words ("connection refused", "service unavailable", "timeout",
 // "bad gateway"); engine 4xx keep the engine's own reason.
 import { AppError } from "../errors.ts";
+import { readTextCapped } from "../lib/capped-body.ts";
+
+/** Largest engine reply read (model lists, LoRA and sleep answers, error bodies are far smaller). */
+export const ENGINE_REPLY_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface EngineCall {
   method?: string;
@@ -42,11 +46,19 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
     throw transportError(url, e, timedOut(signal));
   }
   let text: string;
+  let over: boolean;
   try {
-    text = await res.text();
+    ({ text, over } = await readTextCapped(res, ENGINE_REPLY_MAX_BYTES));
   } catch (e) {
     throw transportError(url, e, timedOut(signal));
   }
+  // An error body over the cap is cut (its start is the reason); a success body cut short would be wrong.
+  if (over && res.status < 400)
+    throw new AppError(
+      "engine_error",
+      502,
+      `engine at ${new URL(url).origin} answered more than ${ENGINE_REPLY_MAX_BYTES} bytes (bad gateway)`,
+    );
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;

@@ -1,5 +1,8 @@
 // Request activity of one engine for the snapshot (AIBrix `engine_request_activity`): GET /metrics with a
 // 0.5 s deadline, keep samples labelled model_name=<model>, sum running / waiting / success counters.
+import { readTextCapped } from "../lib/capped-body.ts";
+import { DEFAULT_MAX_BYTES } from "../metrics/poller.ts";
+
 export interface Activity {
   request_metrics_observed: boolean;
   requests_running: number;
@@ -61,8 +64,13 @@ export function activityFromText(text: string, model: string): Activity {
 export async function engineActivity(port: number, model: string, timeoutMs = 500): Promise<Activity> {
   try {
     const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!r.ok) return NO_ACTIVITY;
-    return activityFromText(await r.text(), model);
+    if (!r.ok) {
+      await r.body?.cancel();
+      return NO_ACTIVITY;
+    }
+    // The engine is not trusted: its metrics are read with the poller's default cap.
+    const { text, over } = await readTextCapped(r, DEFAULT_MAX_BYTES);
+    return over ? NO_ACTIVITY : activityFromText(text, model);
   } catch {
     return NO_ACTIVITY;
   }

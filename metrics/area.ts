@@ -56,6 +56,8 @@ export function composeMetrics(config: Config, engine: EngineAdapter, log: Logge
     intervalMs: config.metricsIntervalMs,
     maxAgeMs: config.metricsMaxAgeMs,
     staleAfterMs: config.metricsStaleAfterMs,
+    maxBytes: config.metricsMaxBytes,
+    maxSeries: config.metricsMaxSeries,
     timeoutMs: Math.min(Math.max(config.metricsIntervalMs, 1000), config.engineTimeoutMs),
     own,
     reserved: () => new Set(registries.flatMap((r) => r.names())),

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { createParser, parseExposition } from "./parse.ts";
 import { renderFamilies } from "./render.ts";
@@ -99,7 +100,7 @@ describe("parseExposition", () => {
   // --- property tests -------------------------------------------------------------------------------
   const labelName = fc
     .stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/)
-    .filter((s) => s !== "le" && s !== "quantile");
+    .filter((s) => s !== "le" && s !== "quantile" && !s.startsWith("__")); // `__*` are dropped (reserved)
   const labelValue = fc.string({
     maxLength: 12,
     unit: fc.constantFrom("a", "Z", " ", '"', "\\", "\n", "é", ",", "}", "=", "#"),
@@ -252,5 +253,62 @@ describe("parseExposition", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test("hostile input: samples outside their family's names are refused, `__*` labels dropped", () => {
+    const text = readFileSync(new URL("./fixtures/hostile.prom", import.meta.url), "utf8");
+    const r = parseExposition(text);
+    const names = (f: string) => r.byName.get(f)?.samples.map((s) => s.name);
+    // A histogram holds only _bucket/_sum/_count: its bare name is refused (counted), `_total` is its own family.
+    expect(names("vllm:hist")).toEqual(["vllm:hist_bucket", "vllm:hist_count", "vllm:hist_sum"]);
+    expect(names("vllm:hist_total")).toEqual(["vllm:hist_total"]);
+    // Text 0.0.4 names a counter's samples like the family: `x_total` after `TYPE x counter` is its own family.
+    expect(names("aibrix:prompt_tokens")).toEqual(["aibrix:prompt_tokens"]);
+    expect(names("aibrix:prompt_tokens_total")).toEqual(["aibrix:prompt_tokens_total"]);
+    expect(r.errorCount).toBe(1);
+    // Samples named like another family are never part of the current one.
+    expect(names("vllm:num_requests_waiting")).toEqual(Array(3).fill("vllm:num_requests_waiting"));
+    for (const f of r.families) {
+      for (const s of f.samples) {
+        expect(s.name.startsWith(f.name.replace(/_(total|info)$/, ""))).toBe(true);
+        for (const l in s.labels) expect(l.startsWith("__")).toBe(false);
+      }
+    }
+    // A dropped label means the line is re-rendered, never passed through verbatim.
+    const waiting = r.byName.get("vllm:num_requests_waiting")!.samples;
+    expect(waiting.map((s) => s.labels.engine)).toEqual(["0", "1", "2"]);
+    expect(waiting[1]!.line).toBeUndefined();
+    expect(renderFamilies([r.byName.get("vllm:num_requests_waiting")!], "text")).not.toContain("__");
+    expect(r.byName.get("vllm:inj")!.samples[0]!.labels.model_name).toBe('a"b\\c\nd}e,f="g');
+  });
+
+  test("OpenMetrics: a counter sample without _total, an info sample without _info are refused", () => {
+    const r = parseExposition(
+      [
+        "# TYPE c counter",
+        "c_total 1",
+        "c 999999",
+        "# TYPE i info",
+        'i_info{a="b"} 1',
+        "i 999999",
+        "# EOF",
+      ].join("\n"),
+    );
+    expect(r.byName.get("c_total")!.samples.map((s) => s.value)).toEqual([1]);
+    expect(r.byName.get("i_info")!.samples.map((s) => s.value)).toEqual([1]);
+    expect(r.errorCount).toBe(2);
+  });
+
+  test("caps: maxSeries and maxLines stop the parse and say which", () => {
+    const text = Array.from({ length: 100 }, (_, i) => `x{i="${i}"} 1`).join("\n");
+    expect(parseExposition(text).overflow).toBeUndefined();
+    expect(parseExposition(text, { maxSeries: 100 }).overflow).toBeUndefined();
+    expect(parseExposition(text, { maxSeries: 99 }).overflow).toBe("series");
+    expect(parseExposition(`${"\n".repeat(50)}${text}`, { maxLines: 149 }).overflow).toBe("lines");
+    expect(parseExposition(`${"\n".repeat(50)}${text}`, { maxLines: 150 }).overflow).toBeUndefined();
+    // The same in steps (the poller's way).
+    const p = createParser(text, { maxSeries: 10 });
+    while (!p.step(3));
+    expect(p.result().overflow).toBe("series");
   });
 });

@@ -6,6 +6,10 @@
 // OpenMetrics input (detected by its `# EOF` line, or forced) is normalized to the 0.0.4 form:
 // counter family `x` -> `x_total`, `_created` samples -> their own gauge family, info `x` -> gauge
 // `x_info`, stateset -> gauge, unknown -> untyped, timestamps seconds -> milliseconds.
+//
+// The text comes from the engine, which we do not trust: inside a family only samples named like the family
+// (plus the suffixes its type allows) are accepted, reserved labels (`__name__`, any `__*`) are dropped, and
+// the caller may cap lines and series (`overflow` says which cap stopped the parse).
 import type { Labels, MetricFamily, MetricType, Sample } from "./types.ts";
 
 export interface ParseResult {
@@ -15,11 +19,17 @@ export interface ParseResult {
   errorCount: number;
   /** The first few problems, for logs. */
   errors: string[];
+  /** The parse stopped at a cap (ParseOptions.maxLines / maxSeries): the result is incomplete. */
+  overflow?: "lines" | "series";
 }
 
 export interface ParseOptions {
   /** Force OpenMetrics (true) or text 0.0.4 (false); default: detect by a trailing `# EOF` line. */
   openMetrics?: boolean;
+  /** Stop after this many lines (blank and comment lines included); default unlimited. */
+  maxLines?: number;
+  /** Stop after this many samples; default unlimited. */
+  maxSeries?: number;
 }
 
 const MAX_ERRORS_KEPT = 5;
@@ -96,12 +106,29 @@ function unescapeText(s: string, quoteEscapes: boolean): string {
   return out;
 }
 
-const SUFFIXES: Record<string, readonly string[]> = {
+/**
+ * The sample names a family of each type may hold: "" is the family's own name, the rest are suffixes.
+ * Text 0.0.4 names a counter's samples like the family; OpenMetrics adds `_total`. (`_created` samples are
+ * split into their own gauge family by finish().) Anything else is not part of the family.
+ */
+const TEXT_NAMES: Record<string, readonly string[]> = {
+  counter: ["", "_created"],
+  gauge: [""],
+  untyped: [""],
+  histogram: ["_bucket", "_sum", "_count", "_created"],
+  summary: ["", "_sum", "_count", "_created"],
+};
+const OM_NAMES: Record<string, readonly string[]> = {
+  // A bare name too (text 0.0.4 read as OpenMetrics); finish() refuses a family mixing both forms.
+  counter: ["", "_total", "_created"],
+  gauge: [""],
+  untyped: [""],
+  unknown: [""],
+  stateset: [""],
+  info: ["_info"],
   histogram: ["_bucket", "_sum", "_count", "_created"],
   gaugehistogram: ["_bucket", "_gsum", "_gcount"],
-  summary: ["_sum", "_count", "_created"],
-  counter: ["_total", "_created"],
-  info: ["_info"],
+  summary: ["", "_sum", "_count", "_created"],
 };
 
 interface Draft {
@@ -136,6 +163,15 @@ export interface IncrementalParser {
  */
 export function createParser(text: string, opts: ParseOptions = {}): IncrementalParser {
   const openMetrics = opts.openMetrics ?? /(^|\n)# EOF\r?(\n|$)/.test(text);
+  const lineCap = opts.maxLines ?? Number.POSITIVE_INFINITY;
+  const seriesCap = opts.maxSeries ?? Number.POSITIVE_INFINITY;
+  let series = 0;
+  let overflow: ParseResult["overflow"];
+  const belongs = (d: Draft, sampleName: string): boolean => {
+    if (!sampleName.startsWith(d.name)) return false;
+    const names = (openMetrics ? OM_NAMES : TEXT_NAMES)[d.type] ?? OM_NAMES[d.type]!;
+    return names.includes(sampleName.slice(d.name.length));
+  };
   const drafts = new Map<string, Draft>();
   const order: Draft[] = [];
   const errors: string[] = [];
@@ -160,19 +196,23 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
     }
     return d;
   };
-  /** Which family a sample name belongs to: the current one, a declared one by suffix, or its own. */
-  const familyOf = (sampleName: string): Draft => {
+  /**
+   * Which family a sample name belongs to: the current one, a declared one by suffix, or its own; none
+   * (the line is refused) when a family of that exact name exists and its type does not allow the name.
+   */
+  const familyOf = (sampleName: string): Draft | undefined => {
     if (current && belongs(current, sampleName)) return current;
     const exact = drafts.get(sampleName);
     if (exact && (exact.typed || exact.samples.length > 0)) {
-      if (exact.type !== "histogram" && exact.type !== "summary") return exact;
+      if (exact.type !== "histogram" && exact.type !== "summary" && belongs(exact, sampleName)) return exact;
     }
     const us = sampleName.lastIndexOf("_");
     if (us > 0) {
       const base = drafts.get(sampleName.slice(0, us));
       if (base && belongs(base, sampleName)) return base;
     }
-    return exact ?? draftFor(sampleName);
+    if (exact) return belongs(exact, sampleName) ? exact : undefined;
+    return draftFor(sampleName);
   };
 
   let lineNo = 0;
@@ -186,6 +226,10 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
       if (budget-- <= 0) {
         pos = start;
         return false;
+      }
+      if (lineNo >= lineCap) {
+        overflow = "lines";
+        break;
       }
       let end = text.indexOf("\n", start);
       if (end < 0) end = len;
@@ -387,7 +431,9 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
           }
           if (li >= 0) seen |= 1 << li;
           if (escaped) verbatim = false; // re-rendered with canonical escapes
-          labels[lname] = escaped ? unescapeText(raw, true) : raw;
+          // Reserved labels (`__name__`, `__*`) are Prometheus' own: an engine's are dropped.
+          if (lname.charCodeAt(0) === 95 && lname.charCodeAt(1) === 95) verbatim = false;
+          else labels[lname] = escaped ? unescapeText(raw, true) : raw;
           while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) {
             i++;
             verbatim = false;
@@ -438,7 +484,19 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
       let fam = recentFamilies[slot];
       if (fam === undefined) {
         fam = familyOf(name);
+        if (fam === undefined) {
+          fail(
+            lineNo,
+            `sample '${name}' is not a name of the ${drafts.get(name)?.type} family '${name}'`,
+            line,
+          );
+          continue;
+        }
         recentFamilies[slot] = fam;
+      }
+      if (++series > seriesCap) {
+        overflow = "series";
+        break;
       }
       current = fam;
       const sample: Sample = { name, labels, value };
@@ -450,14 +508,14 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
     return true;
   }
 
-  return { step, result: () => finish(order, errorCount, errors) };
-}
-
-function belongs(d: Draft, sampleName: string): boolean {
-  if (sampleName === d.name) return d.type !== "info";
-  if (!sampleName.startsWith(d.name)) return false;
-  const suffix = sampleName.slice(d.name.length);
-  return (SUFFIXES[d.type] ?? []).includes(suffix);
+  return {
+    step,
+    result: () => {
+      const r = finish(order, errorCount, errors);
+      if (overflow) r.overflow = overflow;
+      return r;
+    },
+  };
 }
 
 /** Normalize declared types to the 0.0.4 model and split OpenMetrics `_created` samples out. */
@@ -480,10 +538,23 @@ function finish(order: Draft[], errorCount: number, errors: string[]): ParseResu
     const rest = created.length > 0 ? d.samples.filter((s) => s.name !== `${d.name}_created`) : d.samples;
     switch (d.type) {
       case "counter": {
-        // OpenMetrics: family `x`, samples `x_total` -> 0.0.4 family `x_total`.
+        // OpenMetrics: family `x`, samples `x_total` -> 0.0.4 family `x_total`. A family mixing `x` and
+        // `x_total` samples (only OpenMetrics input can) cannot be rendered as one: the bare ones are refused.
         const total = `${d.name}_total`;
-        const name = rest.length > 0 && rest.every((s) => s.name === total) ? total : d.name;
-        add({ name, type: "counter", help, samples: rest });
+        const totals = rest.filter((s) => s.name === total);
+        if (totals.length > 0 && totals.length < rest.length) {
+          errorCount += rest.length - totals.length;
+          if (errors.length < MAX_ERRORS_KEPT)
+            errors.push(
+              `counter family '${d.name}' mixes '${d.name}' and '${total}': '${d.name}' samples dropped`,
+            );
+        }
+        add({
+          name: totals.length > 0 ? total : d.name,
+          type: "counter",
+          help,
+          samples: totals.length > 0 ? totals : rest,
+        });
         break;
       }
       case "info":

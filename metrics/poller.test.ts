@@ -168,4 +168,54 @@ describe("metrics poller", () => {
     expect(text).toContain("\naibrix:engine_up 0\n");
     expect(text).toContain('aibrix:engine_scrape_errors_total{reason="unreachable"} 1');
   });
+
+  test("an oversize body (declared or chunked) or too many series is a scrape error; the last good data stays", async () => {
+    let mode: "good" | "declared" | "chunked" | "series" = "good";
+    let aborted = 0;
+    const chunk = Buffer.from(`${"x".repeat(1000)}\n`.repeat(64)); // 64 KB
+    server = createServer((_req, res) => {
+      if (mode === "good") return res.end(VLLM);
+      if (mode === "series") {
+        const lines = Array.from({ length: 2000 }, (_, i) => `junk{i="${i}"} 1`);
+        return res.end(`${VLLM}${lines.join("\n")}\n`);
+      }
+      if (mode === "declared") res.setHeader("content-length", String(100 * 1024 * 1024));
+      res.on("close", () => {
+        if (!res.writableFinished) aborted++;
+      });
+      // Endless (or 100 MB declared): write as fast as the client drains, until it hangs up.
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    const own = createOwnMetrics();
+    const p = make(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      own,
+      maxBytes: 256 * 1024,
+      maxSeries: 1000,
+      timeoutMs: 30_000,
+    });
+    const good = await p.refresh();
+    expect(good.familyNames.has("vllm:num_requests_running")).toBe(true);
+    for (const m of ["declared", "chunked", "series"] as const) {
+      mode = m;
+      const snap = await p.refresh();
+      // The last good scrape keeps being served (until the staleness bound), the engine counts as down.
+      expect(snap.body("text")).toBe(good.body("text"));
+    }
+    const text = own.render();
+    expect(text).toContain('aibrix:engine_scrape_errors_total{reason="too_large"} 2');
+    expect(text).toContain('aibrix:engine_scrape_errors_total{reason="too_many_series"} 1');
+    expect(text).toContain("\naibrix:engine_up 0\n");
+    // Both oversize bodies were cut off by the client, not read to the end.
+    await new Promise<void>((r) => {
+      const t = setInterval(() => aborted >= 2 && (clearInterval(t), r()), 5);
+    });
+    mode = "good";
+    await p.refresh();
+    expect(own.render()).toContain("\naibrix:engine_up 1\n");
+  });
 });

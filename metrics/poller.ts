@@ -2,6 +2,7 @@
 // and keeps an immutable snapshot for /metrics. Scrapes never wait on the engine: a scrape that finds
 // the snapshot older than maxAge asks for one coalesced refresh and waits for it only briefly.
 import type { MetricsMode } from "../config.ts";
+import { readTextCapped } from "../lib/capped-body.ts";
 import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "./own.ts";
 import { createParser, LINES_PER_STEP } from "./parse.ts";
@@ -22,6 +23,10 @@ export interface PollerOptions {
   intervalMs: number;
   maxAgeMs: number;
   staleAfterMs: number;
+  /** Largest body read from the engine (bytes); a longer one is cancelled there, a scrape error. */
+  maxBytes?: number;
+  /** Most samples kept from one scrape (lines: 4x that); more is a scrape error. */
+  maxSeries?: number;
   /** Deadline of one poll; default max(interval, 1 s). */
   timeoutMs?: number;
   /** How long a scrape may wait for a refresh it triggered; default 100 ms. */
@@ -38,6 +43,13 @@ export interface PollerOptions {
   fetch?: typeof fetch;
   now?: () => number;
 }
+
+/** Defaults of AIRUNTIME_METRICS_MAX_BYTES / AIRUNTIME_METRICS_MAX_SERIES (config.ts). */
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_SERIES = 100_000;
+
+/** Thrown inside a scrape that already set its error reason. */
+const SKIP = Symbol("skip");
 
 /** Let queued I/O (incoming /metrics requests) run before continuing. */
 const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -70,6 +82,8 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   const doFetch = o.fetch ?? fetch;
   const timeoutMs = o.timeoutMs ?? Math.max(o.intervalMs, 1000);
   const refreshWaitMs = o.refreshWaitMs ?? 100;
+  const maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxSeries = o.maxSeries ?? DEFAULT_MAX_SERIES;
   // A full URL (METRIC_SCRAPE_PATH=http://host:8002/metrics, as AIBrix's urljoin allows) is the one
   // place to scrape, whatever the endpoint list says.
   const urls = /^https?:\/\//.test(o.path)
@@ -144,10 +158,17 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
         signal: AbortSignal.any([ac.signal, deadline]),
         redirect: "manual", // an engine's redirect is not followed (a scrape error, never another host)
       });
-      const text = await res.text();
       if (res.status !== 200) {
+        await res.body?.cancel().catch(() => {});
         reason = "http_status";
         o.log.debug("engine metrics answered non-200", { url: s.url, status: res.status });
+        throw SKIP;
+      }
+      // Never more than maxBytes of it in memory: a huge or endless body is cut off, the last good data stays.
+      const { text, over } = await readTextCapped(res, maxBytes);
+      if (over) {
+        reason = "too_large";
+        o.log.debug("engine metrics body over the cap", { url: s.url, maxBytes });
       } else if (s.data && text === s.lastText && s.modelNameUsed === modelName) {
         // An idle engine serves the same text poll after poll: nothing to parse again.
         s.data = { ...s.data, scrapedAt: now() };
@@ -157,6 +178,8 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
         // Parsed in steps with a macrotask between them: scrapes of /metrics never wait behind a big parse.
         const parser = createParser(text, {
           openMetrics: (res.headers.get("content-type") ?? "").includes("openmetrics") ? true : undefined,
+          maxSeries,
+          maxLines: 4 * maxSeries,
         });
         let c0 = performance.now();
         while (!parser.step(LINES_PER_STEP)) {
@@ -165,6 +188,14 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
           c0 = performance.now();
         }
         const parsed = parser.result();
+        if (parsed.overflow) {
+          // Too many series (or lines) to be an engine's exposition: keep the last good data.
+          s.lastText = undefined;
+          work += performance.now() - c0;
+          reason = parsed.overflow === "series" ? "too_many_series" : "too_many_lines";
+          o.log.debug("engine metrics over the cap", { url: s.url, reason, maxSeries });
+          throw SKIP;
+        }
         if (parsed.errorCount > 0) {
           scrapeErrors.inc({ ...rankLabels(s), reason: "malformed_lines" }, 1);
           o.log.debug("engine metrics had malformed lines", {
@@ -184,8 +215,10 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
           askModelName();
       }
     } catch (e) {
-      reason = deadline.aborted ? "timeout" : ac.signal.aborted ? undefined : "unreachable";
-      if (reason) o.log.debug("engine metrics scrape failed", { url: s.url, reason, error: String(e) });
+      if (e !== SKIP) {
+        reason = deadline.aborted ? "timeout" : ac.signal.aborted ? undefined : "unreachable";
+        if (reason) o.log.debug("engine metrics scrape failed", { url: s.url, reason, error: String(e) });
+      }
     }
     s.lastDurationS = (performance.now() - t0) / 1000;
     const wasUp = s.up;

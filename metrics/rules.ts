@@ -298,9 +298,6 @@ export function rulesFor(kind: EngineKind): RuleSet {
   return { rules, modelLabel: MODEL_LABEL[kind] };
 }
 
-/** Every target name any engine can produce (the snapshot keeps engine families from shadowing them). */
-export const ALL_TARGETS: ReadonlySet<string> = new Set(CONCEPTS.map((c) => c.target));
-
 const COLUMNS: ReadonlyArray<[EngineKind, string]> = [
   ["vllm", "vLLM"],
   ["sglang", "SGLang"],

@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import type { MetricsMode } from "../config.ts";
 import { mergeFamilies, withRank } from "./aggregate.ts";
 import { type ExpositionFormat, renderFamilies } from "./render.ts";
-import { ALL_TARGETS, LORA_INFO } from "./rules.ts";
+import { LORA_INFO } from "./rules.ts";
 import type { Aggregation, MetricFamily, RuleSet } from "./types.ts";
 
 /** What the sidecar knows about its adapters, for engines that do not report LoRA metrics. */
@@ -55,6 +55,11 @@ export interface SnapshotInput {
 
 const ENCODER = new TextEncoder();
 
+/** The sidecar's namespace: an engine family with such a name is dropped, in every mode. */
+export const OUR_PREFIX = "aibrix:";
+const isOurs = (name: string, reserved: ReadonlySet<string>) =>
+  name.startsWith(OUR_PREFIX) || reserved.has(name);
+
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const { endpoints, mode } = input;
   const families: MetricFamily[] = [];
@@ -63,8 +68,10 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     const lists =
       input.endpointCount > 1 ? endpoints.map((e) => withRank(e.raw, e.rank)) : endpoints.map((e) => e.raw);
     const merged = lists.length === 0 ? [] : mergeFamilies(lists, () => "sum");
-    // In default mode the engine's own families keep their names; none may collide with an aibrix target.
-    for (const f of merged) if (!ALL_TARGETS.has(f.name) && !input.reserved.has(f.name)) families.push(f);
+    // The engine's own families keep their names, but never ours: the `aibrix:` namespace (standardized and
+    // own families) and any other name the sidecar registers. (parse.ts keeps every sample name inside its
+    // family's name, so checking family names is enough.)
+    for (const f of merged) if (!isOurs(f.name, input.reserved)) families.push(f);
   }
   if (mode !== "raw") {
     const aggregation = new Map<string, Aggregation>();

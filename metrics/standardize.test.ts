@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { createOwnMetrics } from "./own.ts";
 import { parseExposition } from "./parse.ts";
 import { renderFamilies } from "./render.ts";
-import { conceptTable, rulesFor } from "./rules.ts";
-import { buildSnapshot, type EndpointData } from "./snapshot.ts";
+import { CONCEPTS, conceptTable, rulesFor } from "./rules.ts";
+import { buildSnapshot, type EndpointData, OUR_PREFIX } from "./snapshot.ts";
 import { modelNameIn, standardize } from "./standardize.ts";
 import type { MetricFamily } from "./types.ts";
 
@@ -173,6 +173,37 @@ describe("snapshot", () => {
       reserved: new Set(own.names()),
     });
     expect(s.familyNames.has("vllm:num_requests_waiting")).toBe(false);
+  });
+
+  test("a hostile engine cannot emit our names, reserved labels or broken lines, in any mode", () => {
+    const own = createOwnMetrics();
+    own.counter({ name: "aibrix:engine_scrape_errors_total", help: "x", labelNames: ["reason"] });
+    own.gauge({ name: "aibrix:engine_up", help: "x" });
+    for (const mode of ["default", "raw", "standard"] as const) {
+      const s = buildSnapshot({
+        ...base,
+        mode,
+        endpoints: [endpoint(0, fixture("hostile"))],
+        endpointCount: 1,
+        reserved: new Set(own.names()),
+      });
+      for (const format of ["text", "openmetrics"] as const) {
+        const body = s.body(format);
+        expect(body).not.toContain("999999");
+        expect(body).not.toContain("__");
+        const back = parseExposition(format === "text" ? body : `${body}# EOF\n`);
+        expect(back.errorCount).toBe(0);
+        // Every aibrix:* family is one the rules computed, never one the engine sent.
+        for (const f of back.families)
+          if (f.name.startsWith(OUR_PREFIX)) expect(mode === "raw" ? "" : f.help).not.toBe("");
+      }
+      if (mode !== "standard")
+        expect(s.body("text")).toContain('vllm:inj{model_name="a\\"b\\\\c\\nd}e,f=\\"g"} 1');
+      if (mode !== "raw")
+        expect(s.body("text")).toContain('aibrix:queue_size{engine="0",model_name="llama"} 5.0\n');
+    }
+    // Every standardized name is in the namespace the snapshot keeps engine families out of.
+    for (const c of CONCEPTS) expect(c.target.startsWith(OUR_PREFIX)).toBe(true);
   });
 
   test("OpenMetrics body renders and re-parses", () => {
