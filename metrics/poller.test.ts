@@ -211,9 +211,7 @@ describe("metrics poller", () => {
     expect(text).toContain('aibrix:engine_scrape_errors_total{reason="too_many_series"} 1');
     expect(text).toContain("\naibrix:engine_up 0\n");
     // Both oversize bodies were cut off by the client, not read to the end.
-    await new Promise<void>((r) => {
-      const t = setInterval(() => aborted >= 2 && (clearInterval(t), r()), 5);
-    });
+    while (aborted < 2) await new Promise((r) => setTimeout(r, 5));
     mode = "good";
     await p.refresh();
     expect(own.render()).toContain("\naibrix:engine_up 1\n");

@@ -3,6 +3,7 @@
 // the snapshot older than maxAge asks for one coalesced refresh and waits for it only briefly.
 import type { MetricsMode } from "../config.ts";
 import { readTextCapped } from "../lib/capped-body.ts";
+import { fullGc } from "../platform/process.ts";
 import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "./own.ts";
 import { createParser, LINES_PER_STEP } from "./parse.ts";
@@ -169,6 +170,8 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
       if (over) {
         reason = "too_large";
         o.log.debug("engine metrics body over the cap", { url: s.url, maxBytes });
+        // Up to maxBytes of garbage was just dropped: collect it now rather than let the next ones pile up.
+        fullGc();
       } else if (s.data && text === s.lastText && s.modelNameUsed === modelName) {
         // An idle engine serves the same text poll after poll: nothing to parse again.
         s.data = { ...s.data, scrapedAt: now() };
