@@ -12,7 +12,15 @@ import { modelNameIn, standardize } from "./standardize.ts";
 import type { Labels, RuleSet } from "./types.ts";
 
 /** The closed `reason` vocabulary of aibrix:engine_scrape_errors_total. */
-export const SCRAPE_ERROR_REASONS = ["timeout", "unreachable", "http_status", "malformed_lines"] as const;
+export const SCRAPE_ERROR_REASONS = [
+  "timeout",
+  "unreachable",
+  "http_status",
+  "malformed_lines",
+  "too_large",
+  "too_many_series",
+  "too_many_lines",
+] as const;
 
 export interface PollerOptions {
   /** Engine base URLs (INFERENCE_ENGINE_ENDPOINT, comma separated: data-parallel ranks). */
