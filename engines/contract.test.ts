@@ -80,9 +80,12 @@ for (const kind of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED & string
       });
 
     if (EXPECTED[kind]!.includes("sleep"))
-      test("sleep then wake", async () => {
+      test("sleep then wake: the engine's own state follows", async () => {
+        expect((await mockStats(mock.url)).sleepLevel).toBe(0);
         await engine.sleep!(1, ctx());
+        expect((await mockStats(mock.url)).sleepLevel).toBe(1);
         await engine.wake!(ctx());
+        expect((await mockStats(mock.url)).sleepLevel).toBe(0);
       });
   });
 }

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Proc } from "./helpers/sidecar.ts";
 import { waitUntil } from "./helpers/sidecar.ts";
-import { call, type LifeEnv, lifeEnv, model, post, removeEnv, start } from "./lifecycle-helpers.ts";
+import { call, type LifeEnv, lifeEnv, model, post, removeEnv, start } from "./helpers/lifecycle.ts";
 
 setDefaultTimeout(30_000);
 let e: LifeEnv;

@@ -18,7 +18,7 @@ import {
   post,
   removeEnv,
   start,
-} from "./lifecycle-helpers.ts";
+} from "./helpers/lifecycle.ts";
 
 setDefaultTimeout(30_000);
 

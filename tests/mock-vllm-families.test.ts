@@ -67,11 +67,13 @@ export const VLLM_FAMILIES: Record<string, Spec> = {
 
 let engine: MockEngine;
 let fams: Map<string, Family>;
+let raw: string;
 
 beforeAll(async () => {
   engine = await startMockEngine({ engine: "vllm", tickMs: 0, seed: 7 });
   engine.step(400);
-  fams = parseProm(await (await fetch(engine.metricsUrl)).text());
+  raw = await (await fetch(engine.metricsUrl)).text();
+  fams = parseProm(raw);
 });
 afterAll(() => engine.stop());
 
@@ -122,7 +124,11 @@ test("counters carry _total, values are Python floats, finished_reason covers st
   for (const [name, f] of fams) if (f.type === "counter") expect(name.endsWith("_total")).toBe(true);
   const reasons = fams.get("vllm:request_success_total")!.samples.map((s) => s.labels.finished_reason);
   expect(reasons.sort()).toEqual(["abort", "length", "stop"]);
-  expect(fams.get("vllm:num_requests_running")!.samples[0]!.value).toBeGreaterThanOrEqual(0);
+  // A count of requests: one whole number, rendered as a Python float ("3.0").
+  const running = fams.get("vllm:num_requests_running")!.samples.map((s) => s.value);
+  expect(running.length).toBe(1);
+  expect(Number.isInteger(running[0])).toBe(true);
+  expect(raw).toMatch(new RegExp(`^vllm:num_requests_running\\{[^}]*\\} ${running[0]}\\.0$`, "m"));
 });
 
 test("cache_config_info is info-style (value 1) with block_size, num_gpu_blocks and engine labels", () => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Proc, startSidecar } from "./helpers/sidecar.ts";
+import { type Proc, startSidecar } from "./sidecar.ts";
 
 export interface LifeEnv {
   dir: string;
@@ -41,11 +41,11 @@ function engineEnv(): Record<string, string> {
   return fakeEngineEnv();
 }
 
-/** Engine commands that run the tiny script engine (tests/lifecycle-fake-engine.ts) for every kind used. */
+/** Engine commands that run the tiny script engine (tests/helpers/lifecycle-fake-engine.ts) for every kind used. */
 export function fakeEngineEnv(): Record<string, string> {
   const cmd = JSON.stringify([
     process.execPath,
-    resolve("tests/lifecycle-fake-engine.ts"),
+    resolve("tests/helpers/lifecycle-fake-engine.ts"),
     "{port}",
     "{model_name}",
   ]);

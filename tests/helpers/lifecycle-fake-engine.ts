@@ -1,5 +1,5 @@
 // A minimal engine for lifecycle tests that must not depend on the mock engine: /health (200 after an
-// optional delay), vLLM-style /sleep and /wake_up, /metrics. Usage: bun lifecycle-fake-engine.ts PORT NAME
+// optional delay), vLLM-style /sleep and /wake_up, /metrics. Usage: bun tests/helpers/lifecycle-fake-engine.ts PORT NAME
 import { createServer } from "node:http";
 
 const port = Number(process.argv[2]);
