@@ -1,4 +1,4 @@
-// Issue 12, lifecycle side (in process, real engine processes: tests/lifecycle-fake-engine.ts):
+// Issue 12, lifecycle side (in process, real engine processes: tests/helpers/lifecycle-fake-engine.ts):
 // F7 activation secrets never in clear on disk, and what a restart does without them; F13 prototype names as
 // engine kinds; F14 model names under the name rule, never an engine option; C4 URL credentials never in
 // the registry, the snapshot or the logs; C5 explicit ports inside the range; C6 no adoption (or kill)

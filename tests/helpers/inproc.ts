@@ -1,5 +1,5 @@
 // An in-process sidecar (composeSidecar + app.request) over a private directory, with every log line
-// captured. Engines it launches run tests/lifecycle-fake-engine.ts (given the activation's args).
+// captured. Engines it launches run tests/helpers/lifecycle-fake-engine.ts (given the activation's args).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,7 +26,7 @@ export interface Reply {
 export function fakeEngineCommand(): string {
   return JSON.stringify([
     process.execPath,
-    resolve("tests/lifecycle-fake-engine.ts"),
+    resolve("tests/helpers/lifecycle-fake-engine.ts"),
     "{port}",
     "{model_name}",
     "{args}",
