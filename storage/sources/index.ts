@@ -136,10 +136,13 @@ export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentia
         guard: urlGuard({
           allowed,
           trusted: (u) => !hub.own && u.host === hubHost,
-          // An hf:// entry admits the hub; its own host, and huggingface.co's CDN hosts for the public hub,
-          // are where its files live. Any other hop needs an http(s) entry.
+          // An hf:// entry admits the hub: its own host, the subdomains of a hub from the environment, and
+          // huggingface.co's CDN hosts for the public hub are where its files live. Any other hop needs an
+          // http(s) entry.
           alsoAllowed: (u) =>
-            u.host === hubHost || (defaultHub && /(^|\.)(huggingface\.co|hf\.co)$/i.test(u.hostname)),
+            u.host === hubHost ||
+            (!hub.own && u.hostname.endsWith(`.${hub.url.hostname}`)) ||
+            (defaultHub && /(^|\.)(huggingface\.co|hf\.co)$/i.test(u.hostname)),
         }),
       });
     }
