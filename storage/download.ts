@@ -2,16 +2,19 @@
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
 // `downloadModel` serves /v1/model/download and the CLI; `fetchToDir` is the contract the LoRA manager uses.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readFile, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { environment } from "../platform/process.ts";
 import { redactString, redactUrlCredentials } from "../redact.ts";
+import { type DirTree, O_NOFOLLOW, openTree } from "../validate/roots.ts";
 import { DownloadError } from "./errors.ts";
 import { openJournal } from "./journal.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
 import { acquireLock, type Lock } from "./lock.ts";
+import { createPartFilePool, type PartFilePool } from "./part-file.ts";
 import { checkFreeSpace, type Filters, fmtBytes, listFiles } from "./plan.ts";
 import { createProgress } from "./progress.ts";
 import { observeDownload } from "./metrics.ts";
@@ -156,8 +159,9 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   // late tick can never overwrite "downloaded"/"failed".
   let statusChain: Promise<void> = Promise.resolve();
   let final = false;
+  let tree: DirTree | null = null;
   const saveStatus = (rec: Omit<StatusRecord, "pid" | "updated">) => {
-    statusChain = statusChain.then(() => writeStatus(layout, rec)).catch(() => {});
+    statusChain = statusChain.then(() => (tree ? writeStatus(layout, rec, tree) : undefined)).catch(() => {});
     return statusChain;
   };
   const progress = createProgress((p) => {
@@ -168,9 +172,13 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   });
   let lock: Lock | null = null;
   const openTasks = new Set<FileTask>();
+  const pool = createPartFilePool();
   const started = performance.now();
   try {
-    await mkdir(layout.stateDir, { recursive: true });
+    // Every directory below local_dir is created or walked without following links (shared volume).
+    tree = await openTree(req.localDir, layout.root, { fail: forbidden });
+    await tree.dir(layout.stateDir);
+    await tree.dir(layout.partialDir);
     if (req.lock !== false)
       lock = await acquireLock(layout.modelLock, {
         staleMs: tune.lockStaleMs,
@@ -183,7 +191,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       });
     // Checked under the lock (B13): a model finished by another process is reused, not fetched again.
     if (!req.force) {
-      const done = await readMarker(layout);
+      const done = await readMarker(layout, tree);
       if (done) {
         progress.setTotals(done.files, done.bytes);
         progress.addResumed(done.bytes);
@@ -218,7 +226,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     for (const f of files) {
       const paths = layout.files(f, commit);
       if (!req.force && req.checkExisting !== false && (await isPublished(paths.final, paths.metadata, f))) {
-        if (paths.link) await linkSnapshot(paths.final, paths.link);
+        if (paths.link) await linkSnapshot(tree, paths.final, paths.link);
         progress.addResumed(f.size);
         progress.fileDone();
         continue;
@@ -231,7 +239,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     // Small files first: they finish early and the big ones then share every connection.
     todo.sort((a, b) => a.size - b.size);
     const prepare = async (f: RemoteFile, fresh: boolean) => {
-      const task = await prepareTask(layout, f, commit, tune, fresh, progress);
+      const task = await prepareTask(layout, tree!, pool, f, commit, tune, fresh, progress);
       openTasks.add(task);
       return task;
     };
@@ -263,7 +271,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         observer.bytes(n);
       },
       onFileComplete: async (task) => {
-        await publishFile(layout, task, commit, t, tune.fsync);
+        await publishFile(layout, tree!, task, commit, t, tune.fsync);
         progress.fileDone();
       },
       restartFile: async (task) => {
@@ -275,14 +283,16 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     });
 
     progress.setPhase("publishing");
+    await tree.verify();
     await fsyncDir(layout.root);
     const result = { files: files.length, bytes: total, path: layout.modelPath(commit) };
     await writeAtomic(
+      tree,
       layout.marker,
       JSON.stringify({ ...card, ...result, commit, completed: new Date().toISOString() }),
     );
     if (layout.ref && commit)
-      await writeAtomic(layout.ref(t.uri.revision ?? req.settings.hf.revision ?? "main"), commit);
+      await writeAtomic(tree, layout.ref(t.uri.revision ?? req.settings.hf.revision ?? "main"), commit);
     final = true;
     progress.setPhase("done");
     await saveStatus({
@@ -363,6 +373,8 @@ async function withRetries<T>(
 
 async function prepareTask(
   layout: Layout,
+  tree: DirTree,
+  pool: PartFilePool,
   file: RemoteFile,
   commit: string | undefined,
   tune: EngineTuning,
@@ -370,9 +382,9 @@ async function prepareTask(
   progress: ReturnType<typeof createProgress>,
 ): Promise<FileTask> {
   const paths = layout.files(file, commit);
-  await mkdir(dirname(paths.part), { recursive: true });
-  await mkdir(dirname(paths.lock), { recursive: true });
-  await writeFile(paths.lock, "", { flag: "a" });
+  await tree.dir(dirname(paths.part));
+  await tree.dir(dirname(paths.lock));
+  await touchNoFollow(paths.lock);
   // Servers without ranges get a single part (restarted from 0 on retry).
   const partSize = file.acceptRanges === false ? Math.max(1, file.size) : tune.partSize;
   if (fresh) {
@@ -381,8 +393,8 @@ async function prepareTask(
   }
   const journal = await openJournal(paths.journal, { size: file.size, partSize, etag: file.etag });
   if (!journal.resumed) await rm(paths.part, { force: true });
-  const fh = await open(paths.part, journal.resumed ? "r+" : "w+").catch(() => open(paths.part, "w+"));
-  if ((await fh.stat()).size !== file.size) await fh.truncate(file.size);
+  // The descriptor is opened only while the file is written, read or synced (see part-file.ts).
+  const fh = await pool.create(paths.part, file.size, journal.resumed);
   const verifier = createVerifier(file, fh, paths.part, { hash: tune.verify });
   for (const i of journal.done) {
     const start = i * partSize;
@@ -395,6 +407,7 @@ async function prepareTask(
 
 async function publishFile(
   layout: Layout,
+  tree: DirTree,
   task: FileTask,
   commit: string | undefined,
   t: ModelTarget,
@@ -411,7 +424,7 @@ async function publishFile(
     throw e;
   }
   await task.fh.close();
-  const st = await stat(paths.part);
+  const st = await lstat(paths.part);
   if (st.size !== task.file.size) {
     await rm(paths.part, { force: true });
     await task.journal.remove();
@@ -420,6 +433,9 @@ async function publishFile(
       `${task.file.path}: size ${st.size} differs from the listed ${task.file.size}`,
     );
   }
+  // The root must still be the directory we opened and no level down to the file a link.
+  await tree.verify();
+  await tree.dir(dirname(paths.final));
   await rename(paths.part, paths.final);
   await task.journal.remove();
   // AIBrix metadata: the ETag as the source gives it; HF keeps huggingface_hub's three-line format.
@@ -427,15 +443,14 @@ async function publishFile(
     t.uri.scheme === "hf"
       ? `${commit ?? ""}\n${task.file.etag ?? ""}\n${Date.now() / 1000}\n`
       : (task.file.etag ?? `${task.file.size}`);
-  await mkdir(dirname(paths.metadata), { recursive: true });
-  await writeAtomic(paths.metadata, meta);
-  if (paths.link) await linkSnapshot(paths.final, paths.link);
+  await writeAtomic(tree, paths.metadata, meta);
+  if (paths.link) await linkSnapshot(tree, paths.final, paths.link);
 }
 
 async function isPublished(final: string, metadata: string, f: RemoteFile): Promise<boolean> {
   try {
-    const [st, meta] = await Promise.all([stat(final), readFile(metadata, "utf8")]);
-    if (st.size !== f.size) return false;
+    const [st, meta] = await Promise.all([lstat(final), readFile(metadata, { encoding: "utf8", flag: READ })]);
+    if (!st.isFile() || st.size !== f.size) return false;
     const lines = meta.split("\n");
     const etag = lines.length >= 3 ? lines[1] : meta;
     return (f.etag ?? `${f.size}`) === etag;
@@ -447,8 +462,8 @@ async function isPublished(final: string, metadata: string, f: RemoteFile): Prom
 /** Bytes already allocated to a partial file (it is sparse until written). */
 async function allocated(path: string): Promise<number> {
   try {
-    const s = await stat(path);
-    return Math.min(s.size, s.blocks * 512);
+    const s = await lstat(path);
+    return s.isFile() ? Math.min(s.size, s.blocks * 512) : 0;
   } catch {
     return 0;
   }
@@ -464,18 +479,31 @@ async function relist(
   throw new DownloadError("not_found", `${old.path} disappeared from ${uri.raw} during the download`);
 }
 
-async function linkSnapshot(blob: string, link: string): Promise<void> {
-  await mkdir(dirname(link), { recursive: true });
+async function linkSnapshot(tree: DirTree, blob: string, link: string): Promise<void> {
+  await tree.dir(dirname(link));
   const target = relative(dirname(link), blob);
   const tmp = `${link}.${randomBytes(4).toString("hex")}.tmp`;
   await symlink(target, tmp);
   await rename(tmp, link);
 }
 
-async function writeAtomic(path: string, data: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+const forbidden = (message: string) => new DownloadError("forbidden", message);
+/** Read-only open that refuses a link at the final component. */
+const READ = constants.O_RDONLY | O_NOFOLLOW;
+
+/** Create `path` empty if absent, never through a link. */
+async function touchNoFollow(path: string): Promise<void> {
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | O_NOFOLLOW, 0o644).catch((e) => {
+    throw (e as NodeJS.ErrnoException).code === "ELOOP" ? forbidden(`${path} is a symbolic link`) : e;
+  });
+  await fh.close();
+}
+
+/** Write `data` to `path` by a fresh temp file (O_EXCL: never through a link) and one rename, in `tree`. */
+async function writeAtomic(tree: DirTree, path: string, data: string): Promise<void> {
+  await tree.dir(dirname(path));
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
-  const fh = await open(tmp, "w");
+  const fh = await open(tmp, "wx");
   try {
     await fh.writeFile(data);
     await fh.datasync();
@@ -492,9 +520,13 @@ async function fsyncDir(dir: string): Promise<void> {
   await fh.close();
 }
 
-async function readMarker(layout: Layout): Promise<{ files: number; bytes: number; path: string } | null> {
+async function readMarker(
+  layout: Layout,
+  tree: DirTree,
+): Promise<{ files: number; bytes: number; path: string } | null> {
+  await tree.check(layout.marker);
   try {
-    const m = JSON.parse(await readFile(layout.marker, "utf8")) as {
+    const m = JSON.parse(await readFile(layout.marker, { encoding: "utf8", flag: READ })) as {
       files: number;
       bytes: number;
       path: string;
@@ -523,9 +555,19 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
     const staging = join(parent, `.${name}.partial`);
     const marker = (dir: string) =>
       join(dir, ".cache", sourceName(parseUri(req.uri)), "download", ".complete.json");
+    // An existing dest is reused only when it is a real directory holding the downloader's marker.
     const reuse = async () => {
+      const st = await lstat(req.dest).catch(() => null);
+      if (!st) return null;
+      if (!st.isDirectory())
+        throw forbidden(`${req.dest} is a symbolic link or not a directory; it is never followed or replaced`);
+      const tree = await openTree(parent, req.dest, { create: false, fail: forbidden });
       try {
-        const m = JSON.parse(await readFile(marker(req.dest), "utf8")) as { files: number; bytes: number };
+        const file = await tree.check(marker(req.dest));
+        const m = JSON.parse(await readFile(file, { encoding: "utf8", flag: READ })) as {
+          files: number;
+          bytes: number;
+        };
         return { path: req.dest, files: m.files, bytes: m.bytes };
       } catch {
         return null;
@@ -536,13 +578,13 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
       return useInPlace(parsed, settings, req.credentials, req.signal);
     const before = await reuse();
     if (before) return before;
-    await mkdir(parent, { recursive: true });
+    await openTree(parent, parent, { fail: forbidden }); // creates the adapters dir when missing
     const lock = await acquireLock(join(parent, `.${name}.lock`), { signal: req.signal });
     try {
       const again = await reuse();
       if (again) return again;
       if (
-        await stat(req.dest).then(
+        await lstat(req.dest).then(
           () => true,
           () => false,
         )
@@ -565,6 +607,8 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
         log: opts.log,
         lock: false,
       });
+      // The staging dir must still be the real directory the download wrote (no link swapped in).
+      await openTree(parent, staging, { create: false, fail: forbidden });
       await rename(staging, req.dest);
       await fsyncDir(parent);
       return { path: req.dest, files: r.files, bytes: r.bytes };

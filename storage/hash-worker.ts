@@ -2,21 +2,30 @@
 // it to SHA-256 / SHA-1 / MD5, so verification runs on the other core while the main thread moves bytes.
 // The worker's code is a string (a Blob URL module) so it is part of the compiled binary.
 import { createHash, type Hash } from "node:crypto";
-import type { FileHandle } from "node:fs/promises";
+import type { PartFile } from "./part-file.ts";
 
 const WORKER_SOURCE = `
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 const jobs = new Map();
 const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
 let busy = Promise.resolve();
+// The file is opened for one pump at a time (never through a link), so the worker holds at most one
+// descriptor however many files are being hashed.
 async function pump(job) {
-  while (job.cursor < job.target) {
-    const n = Math.min(buf.length, job.target - job.cursor);
-    const { bytesRead } = await job.fh.read(buf, 0, n, job.cursor);
-    if (bytesRead <= 0) throw new Error("short read at " + job.cursor);
-    job.hash.update(buf.subarray(0, bytesRead));
-    job.cursor += bytesRead;
+  if (job.cursor >= job.target) return;
+  const fh = await open(job.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  try {
+    while (job.cursor < job.target) {
+      const n = Math.min(buf.length, job.target - job.cursor);
+      const { bytesRead } = await fh.read(buf, 0, n, job.cursor);
+      if (bytesRead <= 0) throw new Error("short read at " + job.cursor);
+      job.hash.update(buf.subarray(0, bytesRead));
+      job.cursor += bytesRead;
+    }
+  } finally {
+    await fh.close();
   }
 }
 self.onmessage = (ev) => {
@@ -26,7 +35,7 @@ self.onmessage = (ev) => {
       if (m.type === "start") {
         const hash = createHash(m.algorithm);
         if (m.prefix) hash.update(m.prefix);
-        jobs.set(m.id, { fh: await open(m.path, "r"), hash, cursor: 0, target: 0 });
+        jobs.set(m.id, { path: m.path, hash, cursor: 0, target: 0 });
       } else if (m.type === "advance") {
         const job = jobs.get(m.id);
         if (job && m.end > job.target) { job.target = m.end; await pump(job); }
@@ -34,13 +43,11 @@ self.onmessage = (ev) => {
         const job = jobs.get(m.id);
         if (!job) return;
         jobs.delete(m.id);
-        await job.fh.close();
         if (m.type === "finish") self.postMessage({ id: m.id, digest: job.hash.digest("hex"), hashed: job.cursor });
       }
     } catch (e) {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
-      if (job) await job.fh.close().catch(() => {});
       self.postMessage({ id: m.id, error: String(e && e.message || e) });
     }
   });
@@ -124,7 +131,7 @@ export function startWorkerHash(path: string, algorithm: string, prefix?: string
 }
 
 /** In-thread fallback with the same shape. */
-export function startLocalHash(fh: FileHandle, algorithm: string, prefix?: string): HashJob {
+export function startLocalHash(fh: Pick<PartFile, "read">, algorithm: string, prefix?: string): HashJob {
   const hash: Hash = createHash(algorithm);
   if (prefix) hash.update(prefix);
   const buf = Buffer.allocUnsafe(8 * 1024 * 1024);

@@ -1,7 +1,13 @@
 // Per-part journal beside `<file>.part`: a header line naming what the part file holds (size, part size,
 // ETag) and one line per finished part. Appended only after a part's bytes were written, so after a crash
-// or kill -9 a rerun re-fetches only the parts that were in flight.
+// or kill -9 a rerun re-fetches only the parts that were in flight. Never read or written through a link.
+import { constants } from "node:fs";
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
+import { O_NOFOLLOW } from "../validate/roots.ts";
+
+const READ = constants.O_RDONLY | O_NOFOLLOW;
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | O_NOFOLLOW;
+const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | O_NOFOLLOW;
 
 interface Header {
   v: 1;
@@ -25,7 +31,7 @@ export async function openJournal(
   const done = new Set<number>();
   let resumed = false;
   try {
-    const lines = (await readFile(path, "utf8")).split("\n");
+    const lines = (await readFile(path, { encoding: "utf8", flag: READ })).split("\n");
     const h = JSON.parse(lines[0] ?? "") as Header;
     if (h.v === 1 && h.size === header.size && h.partSize === header.partSize && h.etag === header.etag) {
       for (const l of lines.slice(1)) if (/^\d+$/.test(l)) done.add(Number(l));
@@ -34,7 +40,7 @@ export async function openJournal(
   } catch {
     // missing or unreadable: start fresh
   }
-  if (!resumed) await writeFile(path, `${JSON.stringify(header)}\n`);
+  if (!resumed) await writeFile(path, `${JSON.stringify(header)}\n`, { flag: CREATE, mode: 0o644 });
   // Appends are serialized so lines never interleave.
   let chain: Promise<void> = Promise.resolve();
   return {
@@ -42,7 +48,7 @@ export async function openJournal(
     resumed,
     markDone(index) {
       done.add(index);
-      chain = chain.then(() => appendFile(path, `${index}\n`));
+      chain = chain.then(() => appendFile(path, `${index}\n`, { flag: APPEND, mode: 0o644 }));
       return chain;
     },
     async remove() {

@@ -4,7 +4,8 @@
 //   failed      when the last attempt recorded a failure (reason + message);
 //   no_operation for a directory left by an interrupted download.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import type { DirTree } from "../validate/roots.ts";
 import { join, relative } from "node:path";
 import { aibrixLayout, type Layout } from "./layout.ts";
 import { isLockHeld } from "./lock.ts";
@@ -33,11 +34,16 @@ export interface ModelStatusCard {
   model_status: ModelStatus;
 }
 
-export async function writeStatus(layout: Layout, rec: Omit<StatusRecord, "pid" | "updated">): Promise<void> {
-  await mkdir(layout.stateDir, { recursive: true });
+/** Write the status record; every directory level is checked first (links are never followed). */
+export async function writeStatus(
+  layout: Layout,
+  rec: Omit<StatusRecord, "pid" | "updated">,
+  tree: DirTree,
+): Promise<void> {
+  await tree.dir(layout.stateDir);
   const body = JSON.stringify({ ...rec, pid: process.pid, updated: new Date().toISOString() });
   const tmp = `${layout.statusFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, body);
+  await writeFile(tmp, body, { flag: "wx" }); // O_EXCL: never through a link
   await rename(tmp, layout.statusFile);
 }
 

@@ -5,18 +5,18 @@
 // request that delivers nothing for `stallMs` is aborted;
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
-import type { FileHandle } from "node:fs/promises";
 import type { Logger } from "../log.ts";
 import { cpuBudget, cpuMicros } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 import { DownloadError, isDownloadError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
+import type { PartFile } from "./part-file.ts";
 import type { ParsedUri, RemoteFile, Source } from "./types.ts";
 import type { Verifier } from "./verify.ts";
 
 export interface FileTask {
   file: RemoteFile;
-  fh: FileHandle;
+  fh: PartFile;
   journal: Journal;
   verifier: Verifier;
   partSize: number;
@@ -420,7 +420,7 @@ const WRITERS = 2;
 let writersBusy = 0;
 const writeWaiters: Array<() => void> = [];
 
-async function writevAt(fh: FileHandle, chunks: Uint8Array[], len: number, pos: number): Promise<void> {
+async function writevAt(fh: PartFile, chunks: Uint8Array[], len: number, pos: number): Promise<void> {
   if (writersBusy >= WRITERS) await new Promise<void>((r) => writeWaiters.push(r));
   else writersBusy++;
   try {
@@ -447,7 +447,7 @@ async function writevAt(fh: FileHandle, chunks: Uint8Array[], len: number, pos: 
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
+async function writeAll(fh: PartFile, buf: Uint8Array, len: number, pos: number): Promise<void> {
   let off = 0;
   while (off < len) {
     try {

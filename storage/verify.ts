@@ -1,9 +1,9 @@
 // Content verification that overlaps the download: as parts land, the contiguous prefix of the file is
 // re-read from the page cache and hashed (on a worker thread when available), so SHA-256 / git SHA-1 /
 // MD5 are ready soon after the last byte.
-import type { FileHandle } from "node:fs/promises";
 import { DownloadError } from "./errors.ts";
 import { type HashJob, startLocalHash, startWorkerHash } from "./hash-worker.ts";
+import type { PartFile } from "./part-file.ts";
 import type { RemoteFile } from "./types.ts";
 
 export interface Verifier {
@@ -34,7 +34,7 @@ const WORKER_MIN = 8 * 1024 * 1024;
 
 export function createVerifier(
   file: RemoteFile,
-  fh: FileHandle,
+  fh: PartFile,
   path: string,
   opts: { hash: boolean },
 ): Verifier {

@@ -104,8 +104,10 @@ describe("faults", () => {
       /HTTP 500.*gave up after 3 attempts/,
     );
     expect(await visible(join(local, "dead"))).not.toContain("model.bin");
-    // network trouble is resumable: the partial file and its journal stay for the next run
-    expect(await visible(join(local, "dead"))).toContain("model.bin.part");
+    // network trouble is resumable: the partial file and its journal stay (staged) for the next run
+    const staged = await readdir(aibrixLayout(join(local, "dead"), "s3").partialDir);
+    expect(staged.filter((n) => n.endsWith(".part")).length).toBe(1);
+    expect(staged.filter((n) => n.endsWith(".part.journal")).length).toBe(1);
     const st = await modelStatus(aibrixLayout(join(local, "dead"), "s3"));
     expect(st.status).toBe("failed");
     expect(st.record?.error?.reason).toBe("network");
