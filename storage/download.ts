@@ -330,8 +330,16 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         const paths = layout.files(task.file, source.pinnedRevision?.(t.uri));
         task.verifier.cancel();
         await task.fh.close().catch(() => {});
-        await rm(paths.part, { force: true });
-        await rm(paths.journal, { force: true });
+        // Only while no directory above them became a link.
+        if (
+          await tree?.check(paths.part).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          await rm(paths.part, { force: true });
+          await rm(paths.journal, { force: true });
+        }
       }
     observer.end(err.reason);
     await saveStatus({
@@ -391,7 +399,11 @@ async function prepareTask(
     await rm(paths.journal, { force: true });
     await rm(paths.part, { force: true });
   }
-  const journal = await openJournal(paths.journal, { size: file.size, partSize, etag: file.etag });
+  const journal = await openJournal(
+    paths.journal,
+    { size: file.size, partSize, etag: file.etag },
+    tree.check,
+  );
   if (!journal.resumed) await rm(paths.part, { force: true });
   // The descriptor is opened only while the file is written, read or synced (see part-file.ts).
   const fh = await pool.create(paths.part, file.size, journal.resumed);
@@ -424,6 +436,8 @@ async function publishFile(
     throw e;
   }
   await task.fh.close();
+  // The root must still be the directory we opened and no level down to the files a link.
+  await tree.check(paths.part);
   const st = await lstat(paths.part);
   if (st.size !== task.file.size) {
     await rm(paths.part, { force: true });
@@ -433,8 +447,6 @@ async function publishFile(
       `${task.file.path}: size ${st.size} differs from the listed ${task.file.size}`,
     );
   }
-  // The root must still be the directory we opened and no level down to the file a link.
-  await tree.verify();
   await tree.dir(dirname(paths.final));
   await rename(paths.part, paths.final);
   await task.journal.remove();
@@ -449,7 +461,10 @@ async function publishFile(
 
 async function isPublished(final: string, metadata: string, f: RemoteFile): Promise<boolean> {
   try {
-    const [st, meta] = await Promise.all([lstat(final), readFile(metadata, { encoding: "utf8", flag: READ })]);
+    const [st, meta] = await Promise.all([
+      lstat(final),
+      readFile(metadata, { encoding: "utf8", flag: READ }),
+    ]);
     if (!st.isFile() || st.size !== f.size) return false;
     const lines = meta.split("\n");
     const etag = lines.length >= 3 ? lines[1] : meta;
@@ -560,7 +575,9 @@ export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
       const st = await lstat(req.dest).catch(() => null);
       if (!st) return null;
       if (!st.isDirectory())
-        throw forbidden(`${req.dest} is a symbolic link or not a directory; it is never followed or replaced`);
+        throw forbidden(
+          `${req.dest} is a symbolic link or not a directory; it is never followed or replaced`,
+        );
       const tree = await openTree(parent, req.dest, { create: false, fail: forbidden });
       try {
         const file = await tree.check(marker(req.dest));

@@ -26,6 +26,8 @@ export interface Journal {
 export async function openJournal(
   path: string,
   want: { size: number; partSize: number; etag?: string },
+  /** Run before every write: checks no directory above `path` became a link (shared volume). */
+  guard: (path: string) => Promise<unknown> = async () => {},
 ): Promise<Journal & { resumed: boolean }> {
   const header: Header = { v: 1, size: want.size, partSize: want.partSize, etag: want.etag ?? null };
   const done = new Set<number>();
@@ -40,6 +42,7 @@ export async function openJournal(
   } catch {
     // missing or unreadable: start fresh
   }
+  if (!resumed) await guard(path);
   if (!resumed) await writeFile(path, `${JSON.stringify(header)}\n`, { flag: CREATE, mode: 0o644 });
   // Appends are serialized so lines never interleave.
   let chain: Promise<void> = Promise.resolve();
@@ -48,7 +51,9 @@ export async function openJournal(
     resumed,
     markDone(index) {
       done.add(index);
-      chain = chain.then(() => appendFile(path, `${index}\n`, { flag: APPEND, mode: 0o644 }));
+      chain = chain
+        .then(() => guard(path))
+        .then(() => appendFile(path, `${index}\n`, { flag: APPEND, mode: 0o644 }));
       return chain;
     },
     async remove() {

@@ -49,8 +49,8 @@ export function createPartFilePool(maxOpen = 64): PartFilePool {
 
   const reopen = async (e: Entry): Promise<FileHandle> => {
     const fh = await open(e.path, constants.O_RDWR | O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === "ELOOP"
-        ? new DownloadError("forbidden", `${e.path} was replaced by a symbolic link during the download`)
+      throw err.code === "ELOOP" || err.code === "ENOENT" || err.code === "ENOTDIR"
+        ? new DownloadError("forbidden", `${e.path} was moved or replaced by a link during the download`)
         : err;
     });
     const st = await fh.stat();
@@ -95,7 +95,10 @@ export function createPartFilePool(maxOpen = 64): PartFilePool {
       const flags = constants.O_RDWR | constants.O_CREAT | O_NOFOLLOW | (resume ? 0 : constants.O_TRUNC);
       const fh = await open(path, flags, 0o644).catch((err: NodeJS.ErrnoException) => {
         throw err.code === "ELOOP"
-          ? new DownloadError("forbidden", `${path} is a symbolic link; links on the volume are never followed`)
+          ? new DownloadError(
+              "forbidden",
+              `${path} is a symbolic link; links on the volume are never followed`,
+            )
           : err;
       });
       let id: { dev: number; ino: number };

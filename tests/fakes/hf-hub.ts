@@ -35,11 +35,14 @@ export interface HubFile {
   body: Body;
   /** Stored in LFS (SHA-256 in the tree, served through the CDN redirect). Default: size >= 1 MiB. */
   lfs?: boolean;
+  /** A hostile hub: list this as the file's `oid` (and `lfs.oid`) instead of its real digest. */
+  oid?: string;
 }
 
 interface RepoFile extends Served {
   path: string;
   lfs: boolean;
+  listedOid?: string;
   sha256: string;
   gitSha1: string;
 }
@@ -128,8 +131,10 @@ export async function startFakeHfHub(
             type: "file",
             path: f.path,
             size: sizeOf(f.body),
-            oid: f.gitSha1,
-            ...(f.lfs ? { lfs: { oid: f.sha256, size: sizeOf(f.body), pointerSize: 134 } } : {}),
+            oid: f.listedOid ?? f.gitSha1,
+            ...(f.lfs
+              ? { lfs: { oid: f.listedOid ?? f.sha256, size: sizeOf(f.body), pointerSize: 134 } }
+              : {}),
           }));
           const headers: Record<string, string> = {};
           if (cursor + pageSize < all.length) {
@@ -199,6 +204,7 @@ export async function startFakeHfHub(
           path: f.path,
           body: f.body,
           lfs,
+          listedOid: f.oid,
           ...d,
           etag: `"${lfs ? d.sha256 : d.gitSha1}"`,
           faults: {},
