@@ -149,6 +149,7 @@ describe("F1/F2: symlinks on the shared volume are never followed", () => {
         uri: "s3://bkt/f1/a1",
         dest: join(adapters, "a1"),
         credentials: { aws_access_key_id: AK, aws_secret_access_key: SK, aws_region: "us-east-1" },
+        signal: new AbortController().signal,
       }),
     );
     expect(err.reason).toBe("forbidden");

@@ -39,7 +39,7 @@ export async function checkModelRoot(localDir: string, modelRoot: string): Promi
 export const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 type Fail = (message: string) => Error;
-const escape: Fail = (m) => new AppError("path_escape", 400, m);
+const pathEscape: Fail = (m) => new AppError("path_escape", 400, m);
 
 export interface DirTree {
   /** The root (lexical path). */
@@ -87,7 +87,7 @@ export async function openTree(
   root: string,
   opts: { create?: boolean; fail?: Fail } = {},
 ): Promise<DirTree> {
-  const fail = opts.fail ?? escape;
+  const fail = opts.fail ?? pathEscape;
   const b = resolve(base);
   const r = resolve(root);
   const segs = levels(b, r);
