@@ -250,3 +250,44 @@ test("AIRUNTIME_ALLOWED_SOURCES also covers absolute local paths", async () => {
   expect(err.status).toBe(403);
   expect(e.calls.load).toBe(1);
 });
+
+test("F12: unload deletes only the directory it downloaded (local_dir honoured); a user's <adapters>/<name> stays", async () => {
+  const e = fakeEngine();
+  const dl = fakeFetch();
+  const m = await manager(e.engine, dl.f);
+  const adapters = join(root, "adapters");
+  const user = join(adapters, "a12"); // placed by someone else, never by the sidecar
+  await mkdir(user, { recursive: true });
+  await writeFile(join(user, "adapter_config.json"), '{"user":true}');
+  await writeFile(join(user, "adapter_model.safetensors"), "user weights");
+  const team = join(adapters, "team");
+  const out = await m.load({
+    mode: "delegation",
+    name: "a12",
+    artifact_url: "s3://bkt/a12/",
+    local_dir: team,
+  });
+  expect(out.path).toBe(join(team, "a12"));
+  const r = await m.unload("a12", { cleanupLocal: true });
+  expect(r.removedLocal).toBe(true);
+  expect(await stat(join(team, "a12")).catch(() => null)).toBeNull();
+  expect(await readFile(join(user, "adapter_config.json"), "utf8")).toBe('{"user":true}');
+  expect(await readFile(join(user, "adapter_model.safetensors"), "utf8")).toBe("user weights");
+});
+
+test("F12: reloading a downloaded adapter from a direct path deletes the old download, never the direct path", async () => {
+  const e = fakeEngine();
+  const dl = fakeFetch();
+  const m = await manager(e.engine, dl.f);
+  const adapters = join(root, "adapters");
+  const team = join(adapters, "team");
+  await m.load({ mode: "delegation", name: "a13", artifact_url: "s3://bkt/a13/", local_dir: team });
+  const user = join(adapters, "a13");
+  await mkdir(user, { recursive: true });
+  await writeFile(join(user, "adapter_config.json"), '{"user":true}');
+  await m.load({ mode: "direct", name: "a13", lora_path: user });
+  expect(await stat(join(team, "a13")).catch(() => null)).toBeNull();
+  expect(await readFile(join(user, "adapter_config.json"), "utf8")).toBe('{"user":true}');
+  await m.unload("a13", { cleanupLocal: true });
+  expect(await readFile(join(user, "adapter_config.json"), "utf8")).toBe('{"user":true}');
+});

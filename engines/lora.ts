@@ -2,7 +2,7 @@
 // (identical concurrent loads join: one download, one engine call, every caller gets the outcome; AIBrix
 // bug B10), downloads published only when complete, an adapter registry in memory and on disk, and
 // self-healing: when the engine restarts, what the sidecar had loaded is loaded again.
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -12,6 +12,7 @@ import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
 import { keyedSerial } from "./keyed.ts";
+import { removeDownloaded } from "./lora-cleanup.ts";
 import { resolveCredentials } from "./lora-credentials.ts";
 import type { AdapterRecord, AdapterStore } from "./lora-store.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
@@ -200,7 +201,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       throw new AppError("downloads_unavailable", 501, `artifact downloads are not available in this build`);
     const credentials = await resolveCredentials(req, d.credentialsDir);
     if (existing?.downloaded && existing.source !== redactUrlCredentials(url))
-      await rm(dest, { recursive: true, force: true });
+      await removeDownloaded(d.adaptersDir, existing);
     const started = Date.now();
     log.info("downloading adapter", { lora_name: req.name, artifact_url: url, dest });
     try {
@@ -261,8 +262,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     await d.store.put(rec);
     if (bearer) bearers.set(req.name, bearer);
     else bearers.delete(req.name);
-    if (existing?.downloaded && existing.path !== path && (await isInside(d.adaptersDir, existing.path)))
-      await rm(await childPath(d.adaptersDir, req.name, "lora_name"), { recursive: true, force: true });
+    if (existing?.downloaded && existing.path !== path) await removeDownloaded(d.adaptersDir, existing);
     loadedEpoch.set(req.name, { epoch, at: ++seq });
     log.info(res.already ? "adapter was already loaded in the engine" : "adapter loaded", {
       lora_name: req.name,
@@ -365,10 +365,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         let removedLocal = false;
         if (gone && rec) {
           // Local files only for adapters the sidecar downloaded into its own directory.
-          if (cleanupLocal && rec.downloaded && (await isInside(d.adaptersDir, rec.path))) {
-            await rm(await childPath(d.adaptersDir, name, "lora_name"), { recursive: true, force: true });
-            removedLocal = true;
-          }
+          if (cleanupLocal) removedLocal = await removeDownloaded(d.adaptersDir, rec);
           await d.store.delete(name);
           loadedEpoch.delete(name);
           bearers.delete(name);

@@ -127,8 +127,8 @@ describe("F3: hub object ids are blob names only when they are hex digests", () 
         tuning,
       }),
     );
-    expect(err.message).toMatch(/object id .*not a hex SHA-256 \(64\) or git SHA-1 \(40\)/);
     expect(await digest(dir)).toEqual(before);
+    expect(err.message).toMatch(/object id .*not a hex SHA-256 \(64\) or git SHA-1 \(40\)/);
     expect(await exists(join(root, "outside", "y"))).toBe(false);
     expect(await exists(join(cache, "models--org--evil", "blobs"))).toBe(false);
   });
