@@ -317,10 +317,20 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       fetchedBytes: progress.fetched(),
     };
   } catch (e) {
+    // A file-system error after a directory of ours became a link is reported as that (forbidden).
+    const swapped =
+      e instanceof DownloadError || !tree
+        ? null
+        : await tree.check(join(layout.partialDir, "-")).then(
+            () => null,
+            (x: unknown) => x,
+          );
     const err =
       e instanceof DownloadError
         ? e
-        : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
+        : swapped instanceof DownloadError
+          ? swapped
+          : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
     final = true;
     progress.setPhase("failed");
     // Partial files are kept only where a rerun can resume them (network trouble, cancellation); after
@@ -448,7 +458,7 @@ async function publishFile(
     );
   }
   await tree.dir(dirname(paths.final));
-  await rename(paths.part, paths.final);
+  await renameIn(tree, paths.part, paths.final);
   await task.journal.remove();
   // AIBrix metadata: the ETag as the source gives it; HF keeps huggingface_hub's three-line format.
   const meta =
@@ -499,7 +509,7 @@ async function linkSnapshot(tree: DirTree, blob: string, link: string): Promise<
   const target = relative(dirname(link), blob);
   const tmp = `${link}.${randomBytes(4).toString("hex")}.tmp`;
   await symlink(target, tmp);
-  await rename(tmp, link);
+  await renameIn(tree, tmp, link);
 }
 
 const forbidden = (message: string) => new DownloadError("forbidden", message);
@@ -514,18 +524,32 @@ async function touchNoFollow(path: string): Promise<void> {
   await fh.close();
 }
 
+/** rename() in `tree`; when it fails, a level that became a link (a swap on the volume) is the error named. */
+async function renameIn(tree: DirTree, from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (e) {
+    await tree.check(from);
+    await tree.check(to);
+    throw e;
+  }
+}
+
 /** Write `data` to `path` by a fresh temp file (O_EXCL: never through a link) and one rename, in `tree`. */
 async function writeAtomic(tree: DirTree, path: string, data: string): Promise<void> {
   await tree.dir(dirname(path));
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
-  const fh = await open(tmp, "wx");
+  const fh = await open(tmp, "wx").catch(async (e) => {
+    await tree.check(path); // a level swapped for a link since the check above is the error named
+    throw e;
+  });
   try {
     await fh.writeFile(data);
     await fh.datasync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, path);
+  await renameIn(tree, tmp, path);
 }
 
 async function fsyncDir(dir: string): Promise<void> {

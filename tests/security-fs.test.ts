@@ -204,8 +204,14 @@ describe("F1/F2: symlinks on the shared volume are never followed", () => {
         (e) => e,
       );
       await waitUntil(() => exists(join(model, "sub", "a")), 10_000, 5);
-      await rename(join(model, swapped), join(model, `${swapped}-moved`));
-      await symlink(join(dir, "victim"), join(model, swapped));
+      // The download may recreate the directory between our two calls; swap again until the link is in.
+      await waitUntil(async () => {
+        await rename(join(model, swapped), join(model, `${swapped}-moved-${Math.random()}`));
+        return symlink(join(dir, "victim"), join(model, swapped)).then(
+          () => true,
+          () => false,
+        );
+      });
       const err = await run;
       expect(err).toBeInstanceOf(DownloadError);
       expect((err as DownloadError).reason).toBe("forbidden");
