@@ -1,5 +1,5 @@
-// The LoRA API under retries, concurrency and engine faults, against the compiled sidecar and the mock
-// engine: 20 concurrent loads (one download, one engine call), engine down then back, engine restart
+// The LoRA API under retries, concurrency and engine faults, against the sidecar in process (app.request)
+// and the mock engine over real sockets: 20 concurrent loads (one download, one engine call), engine down then back, engine restart
 // (adapters reloaded without being asked), bad input (4xx, nothing on disk), engines without LoRA (501),
 // sleep/wake (idempotent by operation_id; 409 without the capability).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { startMockEngine } from "../mock/index.ts";
 import { startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call, mockStats, writeAdapterDir } from "./helpers/lora.ts";
-import { startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { startInProcess } from "./helpers/inprocess-sidecar.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 const RETRY_WORDS = /connection refused|connection reset|timeout|service unavailable|bad gateway/;
 
@@ -37,7 +38,7 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
   s3.throttle.bytesPerSec = 256 * 1024; // the download takes a moment, so the loads really overlap
   const mock = await startMockEngine({ engine: "vllm", port: 0 });
   const dir = join(tmp, "c20");
-  const side = await startSidecar(sidecarEnv("vllm", mock.url, dir, { AWS_ENDPOINT_URL: s3.url }));
+  const side = await startInProcess(sidecarEnv("vllm", mock.url, dir, { AWS_ENDPOINT_URL: s3.url }));
   try {
     s3.resetStats();
     const body = {
@@ -50,7 +51,7 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
       },
     };
     const replies = await Promise.all(
-      Array.from({ length: 20 }, () => call(side.url, "/v1/lora_adapter/load", body)),
+      Array.from({ length: 20 }, () => call(side.app, "/v1/lora_adapter/load", body)),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(new Set(replies.map((r) => r.json.local_path))).toEqual(new Set([join(dir, "adapters", "c20")]));
@@ -59,7 +60,7 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
     const stats = await mockStats(mock.url);
     expect(stats.calls.c20).toEqual({ load: 1, unload: 0 });
     // Metrics: every request counted by result, the duration observed, one adapter loaded.
-    const metrics = await (await fetch(`${side.url}/metrics`)).text();
+    const metrics = await (await side.app.request("/metrics")).text();
     expect(metrics).toContain('aibrix:lora_adapter_load_total{engine_kind="vllm",result="success"} 20');
     expect(metrics).toContain(
       'aibrix:lora_adapter_load_duration_seconds_count{engine_kind="vllm",result="success"} 20',
@@ -85,16 +86,16 @@ test("a download longer than the request wait keeps running; a repeated load joi
   await writeFile(join(dir, "secrets", "s3-creds", "aws_access_key_id"), "AKIDSLOW\n");
   await writeFile(join(dir, "secrets", "s3-creds", "aws_secret_access_key"), "slow-secret-key\n");
   // Requests wait ~3 s (one 1 s engine deadline + 2 s), less than the download takes.
-  const side = await startSidecar(
+  const side = await startInProcess(
     sidecarEnv("vllm", mock.url, dir, { AWS_ENDPOINT_URL: s3.url, AIRUNTIME_ENGINE_TIMEOUT: "1" }),
   );
   try {
     const body = { lora_name: "slow", artifact_url: "s3://bkt/loras/slow/", credentials_secret: "s3-creds" };
-    const first = await call(side.url, "/v1/lora_adapter/load", body);
+    const first = await call(side.app, "/v1/lora_adapter/load", body);
     expect(first.status).toBe(503);
     expect(first.text.toLowerCase()).toMatch(RETRY_WORDS);
     const done = await waitUntil(async () => {
-      const r = await call(side.url, "/v1/lora_adapter/load", body);
+      const r = await call(side.app, "/v1/lora_adapter/load", body);
       return r.status === 200 ? r : null;
     }, 20_000);
     expect(done!.json.local_path).toBe(join(dir, "adapters", "slow"));
@@ -115,19 +116,19 @@ test("engine down: 503 with a retry word; engine back: the same request succeeds
   await probe.stop();
   const dir = join(tmp, "down");
   const adapter = await writeAdapterDir(join(dir, "src"), "down");
-  const side = await startSidecar(sidecarEnv("vllm", `http://127.0.0.1:${port}`, dir));
+  const side = await startInProcess(sidecarEnv("vllm", `http://127.0.0.1:${port}`, dir));
   const body = { lora_name: "down1", artifact_url: adapter };
   try {
-    const r = await call(side.url, "/v1/lora_adapter/load", body);
+    const r = await call(side.app, "/v1/lora_adapter/load", body);
     expect(r.status).toBe(503);
     expect(r.text.toLowerCase()).toMatch(RETRY_WORDS);
-    const direct = await call(side.url, "/v1/lora_adapter/load", { lora_name: "down2", lora_path: adapter });
+    const direct = await call(side.app, "/v1/lora_adapter/load", { lora_name: "down2", lora_path: adapter });
     expect(direct.status).toBe(503);
     expect(direct.text.toLowerCase()).toMatch(RETRY_WORDS);
     const mock = await startMockEngine({ engine: "vllm", port });
     try {
       const again = await waitUntil(async () => {
-        const x = await call(side.url, "/v1/lora_adapter/load", body);
+        const x = await call(side.app, "/v1/lora_adapter/load", body);
         return x.status === 200 ? x : null;
       });
       expect(again!.json.local_path).toBe(adapter);
@@ -147,12 +148,12 @@ test("a hung engine: the call has a deadline (504 timeout), far below the contro
   const port = (hung.address() as { port: number }).port;
   const dir = join(tmp, "hung");
   const adapter = await writeAdapterDir(join(dir, "src"), "hung");
-  const side = await startSidecar(
+  const side = await startInProcess(
     sidecarEnv("vllm", `http://127.0.0.1:${port}`, dir, { AIRUNTIME_ENGINE_TIMEOUT: "1" }),
   );
   try {
     // The engine never answers: a 504 naming the timeout at all is the deadline at work.
-    const r = await call(side.url, "/v1/lora_adapter/load", { lora_name: "hung", artifact_url: adapter });
+    const r = await call(side.app, "/v1/lora_adapter/load", { lora_name: "hung", artifact_url: adapter });
     expect(r.status).toBe(504);
     expect(r.json.error).toContain("timeout");
   } finally {
@@ -169,11 +170,11 @@ for (const engine of ["vllm", "sglang"] as const) {
     const dir = join(tmp, `restart-${engine}`);
     const a = await writeAdapterDir(join(dir, "src-a"), "a");
     const b = await writeAdapterDir(join(dir, "src-b"), "b");
-    const side = await startSidecar(sidecarEnv(engine, mock.url, dir));
+    const side = await startInProcess(sidecarEnv(engine, mock.url, dir));
     try {
-      const ra = await call(side.url, "/v1/lora_adapter/load", { lora_name: "ra", artifact_url: a }, auth);
+      const ra = await call(side.app, "/v1/lora_adapter/load", { lora_name: "ra", artifact_url: a }, auth);
       expect(ra.status).toBe(200);
-      const rb = await call(side.url, "/v1/lora_adapter/load", { lora_name: "rb", lora_path: b }, auth);
+      const rb = await call(side.app, "/v1/lora_adapter/load", { lora_name: "rb", lora_path: b }, auth);
       expect(rb.status).toBe(200);
       await mock.restart();
       const stats = await waitUntil(async () => {
@@ -182,7 +183,7 @@ for (const engine of ["vllm", "sglang"] as const) {
       }, 15_000);
       expect(stats!.adapters).toMatchObject({ ra: a, rb: b });
       await side.waitFor(/adapter reloaded after engine restart/);
-      const list = await call(side.url, "/v1/lora_adapter", undefined, auth);
+      const list = await call(side.app, "/v1/lora_adapter", undefined, auth);
       expect(list.json.data.map((x: { name: string }) => x.name).sort()).toEqual(["ra", "rb"]);
       expect(side.output()).not.toContain("sk-heal-key");
     } finally {
@@ -196,18 +197,18 @@ test("the registry survives a sidecar restart: adapters the engine lost meanwhil
   const mock = await startMockEngine({ engine: "vllm", port: 0 });
   const dir = join(tmp, "sidecar-restart");
   const a = await writeAdapterDir(join(dir, "src"), "persist");
-  let side = await startSidecar(sidecarEnv("vllm", mock.url, dir));
+  let side = await startInProcess(sidecarEnv("vllm", mock.url, dir));
   try {
     expect(
-      (await call(side.url, "/v1/lora_adapter/load", { lora_name: "persist", artifact_url: a })).status,
+      (await call(side.app, "/v1/lora_adapter/load", { lora_name: "persist", artifact_url: a })).status,
     ).toBe(200);
     await side.stop();
     await mock.restart(0); // the engine forgets its adapters while no sidecar runs
     await mock.whenReady();
     expect(mock.loaded()).toEqual({});
-    side = await startSidecar(sidecarEnv("vllm", mock.url, dir));
+    side = await startInProcess(sidecarEnv("vllm", mock.url, dir));
     await waitUntil(() => mock.loaded().persist === a);
-    const list = await call(side.url, "/v1/lora_adapter");
+    const list = await call(side.app, "/v1/lora_adapter");
     expect(list.json.data[0]).toMatchObject({
       name: "persist",
       source: a,
@@ -224,15 +225,15 @@ test("the registry survives a sidecar restart: adapters the engine lost meanwhil
 describe("bad input and missing capabilities", () => {
   let mock: Awaited<ReturnType<typeof startMockEngine>>;
   let tgi: Awaited<ReturnType<typeof startMockEngine>>;
-  let side: Awaited<ReturnType<typeof startSidecar>>;
-  let tgiSide: Awaited<ReturnType<typeof startSidecar>>;
+  let side: Awaited<ReturnType<typeof startInProcess>>;
+  let tgiSide: Awaited<ReturnType<typeof startInProcess>>;
   const dir = () => join(tmp, "bad");
 
   beforeAll(async () => {
     mock = await startMockEngine({ engine: "vllm", port: 0, model: "base-model" });
     tgi = await startMockEngine({ engine: "tgi", port: 0 });
-    side = await startSidecar(sidecarEnv("vllm", mock.url, dir()));
-    tgiSide = await startSidecar(sidecarEnv("tgi", tgi.url, join(tmp, "tgi")));
+    side = await startInProcess(sidecarEnv("vllm", mock.url, dir()));
+    tgiSide = await startInProcess(sidecarEnv("tgi", tgi.url, join(tmp, "tgi")));
   });
   afterAll(async () => {
     await side?.stop();
@@ -262,7 +263,7 @@ describe("bad input and missing capabilities", () => {
       "not json",
     ];
     for (const body of cases) {
-      const r = await call(side.url, "/v1/lora_adapter/load", body);
+      const r = await call(side.app, "/v1/lora_adapter/load", body);
       expect({ body, status: r.status >= 400 && r.status < 500 }).toEqual({ body, status: true });
     }
     const unloads: unknown[] = [
@@ -271,10 +272,10 @@ describe("bad input and missing capabilities", () => {
       { lora_name: "ok", foo: 1 },
     ];
     for (const body of unloads) {
-      const r = await call(side.url, "/v1/lora_adapter/unload", body);
+      const r = await call(side.app, "/v1/lora_adapter/unload", body);
       expect({ body, status: r.status >= 400 && r.status < 500 }).toEqual({ body, status: true });
     }
-    const r = await call(side.url, "/v1/lora_adapter/load", {
+    const r = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "ok",
       artifact_url: "s3://bkt/x/",
       bad: 1,
@@ -294,10 +295,10 @@ describe("bad input and missing capabilities", () => {
   });
 
   test("unload of an adapter the engine does not have: 404 with the engine's reason", async () => {
-    const r = await call(side.url, "/v1/lora_adapter/unload", { lora_name: "never-loaded" });
+    const r = await call(side.app, "/v1/lora_adapter/unload", { lora_name: "never-loaded" });
     expect(r.status).toBe(404);
     expect(r.json.error).toContain("never-loaded");
-    const d = await call(side.url, "/v1/lora_adapter/unload", { lora_name: "never-loaded", lora_int_id: 3 });
+    const d = await call(side.app, "/v1/lora_adapter/unload", { lora_name: "never-loaded", lora_int_id: 3 });
     expect(d.status).toBe(404);
     expect(d.json).toMatchObject({ object: "error", type: "NotFoundError", code: 404 });
   });
@@ -306,20 +307,20 @@ describe("bad input and missing capabilities", () => {
     const src = await writeAdapterDir(join(tmp, "dotted-src"), "dotted");
     const name = `my.adapter-v1_${"x".repeat(114)}`;
     expect(name.length).toBe(128);
-    const r = await call(side.url, "/v1/lora_adapter/load", { lora_name: name, lora_path: src });
+    const r = await call(side.app, "/v1/lora_adapter/load", { lora_name: name, lora_path: src });
     expect(r.status).toBe(200);
     expect(r.text).toBe(`Success: LoRA adapter '${name}' loaded successfully from '${src}'.`);
     expect(r.contentType).toBeNull(); // AIBrix's bare Response: no Content-Type
     expect(mock.loaded()[name]).toBe(src);
-    const long = await call(side.url, "/v1/lora_adapter/load", { lora_name: `${name}x`, lora_path: src });
+    const long = await call(side.app, "/v1/lora_adapter/load", { lora_name: `${name}x`, lora_path: src });
     expect(long.status).toBe(400);
-    const u = await call(side.url, "/v1/lora_adapter/unload", { lora_name: name, lora_int_id: null });
+    const u = await call(side.app, "/v1/lora_adapter/unload", { lora_name: name, lora_int_id: null });
     expect(u.status).toBe(200);
     expect(u.text).toBe(`Success: LoRA adapter '${name}' unloaded successfully.`);
   });
 
   test("a missing local path is a 404, not a 500", async () => {
-    const r = await call(side.url, "/v1/lora_adapter/load", {
+    const r = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "gone",
       artifact_url: join(tmp, "no-such-dir"),
     });
@@ -328,18 +329,18 @@ describe("bad input and missing capabilities", () => {
   });
 
   test("TGI has no runtime LoRA: 501 naming the engine and the capability", async () => {
-    const r = await call(tgiSide.url, "/v1/lora_adapter/load", { lora_name: "x", lora_path: "/tmp" });
+    const r = await call(tgiSide.app, "/v1/lora_adapter/load", { lora_name: "x", lora_path: "/tmp" });
     expect(r.status).toBe(501);
     expect(r.text).toContain("'tgi'");
     expect(r.text).toContain("lora_load");
-    const u = await call(tgiSide.url, "/v1/lora_adapter/unload", { lora_name: "x" });
+    const u = await call(tgiSide.app, "/v1/lora_adapter/unload", { lora_name: "x" });
     expect(u.status).toBe(501);
     expect(u.text).toContain("lora_unload");
   });
 
   test("sleep and wake: AIBrix reply, idempotent by operation_id; 409 without the capability; 404 unknown model", async () => {
     const sleep = { model_name: "base-model", level: 1, operation_id: "op-1" };
-    const s1 = await call(side.url, "/v1/runtime/models/sleep", sleep);
+    const s1 = await call(side.app, "/v1/runtime/models/sleep", sleep);
     expect(s1.status).toBe(200);
     expect(s1.json).toEqual({
       status: "success",
@@ -348,9 +349,9 @@ describe("bad input and missing capabilities", () => {
       applied: true,
       phase: "sleeping",
     });
-    const s2 = await call(side.url, "/v1/runtime/models/sleep", sleep);
+    const s2 = await call(side.app, "/v1/runtime/models/sleep", sleep);
     expect(s2.json).toMatchObject({ applied: false, phase: "sleeping" });
-    const w1 = await call(side.url, "/v1/runtime/models/wake", {
+    const w1 = await call(side.app, "/v1/runtime/models/wake", {
       model_name: "base-model",
       operation_id: "op-2",
     });
@@ -361,17 +362,17 @@ describe("bad input and missing capabilities", () => {
       applied: true,
       phase: "active",
     });
-    const w2 = await call(side.url, "/v1/runtime/models/wake", {
+    const w2 = await call(side.app, "/v1/runtime/models/wake", {
       model_name: "base-model",
       operation_id: "op-2",
     });
     expect(w2.json).toMatchObject({ applied: false, phase: "active" });
-    const unknown = await call(side.url, "/v1/runtime/models/sleep", { ...sleep, model_name: "nope" });
+    const unknown = await call(side.app, "/v1/runtime/models/sleep", { ...sleep, model_name: "nope" });
     expect(unknown.status).toBe(404);
     expect(unknown.json).toEqual({ detail: "model 'nope' is not active" });
-    const bad = await call(side.url, "/v1/runtime/models/sleep", { ...sleep, level: 3 });
+    const bad = await call(side.app, "/v1/runtime/models/sleep", { ...sleep, level: 3 });
     expect(bad.status).toBe(422);
-    const t = await call(tgiSide.url, "/v1/runtime/models/sleep", sleep);
+    const t = await call(tgiSide.app, "/v1/runtime/models/sleep", sleep);
     expect(t.status).toBe(409);
     expect(t.json).toEqual({ detail: "sleep is unsupported for engine 'tgi'" });
   });
@@ -379,9 +380,9 @@ describe("bad input and missing capabilities", () => {
 
 test("SGLang sleep/wake through the sidecar: release and resume memory occupation", async () => {
   const mock = await startMockEngine({ engine: "sglang", port: 0, model: "base-model" });
-  const side = await startSidecar(sidecarEnv("sglang", mock.url, join(tmp, "sglang-sleep")));
+  const side = await startInProcess(sidecarEnv("sglang", mock.url, join(tmp, "sglang-sleep")));
   try {
-    const s = await call(side.url, "/v1/runtime/models/sleep", {
+    const s = await call(side.app, "/v1/runtime/models/sleep", {
       model_name: "base-model",
       level: 2,
       operation_id: "s1",
@@ -394,7 +395,7 @@ test("SGLang sleep/wake through the sidecar: release and resume memory occupatio
       phase: "sleeping",
     });
     expect((await mockStats(mock.url)).sleepLevel).not.toBe(0);
-    const w = await call(side.url, "/v1/runtime/models/wake", {
+    const w = await call(side.app, "/v1/runtime/models/wake", {
       model_name: "base-model",
       operation_id: "w1",
     });

@@ -3,6 +3,8 @@
 // bodies, /metrics or any file the process wrote.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type MockEngine, startMockEngine } from "../mock/index.ts";
@@ -27,6 +29,9 @@ let root: string;
 let engine: MockEngine;
 let s3: FakeS3;
 let sidecar: Proc;
+/** A hub that refuses every token at once (401): hf:// calls fail without connect retries and backoff. */
+let hub: Server;
+let hubUrl: string;
 const bodies: string[] = [];
 
 function walk(dir: string, out: string[] = []): string[] {
@@ -40,6 +45,12 @@ function walk(dir: string, out: string[] = []): string[] {
 }
 
 beforeAll(async () => {
+  hub = createServer((_req, res) => {
+    res.writeHead(401, { "content-type": "application/json" });
+    res.end('{"error":"Invalid credentials in Authorization header"}');
+  });
+  await new Promise<void>((r) => hub.listen(0, "127.0.0.1", r));
+  hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
   root = mkdtempSync(join(tmpdir(), "airuntime-secrets-"));
   engine = await startMockEngine({ engine: "vllm", port: 0, apiKey: M.engineKey });
   s3 = startFakeS3({ credentials: [{ accessKeyId: "AKGOOD", secretAccessKey: M.reqAwsSecret }] });
@@ -60,7 +71,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: "AKENV",
     AWS_SECRET_ACCESS_KEY: M.envAwsSecret,
     HF_TOKEN: M.envHf,
-    HF_ENDPOINT: "http://127.0.0.1:9",
+    HF_ENDPOINT: hubUrl,
     TOS_ACCESS_KEY: "TOSAK",
     TOS_SECRET_KEY: M.envTos,
     AIRUNTIME_API_KEY: M.apiKey,
@@ -72,6 +83,8 @@ afterAll(async () => {
   await sidecar?.stop("SIGKILL");
   await engine?.stop();
   await s3?.stop();
+  hub?.closeAllConnections();
+  hub?.close();
 });
 
 test("no planted secret appears in logs, bodies, metrics or files", async () => {
@@ -133,7 +146,7 @@ test("no planted secret appears in logs, bodies, metrics or files", async () => 
   await record("/v1/model/download", {
     model_uri: "hf://org/model",
     model_name: "sec-hf",
-    download_extra_config: { hf_token: M.extraHf, hf_endpoint: "http://127.0.0.1:9" },
+    download_extra_config: { hf_token: M.extraHf, hf_endpoint: hubUrl },
   });
   await waitUntil(async () => {
     const r = await call(sidecar.url, "/v1/model/status?model_name=sec-model", undefined, auth);

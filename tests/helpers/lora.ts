@@ -9,17 +9,21 @@ export interface Reply {
   contentType: string | null;
 }
 
+/** A sidecar to call: its base URL (a spawned binary) or an app answering in process (`app.request`). */
+export type Target = string | { request(path: string, init: RequestInit): Response | Promise<Response> };
+
 export async function call(
-  base: string,
+  base: Target,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<Reply> {
-  const r = await fetch(base + path, {
+  const init: RequestInit = {
     method: body === undefined ? "GET" : "POST",
     headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
+  };
+  const r = typeof base === "string" ? await fetch(base + path, init) : await base.request(path, init);
   const text = await r.text();
   let json: unknown;
   try {
