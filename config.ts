@@ -41,11 +41,12 @@ const bool = (def: boolean) =>
       return z.NEVER;
     });
 
-const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+/** An integer setting; unset or empty gives `def` (undefined for settings whose absence means "automatic"). */
+const int = <D extends number | undefined>(def: D, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => {
+    .transform((v, ctx): number | D => {
       if (v === undefined || v.trim() === "") return def;
       const n = Number(v.trim());
       if (!Number.isInteger(n) || n < min || n > max) {
@@ -195,7 +196,8 @@ const envSchema = z.object({
   AIRUNTIME_METRICS_MAX_SERIES: int(100_000, 100),
 
   DOWNLOADER_LOCAL_DIR: absPath("/tmp/aibrix/models/"),
-  DOWNLOADER_NUM_THREADS: int(8, 1, 256),
+  // Unset (or empty): the connection count is found per download up to an automatic ceiling; set: a cap.
+  DOWNLOADER_NUM_THREADS: int(undefined, 1, 256),
   DOWNLOADER_PART_CHUNKSIZE: size(16 * 1024 * 1024, 64 * 1024),
   DOWNLOADER_ALLOW_FILE_SUFFIX: list,
   DOWNLOADER_FORCE_DOWNLOAD: bool(false),
@@ -308,7 +310,8 @@ export interface Config {
   metricsMaxSeries: number;
   downloader: {
     localDir: string;
-    numThreads: number;
+    /** DOWNLOADER_NUM_THREADS: the most connections of one download when set; unset = automatic. */
+    numThreads?: number;
     partSize: number;
     allowFileSuffix?: string[];
     forceDownload: boolean;

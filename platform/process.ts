@@ -76,3 +76,9 @@ export function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
 }
+
+/** A full garbage collection now (Bun); elsewhere nothing. */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  bun?.gc(true);
+}

@@ -26,12 +26,15 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
-            7 verification failed, 8 network, 9 source changed repeatedly, 13 TLS certificate refused,
-            130 interrupted, 78 bad config`;
+            7 verification failed, 8 network (after the retries), 9 source changed repeatedly,
+            13 TLS certificate refused, 14 endpoint unreachable (connection refused, unknown host: not
+            retried), 15 request rejected (HTTP 400/405/410 and other 4xx: not retried), 130 interrupted,
+            78 bad config`;
 
 export function tuningFromConfig(c: Config): Partial<EngineTuning> {
   return {
-    connections: c.downloader.numThreads,
+    // Unset: the engine's automatic ceiling (DEFAULT_TUNING.connections) applies.
+    ...(c.downloader.numThreads !== undefined ? { connections: c.downloader.numThreads } : {}),
     startConnections: c.downloader.startConnections,
     partSize: c.downloader.partSize,
     stallMs: c.downloader.stallMs,

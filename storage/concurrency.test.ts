@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 
-/** Drive a tuner against a simulated link for `seconds`, 100 ms ticks; returns the limits it chose. */
+/** Drive a tuner against a simulated link for `seconds`, 50 ms ticks (the transfer's watchdog); returns the
+ *  limit after each tick. */
 function simulate(
   tuner: ConcurrencyTuner,
   bytesPerMs: (connections: number) => number,
@@ -9,8 +10,8 @@ function simulate(
   busy: (t: number) => boolean = () => true,
 ): number[] {
   const limits: number[] = [];
-  for (let t = 0; t <= seconds * 1000; t += 100) {
-    tuner.observe(t, bytesPerMs(tuner.limit) * 100, busy(t));
+  for (let t = 0; t <= seconds * 1000; t += 50) {
+    tuner.observe(t, bytesPerMs(tuner.limit) * 50, busy(t));
     limits.push(tuner.limit);
   }
   return limits;
@@ -23,6 +24,25 @@ describe("ConcurrencyTuner", () => {
     const limits = simulate(t, (c) => Math.min(c * 90_000, 4_000_000), 6);
     expect(limits.at(-1)).toBe(32);
     expect(new Set(limits)).toEqual(new Set([4, 8, 16, 32]));
+  });
+
+  test("ramp: a link capping each connection (16 MiB/s) takes 4 -> 64 connections in well under a second", () => {
+    const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 64 });
+    const limits = simulate(t, (c) => c * 16_777, 2);
+    const at64 = limits.indexOf(64);
+    expect(at64).toBeGreaterThan(0);
+    expect(at64 * 50).toBeLessThanOrEqual(600); // simulated ms
+    expect(limits.at(-1)).toBe(64);
+  });
+
+  test("ramp ends at the first doubling that does not nearly double; growth then goes on slowly", () => {
+    const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 64 });
+    // Capped connections behind a 20-connection bottleneck: 16 -> 32 gains 25 % (kept, ramp over), 64 is
+    // then tried in a 1 s window, gains nothing and is undone.
+    const limits = simulate(t, (c) => Math.min(c, 20) * 16_777, 3);
+    expect(t.ramping).toBe(false);
+    expect(limits.at(-1)).toBe(32);
+    expect(limits.filter((l) => l === 64).length).toBeGreaterThanOrEqual(1000 / 50); // one full window
   });
 
   test("stops where the link saturates", () => {
@@ -38,23 +58,23 @@ describe("ConcurrencyTuner", () => {
     expect(limits.at(-1)).toBe(4);
     const probes = limits.filter((l, i) => l === 8 && limits[i - 1] === 4).length;
     expect(probes).toBeGreaterThanOrEqual(1);
-    expect(probes).toBeLessThanOrEqual(2); // one probe, then 10 windows of back-off
+    expect(probes).toBeLessThanOrEqual(2); // one probe, then 10 windows (1 s each) of back-off
     expect(limits.filter((l) => l === 8).length).toBeLessThan(limits.length / 5);
   });
 
   test("no step while the process keeps every core busy", () => {
     const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 16 });
-    for (let ms = 0; ms <= 5000; ms += 100) t.observe(ms, t.limit * 9000, true, true);
+    for (let ms = 0; ms <= 5000; ms += 50) t.observe(ms, t.limit * 4500, true, true);
     expect(t.limit).toBe(4);
-    // Once the CPU has room again, a per-connection capped link grows as before.
-    for (let ms = 5100; ms <= 10_000; ms += 100) t.observe(ms, t.limit * 9000, true, false);
+    // Once the CPU has room again, a per-connection capped link grows as before (in 1 s windows).
+    for (let ms = 5050; ms <= 10_000; ms += 50) t.observe(ms, t.limit * 4500, true, false);
     expect(t.limit).toBe(16);
   });
 
   test("the first window (connection set-up, slow start) is not a baseline for a step", () => {
     const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 8 });
     let ms = 0;
-    for (; ms <= 6000; ms += 100) t.observe(ms, (ms < 1000 ? 30_000 : 70_000) * 100, true);
+    for (; ms <= 6000; ms += 50) t.observe(ms, (ms < 100 ? 30_000 : 70_000) * 50, true);
     expect(t.limit).toBe(4); // a flat link after start-up: the step to 8 was tried and undone
   });
 

@@ -1,16 +1,25 @@
-// How many connections a transfer uses: it starts with a few and doubles while doubling pays. A link where
-// each connection is capped (object stores give ~90 MB/s per connection) grows to the configured maximum;
-// a link where the CPU is the limit (loopback, a fast NIC on a small node) stays low, because more
-// connections there only cost CPU (measured on 2 cores: 8 connections use ~1 CPU-s more per 2 GiB than 2-4).
-// While the process keeps every core busy no step is tried at all (it could only lose).
+// How many connections a transfer uses. Two phases:
+// - ramp: short windows (100 ms); the count doubles while each doubling nearly doubles the throughput
+//   (`rampGain`), as on a store that caps every connection (S3 ~90 MB/s, a CDN, a throttled mirror): from 4
+//   to 64 in about half a second. The first doubling that does not pay ends the ramp (undone if it did not
+//   gain `gain` either).
+// - steady: long windows (1 s); one more doubling is tried now and then (after `backoffWindows` windows) and
+//   kept only if throughput grows by `gain`, so a link that speeds up later is still found.
+// A link where the CPU or the disk is the limit (loopback, a fast NIC on a small node) stays low, because
+// more connections there only cost CPU (measured on 2 cores: 8 connections use ~1 CPU-s more per 2 GiB than
+// 2-4). While the process keeps every core of its CPU budget busy no step is tried at all.
 
 export interface TunerOptions {
-  /** The ceiling (DOWNLOADER_NUM_THREADS). */
+  /** The ceiling (DOWNLOADER_NUM_THREADS when set, else the automatic ceiling). */
   max: number;
   /** Connections to start with (at most `max`). */
   start: number;
-  /** Length of one measurement window. */
+  /** Length of one measurement window once the ramp is over. */
   windowMs: number;
+  /** Length of one measurement window during the ramp. */
+  rampWindowMs: number;
+  /** A ramp step is followed by the next while throughput grows by at least this factor per doubling. */
+  rampGain: number;
   /** A step is kept when throughput grows by at least this factor (1.15 = 15 %). */
   gain: number;
   /** After a step that did not pay, wait this many windows before trying again. */
@@ -20,6 +29,8 @@ export interface TunerOptions {
 export const DEFAULT_TUNER: Omit<TunerOptions, "max"> = {
   start: 4,
   windowMs: 1000,
+  rampWindowMs: 100,
+  rampGain: 1.5,
   gain: 1.15,
   backoffWindows: 10,
 };
@@ -27,6 +38,8 @@ export const DEFAULT_TUNER: Omit<TunerOptions, "max"> = {
 export class ConcurrencyTuner {
   /** Connections the scheduler may run now. */
   limit: number;
+  /** True until the first doubling that does not (nearly) double throughput. */
+  ramping = true;
   private windowStart = -1;
   private windowBytes = 0;
   /** Throughput at the limit before the step being tried (null: not trying a step). */
@@ -56,7 +69,7 @@ export class ConcurrencyTuner {
     this.windowBytes += bytes;
     this.ticks++;
     if (cpuBusy) this.cpuBusyTicks++;
-    if (now - this.windowStart < this.o.windowMs) return;
+    if (now - this.windowStart < (this.ramping ? this.o.rampWindowMs : this.o.windowMs)) return;
     const rate = this.windowBytes / (now - this.windowStart);
     const saturated = this.cpuBusyTicks * 2 > this.ticks;
     this.windowStart = now;
@@ -72,19 +85,35 @@ export class ConcurrencyTuner {
 
   private decide(rate: number, saturated: boolean): void {
     if (this.before !== null) {
-      if (rate < this.before * this.o.gain) {
+      const before = this.before;
+      this.before = null;
+      if (this.ramping && rate >= before * this.o.rampGain && !saturated) {
+        this.step(rate);
+        return;
+      }
+      this.ramping = false;
+      if (rate < before * this.o.gain) {
         this.limit = this.previousLimit; // the step did not pay: go back, try again later
         this.wait = this.o.backoffWindows;
+        return;
       }
-      this.before = null;
       // A kept step is tried further at once (the next window measures the doubled limit against this one).
-      if (this.wait > 0) return;
-    }
-    if (this.wait > 0) {
+    } else if (this.wait > 0) {
       this.wait--;
       return;
     }
-    if (this.limit >= this.o.max || saturated) return; // no step while the CPU is the limit
+    if (saturated) {
+      this.ramping = false;
+      return; // no step while the CPU is the limit
+    }
+    this.step(rate);
+  }
+
+  private step(rate: number): void {
+    if (this.limit >= this.o.max) {
+      this.ramping = false;
+      return;
+    }
     this.before = rate;
     this.previousLimit = this.limit;
     this.limit = Math.min(this.o.max, this.limit * 2);

@@ -11,6 +11,8 @@ export type FailReason =
   | "verification"
   | "network"
   | "tls"
+  | "unreachable"
+  | "rejected"
   | "changed"
   | "busy"
   | "forbidden"
@@ -32,6 +34,8 @@ export const EXIT_CODES: Record<FailReason, number> = {
   forbidden: 11,
   too_large: 12,
   tls: 13,
+  unreachable: 14,
+  rejected: 15,
   cancelled: 130,
   internal: 1,
 };
@@ -49,11 +53,16 @@ const STATUS: Record<FailReason, number> = {
   forbidden: 403,
   too_large: 413,
   tls: 502,
+  unreachable: 502,
+  rejected: 502,
   cancelled: 499,
   internal: 500,
 };
 
-/** Which failures a part retry can fix. */
+/** Which failures a retry can fix: resets, stalls, timeouts, 408/425/429/5xx ("network"). Never retried
+ *  (nothing changes by asking again): a refused connection or unknown host ("unreachable", except once the
+ *  same download has already received bytes, see transfer.ts), a refused certificate ("tls"), and the
+ *  client errors 400/401/403/404/405/410 and other 4xx ("rejected", "auth", "not_found"). */
 export const RETRYABLE = new Set<FailReason>(["network"]);
 
 export class DownloadError extends AppError {
@@ -79,6 +88,9 @@ export function httpFailure(status: number, what: string, retryAfter?: string | 
   if (status === 412)
     return new DownloadError("changed", `the source object changed during download: ${what}`);
   if (status === 416) return new DownloadError("changed", `range not satisfiable (object shrank?): ${what}`);
+  // 408 Request Timeout, 425 Too Early, 429 Too Many Requests and 5xx pass: asking again can succeed.
+  if (status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429)
+    return new DownloadError("rejected", `the server rejected the request (HTTP ${status}): ${what}`);
   return new DownloadError("network", `HTTP ${status} from ${what}`, { retryAfterMs });
 }
 
@@ -88,4 +100,22 @@ export function parseRetryAfter(v: string | null | undefined): number | undefine
   if (Number.isFinite(n) && n >= 0) return Math.min(n * 1000, 60_000);
   const t = Date.parse(v);
   return Number.isFinite(t) ? Math.max(0, Math.min(t - Date.now(), 60_000)) : undefined;
+}
+
+/** A transport failure that asking again cannot fix: the endpoint refuses connections or its name does not
+ *  resolve (EAI_AGAIN, a temporary DNS failure, stays retryable). `setting` names where the endpoint came
+ *  from (HF_ENDPOINT, AWS_ENDPOINT_URL, HTTPS_PROXY, ...). Null for anything else. */
+export function unreachable(e: unknown, endpoint: string, setting: string): DownloadError | null {
+  const code = (e as { code?: string } | null)?.code;
+  const why =
+    code === "ECONNREFUSED"
+      ? "connection refused"
+      : code === "ENOTFOUND"
+        ? "the host name does not resolve"
+        : code === "EHOSTUNREACH" || code === "ENETUNREACH"
+          ? "no route to the host"
+          : null;
+  if (!why) return null;
+  const hint = setting ? `; check ${setting}` : "";
+  return new DownloadError("unreachable", `cannot connect to ${endpoint} (${why})${hint}`, { cause: e });
 }

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { bulkClientUsable, bulkRequest, bypassesProxy } from "../platform/http1-client.ts";
+import { bulkClientUsable, bulkRequest, bypassesProxy, proxyFor } from "../platform/http1-client.ts";
 import { serve } from "../platform/serve.ts";
 import { spawnProcess, waitUntil } from "./helpers/sidecar.ts";
 import { urlGuard } from "../storage/sources/guard.ts";
@@ -268,21 +268,28 @@ describe("bulk HTTP/1.1 client", () => {
     await expect(req).rejects.toThrow();
   });
 
-  test("proxy settings hand requests back to fetch", () => {
+  test("proxies: http:// URLs go through an http:// proxy on the bulk client; https:// ones go to fetch", () => {
     const url = new URL("http://example.test/x");
-    const saved = process.env.HTTP_PROXY;
+    const saved = { h: process.env.HTTP_PROXY, s: process.env.HTTPS_PROXY };
     process.env.HTTP_PROXY = "http://proxy.test:3128";
+    process.env.HTTPS_PROXY = "proxy.test:3129";
     try {
-      expect(bulkClientUsable(url)).toBe(false);
-      expect(bulkClientUsable(new URL("https://example.test/x"))).toBe(!process.env.HTTPS_PROXY);
+      expect(proxyFor(url)?.origin).toBe("http://proxy.test:3128");
+      expect(bulkClientUsable(url)).toBe(true);
+      expect(proxyFor(new URL("https://example.test/x"))?.origin).toBe("http://proxy.test:3129");
+      expect(bulkClientUsable(new URL("https://example.test/x"))).toBe(false);
     } finally {
-      if (saved === undefined) delete process.env.HTTP_PROXY;
-      else process.env.HTTP_PROXY = saved;
+      for (const [k, v] of [
+        ["HTTP_PROXY", saved.h],
+        ["HTTPS_PROXY", saved.s],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
     expect(bulkClientUsable(new URL("ftp://example.test/x"))).toBe(false);
   });
 
-  test("NO_PROXY hosts bypass the proxy, so they stay on the bulk client", () => {
+  test("NO_PROXY hosts bypass the proxy", () => {
     const list = "localhost, .svc.cluster.local,*.internal:9000, minio,10.0.0.5 ,[::1]";
     const yes = [
       "http://localhost/x",
@@ -306,8 +313,8 @@ describe("bulk HTTP/1.1 client", () => {
     process.env.HTTP_PROXY = "http://proxy.test:3128";
     process.env.NO_PROXY = ".svc.cluster.local";
     try {
-      expect(bulkClientUsable(new URL("http://minio.ns.svc.cluster.local/b"))).toBe(true);
-      expect(bulkClientUsable(new URL("http://example.test/b"))).toBe(false);
+      expect(proxyFor(new URL("http://minio.ns.svc.cluster.local/b"))).toBeNull();
+      expect(proxyFor(new URL("http://example.test/b"))?.host).toBe("proxy.test:3128");
     } finally {
       for (const [k, v] of [
         ["HTTP_PROXY", saved.p],

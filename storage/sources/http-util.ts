@@ -1,7 +1,7 @@
 // Small fetch helpers shared by the sources: transport errors become `network` failures (retried by the
 // engine), HTTP failures become typed reasons, and bodies of failed responses are always released.
-import { bulkClientUsable, bulkRequest } from "../../platform/http1-client.ts";
-import { DownloadError, httpFailure } from "../errors.ts";
+import { bulkClientUsable, bulkRequest, proxyFor } from "../../platform/http1-client.ts";
+import { DownloadError, httpFailure, unreachable } from "../errors.ts";
 import type { UrlGuard } from "./guard.ts";
 
 export const USER_AGENT = "airuntime-downloader/1";
@@ -51,6 +51,18 @@ async function sendOnce(url: URL, init: RequestInit, what: string, bulk: boolean
         `cannot verify the TLS certificate of ${what}: ${msg} (a private CA goes in NODE_EXTRA_CA_CERTS)`,
         { cause: e },
       );
+    // A refused connection or an unknown host fails at once (retrying cannot help); the message names the
+    // endpoint, and the proxy setting when the connection went to a proxy.
+    const target = new URL(url);
+    const proxy = proxyFor(target);
+    const fast = proxy
+      ? unreachable(
+          e,
+          `the proxy ${proxy.origin}`,
+          target.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY",
+        )
+      : unreachable(e, target.origin, "");
+    if (fast) throw fast;
     throw new DownloadError("network", `cannot reach ${what}: ${msg}`, { cause: e });
   }
 }

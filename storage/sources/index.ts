@@ -115,7 +115,43 @@ function keysOrFail(
   return undefined;
 }
 
+/** Where the endpoint of each scheme is configured, named when it cannot be reached. */
+const ENDPOINT_SETTING: Record<string, string> = {
+  hf: "HF_ENDPOINT (or the request's hf_endpoint)",
+  s3: "AWS_ENDPOINT_URL (or the request's endpoint)",
+  tos: "TOS_ENDPOINT (or the request's endpoint)",
+  gcs: "GCS_ENDPOINT (or the request's endpoint)",
+  http: "the download URI",
+};
+
 export function createSource(uri: ParsedUri, s: SourceSettings, creds: Credentials = {}): Source {
+  const source = buildSource(uri, s, creds);
+  const setting = ENDPOINT_SETTING[uri.scheme];
+  return setting ? namingEndpoint(source, setting) : source;
+}
+
+/** An endpoint that refuses connections or does not resolve: the failure also names the setting to fix
+ *  (unless it already names one, e.g. a proxy setting). */
+function namingEndpoint(source: Source, setting: string): Source {
+  const name = (e: unknown): never => {
+    if (e instanceof DownloadError && e.reason === "unreachable" && !e.message.includes("; check "))
+      (e as { message: string }).message += `; check ${setting}`;
+    throw e;
+  };
+  return {
+    ...source,
+    async *list(uri, signal) {
+      try {
+        yield* source.list(uri, signal);
+      } catch (e) {
+        name(e);
+      }
+    },
+    open: (uri, file, range, signal) => source.open(uri, file, range, signal).catch(name),
+  };
+}
+
+function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Source {
   const allowed = s.downloader?.allowedSources;
   // Checked before any connection, so a request cannot make the sidecar reach arbitrary internal URLs.
   if (!sourceAllowed(uri, allowed))

@@ -191,14 +191,16 @@ describe("airuntime download (binary)", () => {
     }
   });
 
-  test("unreachable source -> exit 8 (network) after the retries", async () => {
+  test("refused endpoint -> exit 14 at once (no retries), naming the endpoint and AWS_ENDPOINT_URL", async () => {
     const local = await tempDir("cli-net");
     const r = await run(
       ["s3://bkt/llm/m1", "--local-dir", local],
-      env({ AWS_ENDPOINT_URL: "http://127.0.0.1:9", AIRUNTIME_DOWNLOAD_RETRIES: "1" }),
+      env({ AWS_ENDPOINT_URL: "http://127.0.0.1:9", LOG_LEVEL: "info" }),
     );
-    expect(r.code).toBe(8);
-    expect(r.out).toContain("cannot reach");
+    expect(r.code).toBe(14);
+    expect(r.out).toContain("cannot connect to http://127.0.0.1:9 (connection refused)");
+    expect(r.out).toContain("AWS_ENDPOINT_URL");
+    expect(r.out).not.toContain("retrying");
   });
 
   test("HTTPS: a private CA in NODE_EXTRA_CA_CERTS is trusted; an unknown certificate -> exit 13 at once", async () => {
