@@ -1,8 +1,9 @@
 // The parallel transfer: every file is cut into parts; parts from all files share one connection budget,
 // used as far as it pays (storage/concurrency.ts grows the count from a start value while throughput rises).
-// Each part is fetched as ranged GETs of at most `requestSize` (so memory is bounded by connections ×
-// requestSize) whose chunks are written with positional writev calls of about `writeBuffer` bytes. A
-// request that delivers nothing for `stallMs` is aborted;
+// Each part is fetched as ranged GETs of at most `requestSize` whose chunks are written with positional
+// writev calls of about `writeBuffer` bytes; memory is bounded by `memoryBudget`, not by the connection
+// count (the client pauses a socket that holds unread bytes). A request that delivers nothing for `stallMs`
+// is aborted;
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { Logger } from "../log.ts";
