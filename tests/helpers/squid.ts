@@ -2,7 +2,6 @@
 // logs and pid in a temp dir, a free 127.0.0.1 port, no cache (every request goes to the origin, as a
 // pass-through proxy or a cache miss does), access log in squid's native format.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,11 +15,6 @@ export interface Squid {
   stop(): Promise<void>;
 }
 
-export function findSquid(): string | null {
-  for (const p of ["/usr/sbin/squid", "/usr/bin/squid", "/usr/local/sbin/squid"]) if (existsSync(p)) return p;
-  return null;
-}
-
 const listening = (port: number) =>
   new Promise<boolean>((res) => {
     const s = connect(port, "127.0.0.1");
@@ -31,9 +25,8 @@ const listening = (port: number) =>
     s.once("error", () => res(false));
   });
 
-export async function startSquid(): Promise<Squid> {
-  const bin = findSquid();
-  if (!bin) throw new Error("squid is not installed (apt-get install squid)");
+/** Start squid (`bin`: its path, e.g. tool("squid").path) and wait until it accepts connections. */
+export async function startSquid(bin: string): Promise<Squid> {
   const dir = await mkdtemp(join(tmpdir(), "airuntime-squid-"));
   await chmod(dir, 0o777); // run as root, squid writes its logs as its effective user (proxy)
   const port = await freePort();

@@ -2,20 +2,17 @@
 // proxy (each appears in squid's access log, as many as the origin answered), bytes exact. The origin is
 // bench/download-capped.ts (Content-Length on every answer, as object stores send it; each connection capped
 // at 16 MiB/s so parts overlap in time).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { downloadModel } from "../../storage/download.ts";
-import { findSquid, type Squid, startSquid } from "../helpers/squid.ts";
+import { type Squid, startSquid } from "../helpers/squid.ts";
+import { tool } from "../helpers/tools.ts";
 import { MiB, randomPayload, removeTempDirs, settings, sha256, sha256File, tempDir } from "./helpers.ts";
 import { waitUntil } from "../helpers/sidecar.ts";
 
-const have = findSquid() !== null;
-if (!have) {
-  if (process.env.CI) throw new Error("squid is required under CI (apt-get install squid)");
-  console.log("skipping proxy tests: squid is not installed (Debian package `squid`)");
-}
+const squidTool = tool("squid");
 
 let squid: Squid;
 let origin: { url: string; base: string; stop(): void };
@@ -32,11 +29,11 @@ async function startOrigin(file: string) {
 }
 
 beforeAll(async () => {
-  if (!have) return;
+  if (!squidTool.path) return;
   const file = join(await tempDir("proxy-src"), "weights.bin");
   await writeFile(file, body);
   origin = await startOrigin(file);
-  squid = await startSquid();
+  squid = await startSquid(squidTool.path);
   process.env.HTTP_PROXY = squid.url;
   delete process.env.NO_PROXY;
   delete process.env.no_proxy;
@@ -54,7 +51,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-test.skipIf(!have)("HTTP_PROXY: ranged parallel parts, every request in squid's access log", async () => {
+squidTool.test("HTTP_PROXY: ranged parallel parts, every request in squid's access log", async () => {
   const r = await downloadModel({
     uri: origin.url,
     localDir: await tempDir("proxy"),
