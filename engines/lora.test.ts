@@ -209,18 +209,31 @@ test("an engine without runtime LoRA answers 501 naming the engine and the capab
   expect(err2.message).toContain("lora_unload");
 });
 
-test("the same name with a new source replaces the adapter in the engine", async () => {
+test("the same name with a new source is refused (400 already been loaded) and the loaded adapter stays", async () => {
   const e = fakeEngine();
   const dl = fakeFetch();
   const m = await manager(e.engine, dl.f);
-  await m.load({ mode: "delegation", name: "r", artifact_url: "s3://bkt/v1" });
+  const first = await m.load({ mode: "delegation", name: "r", artifact_url: "s3://bkt/v1" });
   const local = join(root, "v2");
   await mkdir(local);
   await writeFile(join(local, "adapter_config.json"), "{}");
+  for (const url of [local, "/nonexistent/path", "s3://bkt/missing"]) {
+    const err = await m.load({ mode: "delegation", name: "r", artifact_url: url }).catch((x) => x);
+    expect(err.status).toBe(400);
+    expect(err.message).toContain("has already been loaded");
+  }
+  // Nothing was unloaded, nothing downloaded again, the old files are still there.
+  expect(e.loaded.get("r")).toBe(first.path);
+  expect(e.calls.unload).toBe(0);
+  expect(dl.calls).toEqual(["s3://bkt/v1"]);
+  expect((await stat(join(first.path, "adapter_config.json"))).isFile()).toBe(true);
+  // The same source again is idempotent success.
+  expect((await m.load({ mode: "delegation", name: "r", artifact_url: "s3://bkt/v1" })).already).toBe(true);
+  // Replacement is explicit: unload, then load from the new source.
+  await m.unload("r", { cleanupLocal: true });
   const out = await m.load({ mode: "delegation", name: "r", artifact_url: local });
   expect(out.already).toBe(false);
   expect(e.loaded.get("r")).toBe(local);
-  expect(e.calls.unload).toBe(1);
   expect(await stat(join(root, "adapters", "r")).catch(() => null)).toBeNull();
 });
 

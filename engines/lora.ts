@@ -230,6 +230,14 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (bearer) registerSecret(bearer.replace(/^bearer\s+/i, ""));
     if (existing?.state === "loaded" && existing.source === source && (await engineHas(req.name, bearer)))
       return { name: req.name, path: existing.path, source, already: true, engineMessage: "already loaded" };
+    if (existing?.state === "loaded" && existing.source !== source && (await engineHas(req.name, bearer)))
+      // vLLM and AIBrix refuse a second load of a loaded name (400 "already been loaded") and keep the
+      // adapter that is there; replacing it silently could leave the name empty when the new one fails.
+      throw new AppError(
+        "already_loaded",
+        400,
+        `Failed to load LoRA adapter '${req.name}': The lora adapter '${req.name}' has already been loaded (from '${shown(existing.source)}'). Unload it first to load it from '${shown(source)}'.`,
+      );
     const { path, downloaded } = await resolvePath(req, existing);
     if (existing?.state === "loaded" && existing.source !== source && d.engine.unloadLora) {
       // Same name, new source: the engine must drop the old adapter, or it would answer "already loaded".
