@@ -28,6 +28,24 @@ describe("loadConfig", () => {
     expect(c.metricsMaxAgeMs).toBe(2000);
   });
 
+  test("tos:// falls back to the AWS_* keys when TOS_* are unset, only towards an endpoint from the environment", () => {
+    const aws = { AWS_ACCESS_KEY_ID: "AK", AWS_SECRET_ACCESS_KEY: "SK", AWS_SESSION_TOKEN: "ST" };
+    const c = loadConfig({ ...aws, TOS_ENDPOINT: "https://tos-s3-cn-beijing.volces.com" });
+    expect(c.tos).toEqual({
+      accessKey: "AK",
+      secretKey: "SK",
+      sessionKey: "ST",
+      endpoint: "https://tos-s3-cn-beijing.volces.com",
+      region: undefined,
+    });
+    expect(loadConfig({ ...aws, AWS_ENDPOINT_URL: "http://127.0.0.1:9000" }).tos.endpoint).toBe(
+      "http://127.0.0.1:9000",
+    );
+    // TOS keys win; no endpoint in the environment: AWS keys are not sent to the built-in TOS host.
+    expect(loadConfig({ ...aws, TOS_ACCESS_KEY: "TA", TOS_SECRET_KEY: "TS" }).tos.accessKey).toBe("TA");
+    expect(loadConfig(aws).tos.accessKey).toBeUndefined();
+  });
+
   test("every supported engine is accepted; anything else falls back to generic with a warning (B1)", () => {
     for (const e of ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton"] as const)
       expect(loadConfig({ INFERENCE_ENGINE: e }).engine).toBe(e);

@@ -479,13 +479,25 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       stsEndpoint: e.AWS_STS_ENDPOINT,
       addressing: e.AIRUNTIME_S3_ADDRESSING ?? "auto",
     },
-    tos: {
-      accessKey: e.TOS_ACCESS_KEY,
-      secretKey: e.TOS_SECRET_KEY,
-      sessionKey: e.TOS_SESSION_KEY,
-      endpoint: e.TOS_ENDPOINT,
-      region: e.TOS_REGION,
-    },
+    // As AIBrix (TOS v2 runs boto3): with no TOS_* keys, tos:// uses the AWS_* keys, and AWS_ENDPOINT_URL
+    // when TOS_ENDPOINT is unset. AWS keys go only to an endpoint named in the environment, never to the
+    // built-in volces.com default.
+    tos:
+      e.TOS_ACCESS_KEY || e.TOS_SECRET_KEY || !(e.TOS_ENDPOINT || e.AWS_ENDPOINT_URL)
+        ? {
+            accessKey: e.TOS_ACCESS_KEY,
+            secretKey: e.TOS_SECRET_KEY,
+            sessionKey: e.TOS_SESSION_KEY,
+            endpoint: e.TOS_ENDPOINT,
+            region: e.TOS_REGION,
+          }
+        : {
+            accessKey: e.AWS_ACCESS_KEY_ID,
+            secretKey: e.AWS_SECRET_ACCESS_KEY,
+            sessionKey: e.TOS_SESSION_KEY ?? e.AWS_SESSION_TOKEN,
+            endpoint: e.TOS_ENDPOINT ?? e.AWS_ENDPOINT_URL,
+            region: e.TOS_REGION,
+          },
     gcs: {
       accessKeyId: e.GCS_ACCESS_KEY_ID,
       secretAccessKey: e.GCS_SECRET_ACCESS_KEY,
