@@ -28,6 +28,37 @@ export interface AppDeps {
 const AIBRIX_PREFIXES = ["/v1/models", "/v1/lora_adapter", "/v1/model/", "/v1/runtime/"];
 export const isAibrixPath = (p: string) => AIBRIX_PREFIXES.some((x) => p === x || p.startsWith(x));
 
+/** AIBrix's own paths outside the prefixes above (their errors are FastAPI's too). */
+const AIBRIX_PLAIN = new Set(["/healthz", "/ready", "/metrics", "/metrics/"]);
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** path -> methods some route serves it with (HEAD with GET), from the app's routes, compiled on first use. */
+function methodsByPath(app: Hono): (path: string) => string[] {
+  let table: Array<{ method: string; re: RegExp }> | null = null;
+  const compile = (p: string) =>
+    new RegExp(
+      `^${p
+        .split(/(:\w+(?:\{[^}]*\})?|\*)/)
+        .map((part, i) =>
+          i % 2 === 0
+            ? part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+            : part === "*"
+              ? ".*"
+              : `(${/\{([^}]*)\}/.exec(part)?.[1] ?? "[^/]+"})`,
+        )
+        .join("")}$`,
+    );
+  return (path) => {
+    table ??= app.routes
+      .filter((r) => r.method !== "ALL" && r.path !== "*" && r.path !== "/*")
+      .map((r) => ({ method: r.method.toUpperCase(), re: compile(r.path) }));
+    const found = new Set(table.filter((r) => r.re.test(path)).map((r) => r.method));
+    if (found.has("GET")) found.add("HEAD");
+    return METHODS.filter((m) => found.has(m));
+  };
+}
+
 let seq = 0;
 function newRequestId(): string {
   seq = (seq + 1) % 0x1000000;
@@ -64,8 +95,21 @@ export function createApp(deps: AppDeps): Hono {
   );
   for (const area of deps.areas) app.route("/", area.app);
 
+  const allowedMethods = methodsByPath(app);
   app.notFound((c) => {
     const path = c.req.path;
+    // A path that exists under other methods is 405 with Allow, as FastAPI/Starlette answer.
+    const allow = allowedMethods(path);
+    if (allow.length > 0) {
+      const headers = { allow: allow.join(", ") };
+      if (isAibrixPath(path) || AIBRIX_PLAIN.has(path))
+        return c.json({ detail: "Method Not Allowed" }, 405, headers);
+      return c.json(
+        problemBody(new AppError("method_not_allowed", 405, `${c.req.method} is not allowed on ${path}`)),
+        405,
+        { ...headers, "content-type": "application/problem+json" },
+      );
+    }
     if (isAibrixPath(path)) return c.json({ detail: "Not Found" }, 404);
     return c.json(problemBody(new AppError("not_found", 404, `no route for ${c.req.method} ${path}`)), 404, {
       "content-type": "application/problem+json",

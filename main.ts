@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same;
-// invoked as `aibrix_download` (the image's second name, as AIBrix's downloader CLI) it runs `download`.
+// invoked as `aibrix_download` (a symlink) it is AIBrix's downloader CLI.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger, parseLevel } from "./log.ts";
@@ -142,6 +142,8 @@ async function runServe(args: string[]): Promise<number> {
     unix: config.unixSocket,
     fetch: (req) => handle(req),
     bootRoutes: { "/healthz": Response.json({ status: "ok" }) },
+    // AIBrix clients send GET /v1/model/list with a JSON body.
+    acceptGetBodies: true,
   });
   // Imported here so `version`/`--help` stay instant and the socket opens before the heavy modules load.
   // Module evaluation blocks the event loop, so the feature modules load in slices with a turn of the loop
@@ -185,7 +187,11 @@ async function runServe(args: string[]): Promise<number> {
   });
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], name = invokedAs()): Promise<number> {
+  if (name === "aibrix_download") {
+    const { runAibrixDownload } = await import("./storage/cli.ts");
+    return runAibrixDownload(args);
+  }
   const first = args[0];
   if (first === "--help" || first === "-h" || first === "help") {
     console.log(topUsage());
@@ -204,7 +210,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  main(invokedAs() === "aibrix_download" ? ["download", ...argv()] : argv()).then(
+  main(argv()).then(
     (code) => exit(code),
     (e) => {
       console.error(`airuntime: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -11,6 +11,6 @@ export function detailError(status: number, message: string, code = "lifecycle_e
 export function activateError(status: 400 | 500, req: { model_name: string }, message: string): AppError {
   const m = redactString(message);
   return new AppError(status === 400 ? "invalid_activation" : "activation_failed", status, m, {
-    aibrixBody: { status: "error", model_name: req.model_name, port: null, ipc_name: null, message: m },
+    aibrixBody: { status: "error", model_name: req.model_name, port: 0, ipc_name: "", message: m },
   });
 }

@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
 import type { Logger } from "../log.ts";
 import { metricsRoutes, metricsSpecs } from "../routes/metrics.ts";
+import { fetchEngineVersion, reportsVersion } from "../engines/version.ts";
 import { VERSION } from "../version.ts";
 import { createOwnMetrics, type OwnMetrics, ownMetrics } from "./own.ts";
 import { createMetricsPoller, type MetricsPoller } from "./poller.ts";
@@ -27,13 +28,37 @@ export interface MetricsParts {
 
 export function composeMetrics(config: Config, engine: EngineAdapter, log: Logger): MetricsParts {
   const own = createOwnMetrics();
-  own
-    .gauge({
-      name: "aibrix:info_info",
-      help: "AIBrix Info",
-      labelNames: ["engine", "engine_version", "version"],
-    })
-    .set({ engine: config.engine, engine_version: config.engineVersion, version: VERSION }, 1);
+  const info = own.gauge({
+    name: "aibrix:info_info",
+    help: "AIBrix Info",
+    labelNames: ["engine", "engine_version", "version"],
+  });
+  let infoLabels = { engine: config.engine, engine_version: config.engineVersion, version: VERSION };
+  info.set(infoLabels, 1);
+  // engine_version: what the engine says (vLLM /version, SGLang /get_server_info, TGI /info) once it
+  // answers; until then (and for engines that cannot tell) INFERENCE_ENGINE_VERSION or "unknown".
+  const versionAc = new AbortController();
+  if (reportsVersion(config.engine))
+    void (async () => {
+      for (let wait = 500; !versionAc.signal.aborted; wait = Math.min(wait * 2, 30_000)) {
+        const v = await fetchEngineVersion(config.engine, engine.baseUrl, versionAc.signal).catch(() => null);
+        if (v) {
+          if (versionAc.signal.aborted) return;
+          info.remove(infoLabels);
+          infoLabels = { ...infoLabels, engine_version: v };
+          info.set(infoLabels, 1);
+          log.info("engine version", { engine: config.engine, engine_version: v });
+          return;
+        }
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, wait);
+          versionAc.signal.addEventListener("abort", () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    })();
   const requests = own.counter({
     name: "aibrix:api_request_total",
     help: "Count of AIBrix API Requests by method, endpoint and status",
@@ -79,7 +104,10 @@ export function composeMetrics(config: Config, engine: EngineAdapter, log: Logge
     setLoraInfo(fn) {
       loraInfo = fn;
     },
-    stop: () => poller.stop(),
+    stop: () => {
+      versionAc.abort();
+      poller.stop();
+    },
   };
 }
 

@@ -1,4 +1,7 @@
 // The only place that knows how Bun and Deno start an HTTP server.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+
 export interface ServeOptions {
   hostname: string;
   port: number;
@@ -11,7 +14,25 @@ export interface ServeOptions {
    * `fetch` again. Under Deno, `fetch` answers them.
    */
   bootRoutes?: Record<string, Response>;
+  /**
+   * Deliver request bodies sent with GET/DELETE/HEAD (AIBrix's GET /v1/model/list takes a JSON body).
+   * Bun.serve drops them, so under Bun this serves through node:http; read them with `getRequestBody`.
+   */
+  acceptGetBodies?: boolean;
 }
+
+// Bodies of GET/HEAD/DELETE requests, which a web Request cannot carry (the Fetch spec forbids them).
+const sideBodies = new WeakMap<Request, Uint8Array>();
+/** The body a GET/HEAD/DELETE request was sent with (only from servers started with acceptGetBodies). */
+export function getRequestBody(req: Request): Uint8Array | undefined {
+  return sideBodies.get(req);
+}
+/** Attach a GET body to a Request, as the server does (for in-process tests through app.request()). */
+export function withRequestBody(req: Request, body: Uint8Array): Request {
+  sideBodies.set(req, body);
+  return req;
+}
+const GET_BODY_LIMIT = 1024 * 1024;
 
 export interface Server {
   readonly port: number;
@@ -28,7 +49,111 @@ declare const Deno: any;
 export const runtimeName: "bun" | "deno" = typeof (globalThis as any).Bun !== "undefined" ? "bun" : "deno";
 
 export function serve(opts: ServeOptions): Server {
-  return runtimeName === "bun" ? serveBun(opts) : serveDeno(opts);
+  if (runtimeName === "bun") return opts.acceptGetBodies ? serveNode(opts) : serveBun(opts);
+  return serveDeno(opts);
+}
+
+/** node:http (Bun implements it natively) for servers that must see GET bodies. */
+function serveNode(opts: ServeOptions): Server {
+  const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => void handleNode(req, res));
+  server.requestTimeout = 0; // long LoRA loads; slow clients are bounded by the app's own timeouts
+  let inflight = 0;
+  async function handleNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inflight++;
+    const ac = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    try {
+      const method = req.method ?? "GET";
+      const headers = new Headers();
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
+        headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+      const host = opts.unix ? "localhost" : (req.headers.host ?? `${hostForUrl(opts.hostname)}:${port}`);
+      const url = `http://${host}${req.url ?? "/"}`;
+      const bodyless = method === "GET" || method === "HEAD";
+      let side: Uint8Array | undefined;
+      if (bodyless || method === "DELETE") {
+        if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
+          const got = await readAll(req, GET_BODY_LIMIT);
+          if (got === null) {
+            res.writeHead(413, { "content-type": "application/json", connection: "close" });
+            res.end(JSON.stringify({ detail: "request body too large" }));
+            return;
+          }
+          side = got;
+        }
+      }
+      const init: RequestInit & { duplex?: "half" } = { method, headers, signal: ac.signal };
+      if (!bodyless && side === undefined) {
+        init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+        init.duplex = "half";
+      } else if (!bodyless && side) init.body = side as Uint8Array<ArrayBuffer>;
+      const request = new Request(url, init);
+      if (side && side.length > 0) sideBodies.set(request, side);
+      const response = await opts.fetch(request, { remoteAddress: req.socket.remoteAddress ?? "unix" });
+      const out: string[] = [];
+      response.headers.forEach((v, k) => {
+        if (k === "set-cookie") return;
+        out.push(k, v);
+      });
+      for (const c of response.headers.getSetCookie()) out.push("set-cookie", c);
+      res.writeHead(response.status, out);
+      if (method === "HEAD" || !response.body) {
+        res.end();
+        return;
+      }
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (!res.write(value)) await new Promise<void>((r) => res.once("drain", () => r()));
+          if (ac.signal.aborted) break;
+        }
+      } finally {
+        if (ac.signal.aborted) await reader.cancel().catch(() => {});
+      }
+      res.end();
+    } catch (e) {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end("Internal Server Error");
+      } else res.destroy(e as Error);
+    } finally {
+      inflight--;
+    }
+  }
+  if (opts.unix) server.listen(opts.unix);
+  else server.listen(opts.port, opts.hostname);
+  const addr = server.address();
+  const port = opts.unix || !addr || typeof addr === "string" ? 0 : addr.port;
+  const hostname = opts.unix ? opts.unix : opts.hostname;
+  return {
+    port,
+    hostname,
+    url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${port}`,
+    endBoot() {},
+    async stop(graceMs = 10_000) {
+      server.close();
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      server.closeAllConnections();
+    },
+  };
+}
+
+/** Read a whole node request body, or null when it is larger than `limit`. */
+async function readAll(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > limit) return null;
+    parts.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 function serveBun(opts: ServeOptions): Server {

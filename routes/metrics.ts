@@ -26,6 +26,21 @@ export const metricsSpecs: RouteSpec[] = [
       },
     },
   },
+  {
+    method: "post",
+    path: "/metrics",
+    summary:
+      "The same metrics as GET (the AIBrix runtime served any method on /metrics/); the body is ignored",
+    tags: ["metrics"],
+    body: z.unknown().describe("ignored"),
+    responses: {
+      200: {
+        description: "as GET /metrics",
+        contentType: CONTENT_TYPE.text,
+        schema: z.string().describe("Prometheus exposition text"),
+      },
+    },
+  },
 ];
 
 /** Accept header asks for OpenMetrics (with a non-zero q). */
@@ -116,6 +131,9 @@ export function metricsRoutes(deps: MetricsRouteDeps): Hono {
   };
   app.get("/metrics", handler);
   app.get("/metrics/", handler);
+  // AIBrix mounted prometheus_client's ASGI app, which answers every method.
+  app.post("/metrics", handler);
+  app.post("/metrics/", handler);
   return app;
 }
 

@@ -15,35 +15,21 @@ import type { EngineAdapter } from "../engines/types.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../storage/download.ts";
+import { ExtraConfig, extraCredentials } from "../storage/extra-config.ts";
+import { probeSource } from "../storage/plan.ts";
+import { refuseBucketRoot } from "../storage/uri.ts";
 import { tuningFromConfig } from "../storage/cli.ts";
 import { DownloadError } from "../storage/errors.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
 import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/registry.ts";
 import { createSource } from "../storage/sources/index.ts";
-import type { Credentials, DownloadProgress } from "../storage/types.ts";
+import type { Credentials, DownloadProgress, Source } from "../storage/types.ts";
 import type { RouteSpec } from "./spec.ts";
-import { jsonBody, modelNameField } from "./validate.ts";
+import { bounded, jsonBody, modelNameField, parseJsonBody, toFastApiDetail } from "./validate.ts";
 import { withSecretScope } from "../redact.ts";
+import { getRequestBody } from "../platform/serve.ts";
 
-/** AIBrix's DownloadExtraConfig keys (reference/AIBRIX-RUNTIME.md §4.3). */
-const ExtraConfig = z.strictObject({
-  ak: z.string().optional(),
-  sk: z.string().optional(),
-  endpoint: z.string().optional(),
-  region: z.string().optional(),
-  hf_endpoint: z.string().optional(),
-  hf_token: z.string().optional(),
-  hf_revision: z.string().optional(),
-  num_threads: z.number().int().min(1).max(256).optional(),
-  max_io_queue: z.number().int().optional(),
-  io_chunksize: z.number().int().optional(),
-  part_threshold: z.number().int().optional(),
-  part_chunksize: z.number().int().min(65536).optional(),
-  allow_file_suffix: z.array(z.string()).optional(),
-  force_download: z.boolean().optional(),
-  /** airuntime: a local path is used where it is (nothing copied); the card points at it. */
-  in_place: z.boolean().optional(),
-});
+export const ListModelRequest = z.strictObject({ local_dir: z.string() });
 
 export const DownloadModelRequest = z.strictObject({
   model_uri: z.string(),
@@ -138,11 +124,24 @@ const aibrixError = (status: number, type: string, message: string) =>
     aibrixBody: { object: "error", message, type, param: null, code: status },
   });
 
-function toHttp(e: unknown): AppError {
+function toHttp(e: unknown, uri?: string): AppError {
   if (e instanceof DownloadError) {
     if (e.reason === "bad_uri" || e.reason === "credentials")
       return aibrixError(422, "InvalidArgumentError", e.message);
-    if (e.reason === "not_found") return aibrixError(404, "ModelNotFoundError", e.message);
+    if (e.reason === "not_found")
+      return aibrixError(
+        404,
+        "ModelNotFoundError",
+        uri ? `Model not found at URI: ${uri}\nDetails: ${e.message}` : e.message,
+      );
+    if (e.reason === "network")
+      return aibrixError(
+        /timeout/i.test(e.message) ? 504 : 503,
+        e.code,
+        /service unavailable|timeout/i.test(e.message)
+          ? e.message
+          : `${e.message} (service unavailable, retry later)`,
+      );
     return aibrixError(e.status, e.code, e.message);
   }
   return e instanceof AppError ? e : aibrixError(500, "InternalError", (e as Error).message);
@@ -167,6 +166,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   const { config, log } = deps;
   const jobs = new Map<string, Job>();
   const app = new Hono();
+  // The pre-download listing answers well inside the request deadline (and the controller's 30 s).
+  const probeMs = Math.min(10_000, Math.floor(config.requestTimeoutMs / 2));
 
   const localDirOf = (v: string | null | undefined): string => {
     const d = v?.trim() || config.downloader.localDir;
@@ -191,9 +192,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     const extra = body.download_extra_config ?? {};
     const localDir = localDirOf(body.local_dir);
     let target: ModelTarget;
-    const creds: Credentials = {};
-    for (const k of ["ak", "sk", "endpoint", "region", "hf_endpoint", "hf_token", "hf_revision"] as const)
-      if (extra[k]) creds[k] = extra[k]!;
+    let source: Source;
+    const creds: Credentials = extraCredentials(extra);
     try {
       target = resolveTarget({
         uri: body.model_uri,
@@ -202,8 +202,9 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
         revision: extra.hf_revision,
         layout: config.downloader.layout,
       });
+      refuseBucketRoot(target.uri, extra.allow_bucket_root);
       // Missing credentials (422) and AIRUNTIME_ALLOWED_SOURCES (403) fail now, not as a failed job later.
-      createSource(target.uri, config, creds);
+      source = createSource(target.uri, config, creds);
     } catch (e) {
       throw toHttp(e);
     }
@@ -226,6 +227,13 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     const current = await modelStatus(target.layout);
     if (current.status === "downloading" || (current.status === "downloaded" && !force))
       return c.json(card(target, current.status));
+    // AIBrix answers 404 at once for a source that does not exist: list it before accepting the job
+    // (a missing bucket or repo is 404, an unreachable one 503/504 with retry words).
+    try {
+      await probeSource(source, target.uri, probeMs, c.req.raw.signal);
+    } catch (e) {
+      throw toHttp(e, body.model_uri);
+    }
 
     const ac = new AbortController();
     const job: Job = { target, progress: null, ac, done: Promise.resolve() };
@@ -261,14 +269,14 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
 
   app.get("/v1/model/list", async (c) => {
     let localDir = c.req.query("local_dir");
-    if (!localDir && c.req.header("content-length") && c.req.header("content-length") !== "0") {
-      const b = (await c.req.json().catch(() => null)) as { local_dir?: unknown } | null;
-      if (!b || typeof b.local_dir !== "string")
-        return c.json(
-          { detail: [{ type: "missing", loc: ["body", "local_dir"], msg: "Field required", input: b }] },
-          422,
-        );
-      localDir = b.local_dir;
+    // AIBrix reads an optional JSON body {"local_dir": ...} on this GET (ListModelRequest, extra forbidden).
+    const raw = getRequestBody(c.req.raw);
+    if (raw && raw.length > 0) {
+      const parsed = parseJsonBody(new TextDecoder().decode(raw), c.req.header("content-type"));
+      if (!parsed.ok) return c.json({ detail: parsed.detail }, 422);
+      const r = ListModelRequest.safeParse(parsed.value);
+      if (!r.success) return c.json({ detail: bounded(toFastApiDetail(r.error.issues, parsed.value)) }, 422);
+      localDir = r.data.local_dir;
     }
     const models = await listModels(await checkLocalDir(localDirOf(localDir), config.downloader.roots));
     return c.json({

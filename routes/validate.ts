@@ -3,7 +3,7 @@
 // The echoed input is bounded (a long string is cut, a large object summarized) and so is the number of
 // entries, so a 422 is never larger than a few KiB whatever was sent.
 import { zValidator } from "@hono/zod-validator";
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
 import { z } from "zod";
 import { isReservedKey, MODEL_NAME_MAX, modelNameProblem } from "../validate/names.ts";
 
@@ -12,6 +12,7 @@ export interface FastApiIssue {
   loc: (string | number)[];
   msg: string;
   input?: unknown;
+  ctx?: Record<string, unknown>;
 }
 
 type Issue = z.core.$ZodIssue;
@@ -34,7 +35,7 @@ export function boundedInput(v: unknown): unknown {
   return Array.isArray(v) ? `[list of ${v.length} items]` : `{object with ${Object.keys(v).length} keys}`;
 }
 
-function bounded(detail: FastApiIssue[]): FastApiIssue[] {
+export function bounded(detail: FastApiIssue[]): FastApiIssue[] {
   return detail
     .slice(0, MAX_DETAIL_ENTRIES)
     .map((d) => ("input" in d ? { ...d, input: boundedInput(d.input) } : d));
@@ -125,26 +126,80 @@ export function toFastApiDetail(
 }
 
 /** JSON body validator: 422 with FastAPI detail on failure. */
+/**
+ * Read a request body the way FastAPI does: JSON when the content type is JSON or absent; an empty body is
+ * "missing"; bad JSON is `json_invalid`; any other content type (a form) is not an object.
+ */
+export function parseJsonBody(
+  text: string,
+  contentType: string | undefined,
+): { ok: true; value: unknown } | { ok: false; detail: FastApiIssue[] } {
+  if (text === "")
+    return { ok: false, detail: [{ type: "missing", loc: ["body"], msg: "Field required", input: null }] };
+  const mime = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const isJson = mime === "" || /^application\/([\w.+-]+\+)?json$/.test(mime);
+  if (!isJson) return { ok: false, detail: bounded(notAnObject(text)) };
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      return { ok: false, detail: bounded(notAnObject(value)) };
+    return { ok: true, value };
+  } catch (e) {
+    const pos = Number(/position (\d+)/.exec((e as Error).message)?.[1] ?? 0);
+    return {
+      ok: false,
+      detail: [
+        {
+          type: "json_invalid",
+          loc: ["body", pos],
+          msg: "JSON decode error",
+          input: {},
+          ctx: { error: (e as Error).message },
+        },
+      ],
+    };
+  }
+}
+
+const notAnObject = (input: unknown): FastApiIssue[] => [
+  {
+    type: "model_attributes_type",
+    loc: ["body"],
+    msg: "Input should be a valid dictionary or object to extract fields from",
+    input,
+  },
+];
+
+/** JSON body validator: 422 with FastAPI detail on failure (bad JSON, empty or form bodies included). */
 export function jsonBody<T extends z.ZodType>(schema: T, unionNames?: readonly string[]) {
-  return zValidator("json", schema, (result, c) => {
-    if (!result.success) {
-      const input = (result as { data?: unknown }).data;
-      // zod settles a union on the closest member when only unknown keys fail; pydantic reports every
-      // member, each under its class name, so do the same.
-      const options = unionNames
-        ? (schema as unknown as { options?: readonly z.ZodType[] }).options
-        : undefined;
-      const detail = options
-        ? options.flatMap((o, i) => {
-            const r = o.safeParse(input);
-            return r.success
-              ? []
-              : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
-          })
-        : toFastApiDetail(result.error.issues, input, "body", unionNames);
-      return c.json({ detail: bounded(detail) }, 422);
+  // zValidator only lends its type (c.req.valid("json")); the body is read here, as FastAPI reads it.
+  const typed = zValidator("json", schema);
+  const mw = async (c: Context, next: Next) => {
+    const parsed = parseJsonBody(await c.req.text(), c.req.header("content-type"));
+    if (!parsed.ok) return c.json({ detail: parsed.detail }, 422);
+    const input = parsed.value;
+    const result = schema.safeParse(input);
+    if (result.success) {
+      c.req.addValidatedData("json", result.data as object);
+      await next();
+      return;
     }
-  });
+    // zod settles a union on the closest member when only unknown keys fail; pydantic reports every
+    // member, each under its class name, so do the same.
+    const options = unionNames
+      ? (schema as unknown as { options?: readonly z.ZodType[] }).options
+      : undefined;
+    const detail = options
+      ? options.flatMap((o, i) => {
+          const r = o.safeParse(input);
+          return r.success
+            ? []
+            : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
+        })
+      : toFastApiDetail(result.error.issues, input, "body", unionNames);
+    return c.json({ detail: bounded(detail) }, 422);
+  };
+  return mw as unknown as typeof typed;
 }
 
 export function queryParams<T extends z.ZodType>(schema: T) {

@@ -7,11 +7,13 @@ import { environment } from "../platform/process.ts";
 import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
 import { DownloadError, EXIT_CODES } from "./errors.ts";
 import { fmtBytes } from "./plan.ts";
-import { parseUri } from "./uri.ts";
-import type { DownloadProgress } from "./types.ts";
+import { ExtraConfig, extraCredentials } from "./extra-config.ts";
+import { parseUri, refuseBucketRoot } from "./uri.ts";
+import type { Credentials, DownloadProgress } from "./types.ts";
 
 export const DOWNLOAD_USAGE = `usage: airuntime download <uri> [--local-dir D] [--model-name N] [--revision R]
-                          [--allow GLOB]... [--ignore GLOB]... [--force] [--in-place]
+                          [--allow GLOB]... [--ignore GLOB]... [--force] [--in-place] [--allow-bucket-root]
+       airuntime download <uri> <dest>      (KServe storage-initializer convention: files land in <dest>)
 
 Download a model (or any artifact) and print its local path on stdout.
 URIs: s3://bucket/prefix, tos://, gs://|gcs://, hf://org/name[@rev], huggingface://org/name, org/name,
@@ -24,6 +26,7 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --allow GLOB     only files matching (repeatable); --ignore GLOB skips files (repeatable)
   --force          download again even if the model is complete
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
+  --allow-bucket-root  allow s3://bucket (no path): download the whole bucket (refused otherwise)
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
             7 verification failed, 8 network (after the retries), 9 source changed repeatedly,
@@ -59,6 +62,7 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
         ignore: { type: "string", multiple: true },
         force: { type: "boolean" },
         "in-place": { type: "boolean" },
+        "allow-bucket-root": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -71,13 +75,33 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     process.stdout.write(`${DOWNLOAD_USAGE}\n`);
     return 0;
   }
-  if (parsed.positionals.length !== 1) {
-    process.stderr.write(`airuntime download: expected exactly one URI\n\n${DOWNLOAD_USAGE}\n`);
+  const [uri, dest, ...more] = parsed.positionals;
+  if (uri === undefined || more.length > 0 || (dest !== undefined && (v["local-dir"] || v["model-name"]))) {
+    process.stderr.write(
+      `airuntime download: expected <uri> or <uri> <dest> (not with --local-dir/--model-name)\n\n${DOWNLOAD_USAGE}\n`,
+    );
     return 2;
   }
-  let config: Config;
+  const config = configOrExit();
+  if (typeof config === "number") return config;
+  return runDownload(config, {
+    uri,
+    root: dest === undefined ? undefined : absolute(dest),
+    localDir: (v["local-dir"] as string | undefined) ?? config.downloader.localDir,
+    modelName: v["model-name"] as string | undefined,
+    revision: v.revision as string | undefined,
+    allow: v.allow as string[] | undefined,
+    ignore: v.ignore as string[] | undefined,
+    force: v.force as boolean | undefined,
+    inPlace: v["in-place"] as boolean | undefined,
+    allowBucketRoot: v["allow-bucket-root"] as boolean | undefined,
+    exitCode: (e) => (e instanceof DownloadError ? EXIT_CODES[e.reason] : 1),
+  });
+}
+
+function configOrExit(): Config | number {
   try {
-    config = loadConfig(environment());
+    return loadConfig(environment());
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`airuntime: ${e.message}\n`);
@@ -85,6 +109,30 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+const absolute = (p: string) => (p.startsWith("/") ? p : `${process.cwd()}/${p}`);
+
+interface RunOptions {
+  uri: string;
+  /** Files land directly in this directory (KServe's <dest>) instead of <localDir>/<modelName>. */
+  root?: string;
+  localDir: string;
+  modelName?: string;
+  revision?: string;
+  allow?: string[];
+  ignore?: string[];
+  force?: boolean;
+  inPlace?: boolean;
+  allowBucketRoot?: boolean;
+  credentials?: Credentials;
+  allowSuffix?: string[];
+  tuning?: Partial<EngineTuning>;
+  /** The process exit status for a failure. */
+  exitCode(e: unknown): number;
+}
+
+async function runDownload(config: Config, o: RunOptions): Promise<number> {
   const tty = process.stderr.isTTY === true;
   // On a terminal the progress bar tells the story; info lines would tear it (LOG_LEVEL=debug keeps them).
   const level = parseLevel(config.logLevel);
@@ -97,27 +145,30 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
   const onSignal = () => ac.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const localDir = (v["local-dir"] as string | undefined) ?? config.downloader.localDir;
   try {
-    if (v["in-place"]) {
-      const r = await useInPlace(parseUri(parsed.positionals[0]!), config, undefined, ac.signal);
+    const parsedUri = parseUri(o.uri);
+    refuseBucketRoot(parsedUri, o.allowBucketRoot);
+    if (o.inPlace) {
+      const r = await useInPlace(parsedUri, config, o.credentials, ac.signal);
       log.info("used in place", { path: r.path, files: r.files, bytes: r.bytes });
       process.stdout.write(`${r.path}\n`);
       return 0;
     }
     const r = await downloadModel({
-      uri: parsed.positionals[0]!,
-      localDir: localDir.startsWith("/") ? localDir : `${process.cwd()}/${localDir}`,
-      modelName: v["model-name"] as string | undefined,
-      revision: v.revision as string | undefined,
-      allow: v.allow as string[] | undefined,
-      ignore: v.ignore as string[] | undefined,
-      allowSuffix: config.downloader.allowFileSuffix,
-      force: (v.force as boolean | undefined) || config.downloader.forceDownload,
+      uri: parsedUri,
+      localDir: absolute(o.localDir),
+      root: o.root,
+      modelName: o.modelName,
+      revision: o.revision,
+      allow: o.allow,
+      ignore: o.ignore,
+      allowSuffix: o.allowSuffix ?? config.downloader.allowFileSuffix,
+      force: o.force || config.downloader.forceDownload,
       checkExisting: config.downloader.checkFileExist,
       layout: config.downloader.layout,
       settings: config,
-      tuning: tuningFromConfig(config),
+      credentials: o.credentials,
+      tuning: { ...tuningFromConfig(config), ...o.tuning },
       signal: ac.signal,
       log,
       onProgress: (p) => (tty ? drawBar(p) : log.info("progress", { ...p })),
@@ -129,8 +180,99 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     if (tty) process.stderr.write("\n");
     const err = e instanceof DownloadError ? e : null;
     process.stderr.write(`airuntime download: ${err ? `${err.reason}: ` : ""}${(e as Error).message}\n`);
-    return err ? EXIT_CODES[err.reason] : 1;
+    return o.exitCode(e);
   }
+}
+
+export const AIBRIX_DOWNLOAD_USAGE = `usage: aibrix_download --model-uri URI [--local-dir D] [--model-name N]
+                       [--download-extra-config JSON] [--enable-progress-bar]
+       aibrix_download URI [--local-dir D] [--model-name N]      (as airuntime download <uri>)
+
+The AIBrix downloader's command line (python -m aibrix.downloader), served by airuntime: downloads into
+<local-dir>/<model-name>/ with AIBrix's .cache/<source>/download layout and prints the model path.
+
+  --model-uri URI               s3://bucket/path, tos://bucket/path, org/name (Hugging Face), and
+                                everything 'airuntime download' accepts
+  --local-dir D                 root directory (default DOWNLOADER_LOCAL_DIR, /tmp/aibrix/models/)
+  --model-name N                directory name (default: the last path segment, or org/name)
+  --download-extra-config JSON  AIBrix's DownloadExtraConfig: ak, sk, endpoint, region, hf_endpoint,
+                                hf_token, hf_revision, num_threads, part_chunksize, allow_file_suffix,
+                                force_download (+ airuntime's allow_bucket_root, in_place)
+  --enable-progress-bar         accepted; the bar is drawn whenever stderr is a terminal
+
+exit status (as AIBrix's Python CLI): 0 downloaded, 1 the download failed, 2 bad flags or arguments`;
+
+/** `aibrix_download` (argv0) with AIBrix's flags, layout and exit status (1 for any failure). */
+export async function runAibrixDownload(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "model-uri": { type: "string" },
+        "local-dir": { type: "string" },
+        "model-name": { type: "string" },
+        "download-extra-config": { type: "string" },
+        "enable-progress-bar": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`aibrix_download: error: ${(e as Error).message}\n\n${AIBRIX_DOWNLOAD_USAGE}\n`);
+    return 2;
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) {
+    process.stdout.write(`${AIBRIX_DOWNLOAD_USAGE}\n`);
+    return 0;
+  }
+  const positional = parsed.positionals;
+  const uri = (v["model-uri"] as string | undefined) ?? positional[0];
+  if (!uri || positional.length > 1 || (positional.length === 1 && v["model-uri"] !== undefined)) {
+    process.stderr.write(
+      `aibrix_download: error: give the model URI once (--model-uri URI or URI)\n\n${AIBRIX_DOWNLOAD_USAGE}\n`,
+    );
+    return 2;
+  }
+  let extra: ExtraConfig = {};
+  if (v["download-extra-config"] !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(v["download-extra-config"] as string);
+    } catch (e) {
+      process.stderr.write(
+        `aibrix_download: error: --download-extra-config is not JSON: ${(e as Error).message}\n`,
+      );
+      return 2;
+    }
+    const r = ExtraConfig.safeParse(json);
+    if (!r.success) {
+      const what = r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
+      process.stderr.write(`aibrix_download: error: --download-extra-config: ${what}\n`);
+      return 2;
+    }
+    extra = r.data;
+  }
+  const config = configOrExit();
+  if (typeof config === "number") return config;
+  return runDownload(config, {
+    uri,
+    localDir: (v["local-dir"] as string | undefined) ?? config.downloader.localDir,
+    modelName: v["model-name"] as string | undefined,
+    revision: extra.hf_revision,
+    force: extra.force_download,
+    inPlace: extra.in_place,
+    allowBucketRoot: extra.allow_bucket_root,
+    credentials: extraCredentials(extra),
+    allowSuffix: extra.allow_file_suffix,
+    tuning: {
+      ...(extra.num_threads ? { connections: extra.num_threads } : {}),
+      ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
+    },
+    exitCode: (e) => (e instanceof DownloadError && e.reason === "cancelled" ? 130 : 1),
+  });
 }
 
 function drawBar(p: DownloadProgress): void {

@@ -69,6 +69,33 @@ export async function listFiles(
   return files;
 }
 
+/**
+ * Check that a source exists and answers before a download is accepted: list until the first file, within
+ * `timeoutMs`. Throws `not_found` when nothing is listed, `network` (with retry words) when the source does
+ * not answer in time, or whatever the source threw (auth, network, tls).
+ */
+export async function probeSource(
+  source: Source,
+  uri: ParsedUri,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  try {
+    for await (const _ of source.list(uri, sig)) return;
+  } catch (e) {
+    if (deadline.aborted)
+      throw new DownloadError(
+        "network",
+        `${uri.raw}: the source did not answer within ${timeoutMs} ms (timeout; service unavailable, retry later)`,
+        { cause: e },
+      );
+    throw e;
+  }
+  throw new DownloadError("not_found", `nothing to download at ${uri.raw}`);
+}
+
 /** Fail with `no_space` unless `needBytes` (plus a small margin) fit on the filesystem holding `dir`. */
 export async function checkFreeSpace(dir: string, needBytes: number): Promise<void> {
   const s = await statfs(dir);

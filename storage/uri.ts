@@ -92,6 +92,19 @@ function local(raw: string, p: string): ParsedUri {
   return { scheme: "local", raw, path: posix.normalize(p).replace(/(.)\/+$/, "$1") };
 }
 
+/**
+ * AIBrix refuses a bucket with no path (422 `bucket_path` is not configured); so do we, unless the caller
+ * asks for the whole bucket explicitly.
+ */
+export function refuseBucketRoot(u: ParsedUri, allow: boolean | undefined): void {
+  if (allow || !(u.scheme === "s3" || u.scheme === "tos" || u.scheme === "gcs")) return;
+  if (u.path.replace(/\/+/g, "") !== "") return;
+  throw new DownloadError(
+    "bad_uri",
+    `Argument \`bucket_path\` is not configured please check --model-uri: '${u.raw}' names a whole bucket; give a path (s3://bucket/model/) or set allow_bucket_root`,
+  );
+}
+
 /** AIBrix's model name inference: HF repo id as is; otherwise the last path segment. */
 export function inferModelName(u: ParsedUri): string {
   if (u.scheme === "hf") return u.bucket!;
