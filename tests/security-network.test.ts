@@ -159,9 +159,14 @@ const noEnvSecrets = (heads: string[]) => {
     expect(all).not.toContain(secret);
 };
 
-/** POST /v1/model/download, then wait for the job's end state. */
+/**
+ * POST /v1/model/download, then wait for the job's end state. The source is listed before the job is
+ * accepted (issue 16 item 3), so a refusal can also come as the answer itself: then `final` is
+ * `{model_status: "failed", error: <the error body>}`.
+ */
 async function download(base: string, body: Record<string, unknown>) {
   const r = await call(base, "/v1/model/download", body);
+  if (r.status >= 400) return { start: r, final: { model_status: "failed", error: r.json } };
   if (r.status !== 200) return { start: r, final: null };
   const name = r.json.model_name as string;
   const final = await waitUntil(async () => {
