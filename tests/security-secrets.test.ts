@@ -152,14 +152,12 @@ test("no planted secret appears in logs, bodies, metrics or files", async () => 
     const r = await call(sidecar.url, "/v1/model/status?model_name=sec-model", undefined, auth);
     return r.status === 200 && /downloaded|failed/.test(r.text);
   }, 15_000);
+  // Refused in the answer (the source is listed first: 403/503) or failed later: either ends it.
   for (const name of ["sec-model-bad", "sec-hf"])
-    await waitUntil(
-      async () =>
-        /failed|not_exist/.test(
-          (await call(sidecar.url, `/v1/model/status?model_name=${name}`, undefined, auth)).text,
-        ),
-      15_000,
-    );
+    await waitUntil(async () => {
+      const r = await call(sidecar.url, `/v1/model/status?model_name=${name}`, undefined, auth);
+      return r.status === 404 || /failed|not_exist/.test(r.text);
+    }, 15_000);
   await record(`/v1/model/status?model_name=sec-model-bad`);
   await record("/v1/lora_adapter");
   await record("/v1/model/list");
