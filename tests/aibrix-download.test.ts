@@ -107,6 +107,14 @@ describe("aibrix_download (argv0)", () => {
       );
   });
 
+  test("a positional URI works like --model-uri (as `airuntime download <uri>`)", async () => {
+    const dir = join(tmp, "aibrix-positional");
+    const r = await run(aibrixDownload, ["s3://bucket/model/", "--local-dir", dir, "--model-name", "pos"]);
+    expect(r.code).toBe(0);
+    expect(r.lines).toContain(join(dir, "pos"));
+    await sameFiles(join(dir, "pos"));
+  });
+
   test("--model-name, --download-extra-config (JSON) and --enable-progress-bar are accepted", async () => {
     const dir = join(tmp, "aibrix-named");
     const r = await run(aibrixDownload, [
@@ -147,6 +155,8 @@ describe("aibrix_download (argv0)", () => {
     const none = await run(aibrixDownload, ["--local-dir", dir]);
     expect(none.code).toBe(2);
     expect(none.out).toContain("--model-uri");
+    const twice = await run(aibrixDownload, ["--model-uri", "s3://bucket/model/", "s3://bucket/model/"]);
+    expect(twice.code).toBe(2);
   });
 });
 
