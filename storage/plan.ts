@@ -71,26 +71,22 @@ export async function listFiles(
 
 /**
  * Check that a source exists and answers before a download is accepted: list until the first file, within
- * `timeoutMs`. Throws `not_found` when nothing is listed, `network` (with retry words) when the source does
- * not answer in time, or whatever the source threw (auth, network, tls).
+ * `timeoutMs`. Throws `not_found` when nothing is listed, or whatever the source threw (auth, network with
+ * retry words, tls). A source still answering at the deadline is "slow": the caller accepts the job, whose
+ * own listing decides.
  */
 export async function probeSource(
   source: Source,
   uri: ParsedUri,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<"listed" | "slow"> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const sig = signal ? AbortSignal.any([signal, deadline]) : deadline;
   try {
-    for await (const _ of source.list(uri, sig)) return;
+    for await (const _ of source.list(uri, sig)) return "listed";
   } catch (e) {
-    if (deadline.aborted)
-      throw new DownloadError(
-        "network",
-        `${uri.raw}: the source did not answer within ${timeoutMs} ms (timeout; service unavailable, retry later)`,
-        { cause: e },
-      );
+    if (deadline.aborted && !signal?.aborted) return "slow";
     throw e;
   }
   throw new DownloadError("not_found", `nothing to download at ${uri.raw}`);
