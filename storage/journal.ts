@@ -58,6 +58,7 @@ export async function openJournal(
     },
     async remove() {
       await chain.catch(() => {});
+      await guard(path);
       await rm(path, { force: true });
     },
   };
