@@ -87,7 +87,7 @@ export interface LoraManager {
   /** Adapter names the sidecar has loaded. */
   loadedNames(): string[];
   /** For aibrix:lora_requests_info on engines that do not report it: the adapters loaded through us. */
-  loraInfo(): { maxLora: number; running: string[]; waiting: string[] };
+  loraInfo(): { maxLora?: number; running: string[]; waiting: string[] };
   stop(): void;
 }
 
@@ -441,7 +441,9 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         .all()
         .filter((r) => r.state === "loaded")
         .map((r) => r.name);
-      return { maxLora: Math.max(d.maxLoras ?? 0, running.length), running, waiting: [] };
+      // max_lora only when configured (the snapshot prefers the engine's own figure); the sidecar does not
+      // see the engine's queue, so no waiting adapters from here.
+      return { maxLora: d.maxLoras, running, waiting: [] };
     },
 
     loadedNames: () =>

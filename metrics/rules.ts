@@ -287,6 +287,9 @@ export const CONCEPTS: readonly Concept[] = [
 /** Engine label holding the served model's name, where it is not `model_name`. */
 const MODEL_LABEL: Partial<Record<EngineKind, string>> = { triton: "model" };
 
+/** Where an engine without its own lora_requests_info tells its LoRA capacity (SGLang: --max-loras-per-batch). */
+const LORA_CAPACITY: Partial<Record<EngineKind, SourceRef>> = { sglang: src("sglang:lora_pool_slots_total") };
+
 /** The rules for one engine ("generic": none, metrics pass through raw). */
 export function rulesFor(kind: EngineKind): RuleSet {
   const rules: MetricRule[] = [];
@@ -295,7 +298,7 @@ export function rulesFor(kind: EngineKind): RuleSet {
     if (!e) continue;
     rules.push({ ...e, target: c.target, help: c.help, type: c.type, aggregate: c.aggregate });
   }
-  return { rules, modelLabel: MODEL_LABEL[kind] };
+  return { rules, modelLabel: MODEL_LABEL[kind], loraCapacity: LORA_CAPACITY[kind] };
 }
 
 const COLUMNS: ReadonlyArray<[EngineKind, string]> = [

@@ -6,11 +6,12 @@ import type { MetricsMode } from "../config.ts";
 import { mergeFamilies, withRank } from "./aggregate.ts";
 import { type ExpositionFormat, renderFamilies } from "./render.ts";
 import { LORA_INFO } from "./rules.ts";
-import type { Aggregation, MetricFamily, RuleSet } from "./types.ts";
+import type { Aggregation, Labels, MetricFamily, RuleSet } from "./types.ts";
 
 /** What the sidecar knows about its adapters, for engines that do not report LoRA metrics. */
 export interface LoraInfo {
-  maxLora: number;
+  /** Adapters per batch, when known (a setting); the engine's own figure wins (RuleSet.loraCapacity). */
+  maxLora?: number;
   running: readonly string[];
   waiting: readonly string[];
 }
@@ -79,8 +80,10 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     const lists = endpoints.map((e) => e.standard);
     const standard = lists.length === 0 ? [] : mergeFamilies(lists, (f) => aggregation.get(f.name) ?? "sum");
     families.push(...standard.filter((f) => !input.reserved.has(f.name)));
-    if (input.lora && !standard.some((f) => f.name === LORA_INFO) && !input.reserved.has(LORA_INFO))
-      families.push(loraFamily(input.lora, input.now));
+    if (input.lora && !standard.some((f) => f.name === LORA_INFO) && !input.reserved.has(LORA_INFO)) {
+      const maxLora = loraCapacity(endpoints, input.rules) ?? input.lora.maxLora;
+      families.push(loraFamily({ ...input.lora, maxLora }, input.now));
+    }
   }
 
   const text = renderFamilies(families, "text");
@@ -116,22 +119,34 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   };
 }
 
-/** `aibrix:lora_requests_info` like vLLM's: three labels, value = Unix time (seconds) of the update. */
+/** The LoRA capacity the engine reports (the largest over its endpoints), if its rules say where. */
+function loraCapacity(endpoints: readonly EndpointData[], rules: RuleSet): number | undefined {
+  const ref = rules.loraCapacity;
+  if (!ref) return undefined;
+  let max: number | undefined;
+  for (const e of endpoints)
+    for (const f of e.raw)
+      if (f.name === ref.family)
+        for (const s of f.samples)
+          if (Number.isInteger(s.value) && s.value >= 0 && (max === undefined || s.value > max))
+            max = s.value;
+  return max;
+}
+
+/**
+ * `aibrix:lora_requests_info` like vLLM's, value = Unix time (seconds) of the update. `max_lora` only when
+ * known (the engine's figure or a setting), never invented; waiting adapters only where the engine reports
+ * a queue (vLLM, whose own family is used instead), so empty here.
+ */
 export function loraFamily(info: LoraInfo, nowMs: number): MetricFamily {
+  const labels: Labels = {};
+  if (info.maxLora !== undefined) labels.max_lora = String(info.maxLora);
+  labels.running_lora_adapters = info.running.join(",");
+  labels.waiting_lora_adapters = info.waiting.join(",");
   return {
     name: LORA_INFO,
     type: "gauge",
-    help: "LoRA adapters: max_lora, running and waiting adapters; value = Unix time of the last update.",
-    samples: [
-      {
-        name: LORA_INFO,
-        labels: {
-          max_lora: String(info.maxLora),
-          running_lora_adapters: info.running.join(","),
-          waiting_lora_adapters: info.waiting.join(","),
-        },
-        value: nowMs / 1000,
-      },
-    ],
+    help: "LoRA adapters: max_lora (when known), running and waiting adapters; value = Unix time of the last update.",
+    samples: [{ name: LORA_INFO, labels, value: nowMs / 1000 }],
   };
 }

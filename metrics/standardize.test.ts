@@ -142,6 +142,43 @@ describe("snapshot", () => {
     }
   });
 
+  test("synthesized LoRA info: max_lora from the engine where it tells (SGLang), omitted where nothing does", () => {
+    const info = (kind: "sglang" | "tgi", text: string, maxLora?: number) => {
+      const p = parseExposition(text);
+      const rules = rulesFor(kind);
+      const e: EndpointData = {
+        rank: 0,
+        raw: p.families,
+        standard: standardize(p.byName, rules),
+        scrapedAt: 1000,
+      };
+      const s = buildSnapshot({
+        ...base,
+        rules,
+        endpoints: [e],
+        endpointCount: 1,
+        lora: { maxLora, running: ["a"], waiting: [] },
+      });
+      return values(parseExposition(s.body("text")).families, "aibrix:lora_requests_info")[0]!.labels;
+    };
+    const sglang = "# TYPE sglang:lora_pool_slots_total gauge\nsglang:lora_pool_slots_total 6\n";
+    // The engine's capacity, whatever the registry holds (one adapter running is not "max 1").
+    expect(info("sglang", sglang)).toEqual({
+      max_lora: "6",
+      running_lora_adapters: "a",
+      waiting_lora_adapters: "",
+    });
+    expect(info("sglang", sglang, 2).max_lora).toBe("6");
+    // No figure from the engine and none configured: no max_lora label rather than an invented one.
+    expect(info("tgi", fixture("tgi"))).toEqual({ running_lora_adapters: "a", waiting_lora_adapters: "" });
+    expect(info("sglang", "# TYPE sglang:num_queue_reqs gauge\nsglang:num_queue_reqs 0\n")).toEqual({
+      running_lora_adapters: "a",
+      waiting_lora_adapters: "",
+    });
+    // A configured figure is used where the engine says nothing.
+    expect(info("tgi", fixture("tgi"), 4).max_lora).toBe("4");
+  });
+
   test("LoRA info synthesized from the sidecar's registry when the engine has none", () => {
     const p = parseExposition(fixture("tgi"));
     const e: EndpointData = {

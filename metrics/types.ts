@@ -87,4 +87,6 @@ export interface RuleSet {
   readonly rules: readonly MetricRule[];
   /** Engine label that holds the model name, renamed to model_name (Triton's `model`). */
   readonly modelLabel?: string;
+  /** The engine family whose value is its LoRA capacity: `max_lora` of a synthesized lora_requests_info. */
+  readonly loraCapacity?: SourceRef;
 }
