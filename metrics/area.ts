@@ -73,6 +73,7 @@ export function composeMetrics(config: Config, engine: EngineAdapter, log: Logge
 
   let loraInfo: (() => LoraInfo | undefined) | undefined;
   const registries = [own, ownMetrics];
+  for (const r of registries) r.setLogger(log.child({ component: "metrics" }));
   const poller = createMetricsPoller({
     endpoints: config.engineEndpoints,
     path: config.metricsPath ?? engine.metricsPath,

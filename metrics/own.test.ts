@@ -4,6 +4,36 @@ import { createOwnMetrics, ownMetrics } from "./own.ts";
 import { OPENMETRICS_EOF } from "./render.ts";
 
 describe("own metrics registry", () => {
+  test("a throwing gauge collector: /metrics still renders, the failure is logged once with its cause", () => {
+    const m = createOwnMetrics();
+    const warnings: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+    m.setLogger({ warn: (msg, fields) => warnings.push({ msg, fields }) });
+    let broken = true;
+    m.gauge({
+      name: "aibrix:flaky",
+      help: "x",
+      collect: () => {
+        if (broken) throw new Error("disk gone", { cause: new Error("EIO") });
+        return 1;
+      },
+    });
+    m.gauge({ name: "aibrix:fine", help: "y", collect: () => 2 });
+    for (let i = 0; i < 3; i++)
+      expect(m.render()).toBe("# HELP aibrix:fine y\n# TYPE aibrix:fine gauge\naibrix:fine 2\n");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.fields!.metric).toBe("aibrix:flaky");
+    const err = warnings[0]!.fields!.error as Error;
+    expect(err.message).toBe("disk gone");
+    expect((err.cause as Error).message).toBe("EIO");
+    // Recovered, then failing again: logged again (once).
+    broken = false;
+    expect(m.render()).toContain("aibrix:flaky 1\n");
+    broken = true;
+    m.render();
+    m.render();
+    expect(warnings).toHaveLength(2);
+  });
+
   test("counter, gauge, histogram render in text 0.0.4", () => {
     const m = createOwnMetrics();
     const c = m.counter({ name: "aibrix:lora_loads", help: "LoRA loads", labelNames: ["result"] });

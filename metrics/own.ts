@@ -10,6 +10,7 @@
 // tests). Registering the same name twice with the same shape returns the existing metric, so modules
 // can register at import or per instance without coordination.
 import { type ExpositionFormat, renderFamilies } from "./render.ts";
+import type { Logger } from "../log.ts";
 import type { Labels, MetricFamily, Sample } from "./types.ts";
 
 export interface MetricOpts {
@@ -67,10 +68,15 @@ export interface OwnMetrics {
   /** Family names registered so far. */
   names(): string[];
   render(format?: ExpositionFormat): string;
+  /** Where a failing gauge collector is reported (once per failure run, with its cause); default nowhere. */
+  setLogger(log: Pick<Logger, "warn">): void;
 }
 
 export function createOwnMetrics(): OwnMetrics {
   const entries = new Map<string, Entry>();
+  let log: Pick<Logger, "warn"> | undefined;
+  /** Gauges whose collector is failing now (logged when it starts failing, not on every scrape). */
+  const failing = new Set<string>();
 
   function register<M extends Counter | Gauge | Histogram>(
     type: Entry["type"],
@@ -159,10 +165,22 @@ export function createOwnMetrics(): OwnMetrics {
           if (!o.collect) return [...series.values()];
           try {
             const r = o.collect();
-            if (typeof r === "number") return [{ labels: {}, value: r }];
-            return r.map((s) => ({ labels: seriesKey(o.name, labelNames, s.labels).clean, value: s.value }));
-          } catch {
-            return []; // a failing collector must not take /metrics down
+            const out =
+              typeof r === "number"
+                ? [{ labels: {}, value: r }]
+                : r.map((s) => ({ labels: seriesKey(o.name, labelNames, s.labels).clean, value: s.value }));
+            failing.delete(o.name);
+            return out;
+          } catch (e) {
+            // A failing collector must not take /metrics down: its gauge has no samples, and it is logged once.
+            if (!failing.has(o.name)) {
+              failing.add(o.name);
+              log?.warn("metric collector failed; the gauge is left out until it recovers", {
+                metric: o.name,
+                error: e,
+              });
+            }
+            return [];
           }
         };
         return {
@@ -242,6 +260,9 @@ export function createOwnMetrics(): OwnMetrics {
     },
     render(format = "text") {
       return renderFamilies(self.families(), format);
+    },
+    setLogger(l) {
+      log = l;
     },
   };
   return self;
