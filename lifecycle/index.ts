@@ -129,7 +129,9 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
   );
   const counts = await readopt(manager, state.engines);
   if (state.engines.length > 0) log.info("engine registry re-adopted", { path: c.registryPath, ...counts });
-  const supervisor = startSupervisor(manager, c.supervisorIntervalMs);
+  const supervisor = startSupervisor(manager, c.supervisorIntervalMs, {
+    nvidiaSmi: d.nvidiaSmi ?? "nvidia-smi",
+  });
   manager.onExit = () => void supervisor.tick().then(() => supervisor.tick());
   manager.onBoot = () => supervisor.kick();
   return {

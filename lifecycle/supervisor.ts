@@ -5,9 +5,12 @@
 // lifecycle call is skipped for this round.
 import { engineHealthy } from "./activity.ts";
 import type { Instance, LifecycleManager } from "./manager.ts";
+import { updateHbmPeaks } from "./views.ts";
 
 const BOOT_PROBE_MS = 50;
 const HEALTH_TIMEOUT_MS = 1000;
+/** How often a round also samples the engines' accelerator memory (one nvidia-smi call) for the HBM peak. */
+const HBM_SAMPLE_MS = 5000;
 
 export interface Supervisor {
   /** Run one round now (tests, and right after an activation). */
@@ -65,10 +68,24 @@ export async function superviseOnce(m: LifecycleManager, inst: Instance): Promis
   });
 }
 
-export function startSupervisor(m: LifecycleManager, intervalMs: number): Supervisor {
+export function startSupervisor(
+  m: LifecycleManager,
+  intervalMs: number,
+  opts: { nvidiaSmi?: string } = {},
+): Supervisor {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | null = null;
   let stopped = false;
+  let hbmSampledAt = 0;
+
+  /** The HBM peak moves with the engines, not with who calls /v1/runtime/snapshot. */
+  const sampleHbm = async () => {
+    if (!opts.nvidiaSmi || Date.now() - hbmSampledAt < HBM_SAMPLE_MS) return;
+    hbmSampledAt = Date.now();
+    await updateHbmPeaks([...m.instances.values()], opts.nvidiaSmi).catch((e) =>
+      m.log.debug("accelerator memory sample failed", { error: e }),
+    );
+  };
 
   const tick = (): Promise<void> => {
     if (running) return running;
@@ -79,7 +96,7 @@ export function startSupervisor(m: LifecycleManager, intervalMs: number): Superv
         ),
       ),
     )
-      .then(() => {})
+      .then(sampleHbm)
       .finally(() => {
         running = null;
       });

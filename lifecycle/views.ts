@@ -32,8 +32,11 @@ export async function listModels(m: LifecycleManager) {
   return { models };
 }
 
-/** Largest per-GPU sum of memory used by processes in the engine's process group; kept as a peak. */
-async function updateHbmPeaks(insts: readonly Instance[], nvidiaSmi: string): Promise<void> {
+/**
+ * Largest per-GPU sum of memory used by processes in the engine's process group; kept as a peak. The
+ * supervisor samples it every few seconds (aibrix:modelclaim_hbm_peak_bytes), the snapshot once more.
+ */
+export async function updateHbmPeaks(insts: readonly Instance[], nvidiaSmi: string): Promise<void> {
   const withPid = insts.filter((i) => i.rec.pid !== null);
   if (withPid.length === 0) return;
   const procs = await listGpuProcesses(nvidiaSmi);

@@ -130,6 +130,17 @@ describe("lifecycle on engine processes", () => {
     );
   });
 
+  test("the HBM peak gauge follows the engines without anyone calling /v1/runtime/snapshot", async () => {
+    const MiB = 1024 * 1024;
+    writeFileSync(join(e.dir, "apps.csv"), `${pids[0]}, GPU-test-0, 3072\n`);
+    // The supervisor samples accelerator memory every 5 s; only /metrics is read here.
+    const seen = await waitUntil(async () => {
+      const t = await (await fetch(`${sc.url}/metrics`)).text();
+      return t.includes(`aibrix:modelclaim_hbm_peak_bytes{model="alpha"} ${3072 * MiB}`);
+    }, 15_000).catch(() => false);
+    expect(seen).toBe(true);
+  });
+
   test("sleep and wake one model, idempotent by operation_id", async () => {
     const s1 = await post(sc, "/v1/runtime/models/sleep", {
       model_name: "alpha",
