@@ -46,13 +46,18 @@ describe("loadConfig", () => {
     expect(loadConfig(aws).tos.accessKey).toBeUndefined();
   });
 
-  test("every supported engine is accepted; anything else falls back to generic with a warning (B1)", () => {
-    for (const e of ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton"] as const)
+  test("every supported engine is accepted (B1); a typo fails with a suggestion; generic only when asked", () => {
+    for (const e of ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "generic"] as const)
       expect(loadConfig({ INFERENCE_ENGINE: e }).engine).toBe(e);
-    const c = loadConfig({ INFERENCE_ENGINE: "ollama-next", INFERENCE_ENGINE_VERSION: "latest" });
+    const typo = () => loadConfig({ INFERENCE_ENGINE: "vlm" });
+    expect(typo).toThrow(ConfigError);
+    expect(typo).toThrow("did you mean vllm?");
+    expect(() => loadConfig({ INFERENCE_ENGINE: "ollama-next" })).toThrow("INFERENCE_ENGINE: 'ollama-next'");
+    // What the AIBrix webhook injects when it cannot tell the engine from the image.
+    const c = loadConfig({ INFERENCE_ENGINE: "unknown", INFERENCE_ENGINE_VERSION: "latest" });
     expect(c.engine).toBe("generic");
     expect(c.engineVersion).toBe("latest");
-    expect(c.warnings.join()).toContain("ollama-next");
+    expect(loadConfig({ INFERENCE_ENGINE: "" }).engine).toBe("vllm");
   });
 
   test("engine names are case-insensitive and accept common spellings", () => {

@@ -6,10 +6,29 @@ import { z } from "zod";
 // Every schema here (and in the routes) parses small inputs a few times; zod's JIT (code generated with
 // new Function per object schema) costs more at start-up (~15 ms for this schema) than it ever saves.
 z.config({ jitless: true });
+import { closest } from "./flags.ts";
 import { parseTemplate } from "./lifecycle/command.ts";
 
 export const ENGINE_KINDS = ["vllm", "sglang", "llamacpp", "tgi", "trtllm", "triton", "generic"] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+/** Other spellings accepted for INFERENCE_ENGINE; `unknown` is what the AIBrix webhook injects when it cannot
+ *  tell the engine from the image, so it means generic. */
+const ENGINE_ALIASES: Record<string, EngineKind> = {
+  "llama.cpp": "llamacpp",
+  "llama-cpp": "llamacpp",
+  "trt-llm": "trtllm",
+  tensorrt: "trtllm",
+  "tensorrt-llm": "trtllm",
+  unknown: "generic",
+};
+
+/** INFERENCE_ENGINE as an engine kind (case-insensitive, aliases accepted); null when it names none. */
+export function engineKind(value: string): EngineKind | null {
+  const lower = value.trim().toLowerCase();
+  const kind = ENGINE_ALIASES[lower] ?? lower;
+  return (ENGINE_KINDS as readonly string[]).includes(kind) ? (kind as EngineKind) : null;
+}
 
 /** Variables whose values are secrets: never echoed in errors or logs. */
 export const SECRET_VARS = new Set([
@@ -402,24 +421,18 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       problems.push(`${key}: ${issue.message}${shown}`);
     }
   }
+  const requested = raw.INFERENCE_ENGINE?.trim() || "vllm";
+  const engine = engineKind(requested);
+  if (engine === null) {
+    const hint = closest(requested, ENGINE_KINDS);
+    problems.push(
+      `INFERENCE_ENGINE: '${requested}' is not a known engine${hint ? ` (did you mean ${hint}?)` : ""}; one of ${ENGINE_KINDS.join(", ")} (generic: metrics passed through raw, no LoRA)`,
+    );
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
 
   const warnings: string[] = [];
-  const requested = (e.INFERENCE_ENGINE ?? "vllm").trim();
-  const lower = requested.toLowerCase();
-  const aliases: Record<string, EngineKind> = {
-    "llama.cpp": "llamacpp",
-    "trt-llm": "trtllm",
-    tensorrt: "trtllm",
-  };
-  let engine: EngineKind = (aliases[lower] ?? lower) as EngineKind;
-  if (!ENGINE_KINDS.includes(engine)) {
-    warnings.push(
-      `INFERENCE_ENGINE='${requested}' is not one of ${ENGINE_KINDS.join(", ")}; running in generic mode (metrics passed through raw, no LoRA)`,
-    );
-    engine = "generic";
-  }
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined))
     warnings.push(
       "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; S3 requests will be unsigned",
@@ -434,7 +447,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
     host: flags.host ?? "0.0.0.0",
     port: flags.port ?? 8080,
     unixSocket: e.AIRUNTIME_UNIX_SOCKET,
-    engine,
+    engine: engine ?? "generic",
     engineRequested: requested,
     engineVersion: e.INFERENCE_ENGINE_VERSION ?? "unknown",
     engineEndpoints: e.INFERENCE_ENGINE_ENDPOINT,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
 // CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same;
 // invoked as `aibrix_download` (a symlink) it is AIBrix's downloader CLI.
-import { parseArgs } from "node:util";
+import process from "node:process";
 import { ConfigError, loadConfig } from "./config.ts";
+import { describeLocalIo, EXIT, type Failure, listenFailure, printFailure } from "./exit.ts";
+import { closest, type FlagSpec, parseFlags as parseStrict, UsageError, usageErrorText } from "./flags.ts";
 import { createLogger, parseLevel } from "./log.ts";
 import {
   argv,
@@ -14,9 +16,10 @@ import {
   runtimeVersion,
 } from "./platform/process.ts";
 import { serve } from "./platform/serve.ts";
+import { logStartup } from "./startup-log.ts";
 import { VERSION } from "./version.ts";
 
-export const EXIT = { ok: 0, usage: 2, config: 78 } as const;
+export { EXIT };
 
 interface Command {
   summary: string;
@@ -66,30 +69,53 @@ function topUsage(): string {
   return `usage: airuntime <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\nRun 'airuntime <command> --help' for a command's flags.`;
 }
 
-/** Parse flags strictly: an unknown flag prints usage and exits 2. */
-export function parseFlags<
-  T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
->(
+/** Parse flags strictly: an unknown flag prints one line (with a suggestion) and "See --help", exit 2. */
+export function parseFlags(
   args: string[],
-  options: T,
+  options: FlagSpec,
   usage: string,
+  command = "airuntime",
 ): { values: Record<string, unknown>; positionals: string[] } | number {
   try {
-    const r = parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if ((r.values as Record<string, unknown>).help) {
+    const r = parseStrict(args, options);
+    if (r.help) {
       console.log(usage);
       return EXIT.ok;
     }
-    return { values: r.values as Record<string, unknown>, positionals: r.positionals };
+    return r;
   } catch (e) {
-    console.error(`airuntime: ${(e as Error).message}\n\n${usage}`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(usageErrorText(command, e.message));
     return EXIT.usage;
   }
+}
+
+const configFailure = (e: ConfigError): Failure => ({
+  reason: "config",
+  exitCode: EXIT.config,
+  message: `invalid configuration: ${e.problems.join("; ")}`,
+  fields: { problems: e.problems },
+});
+
+/** What a failure during start-up prints and exits with; unexpected errors are `fatal` (exit 1). */
+export function startupFailure(e: unknown, where: { host: string; port: number; unix?: string }): Failure {
+  if (e instanceof ConfigError) return configFailure(e);
+  const listen = listenFailure(e, where);
+  if (listen) return listen;
+  const local = describeLocalIo(e);
+  if (local)
+    return {
+      reason: "local_io",
+      exitCode: EXIT.localIo,
+      message: local.message,
+      fields: { path: local.path, errno: local.code },
+    };
+  return fatalFailure(e);
+}
+
+function fatalFailure(e: unknown): Failure {
+  const message = e instanceof Error ? e.message : String(e);
+  return { reason: "fatal", exitCode: EXIT.fatal, message: `unexpected error: ${message}` };
 }
 
 /** The heavy feature modules, in dependency order (see runServe). */
@@ -105,10 +131,15 @@ const FEATURE_MODULES: Array<() => Promise<unknown>> = [
 ];
 
 async function runServe(args: string[]): Promise<number> {
-  const parsed = parseFlags(args, { host: { type: "string" }, port: { type: "string" } }, SERVE_USAGE);
+  const parsed = parseFlags(
+    args,
+    { host: { type: "string" }, port: { type: "string" } },
+    SERVE_USAGE,
+    "airuntime serve",
+  );
   if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length > 0) {
-    console.error(`airuntime: unexpected argument '${parsed.positionals[0]}'\n\n${SERVE_USAGE}`);
+    process.stderr.write(usageErrorText("airuntime serve", `unexpected argument '${parsed.positionals[0]}'`));
     return EXIT.usage;
   }
   const portStr = parsed.values.port as string | undefined;
@@ -119,13 +150,13 @@ async function runServe(args: string[]): Promise<number> {
       port: portStr === undefined ? undefined : /^\d+$/.test(portStr) ? Number(portStr) : Number.NaN,
     });
   } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`airuntime: ${e.message}`);
-      return EXIT.config;
-    }
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    const f = configFailure(e);
+    printFailure(f);
+    return f.exitCode;
   }
   const log = createLogger({ level: parseLevel(config.logLevel), base: { app: "airuntime" } });
+  logStartup(config, log);
   for (const w of config.warnings) log.warn(w);
   // Listen first with a boot handler so liveness answers while the features are composed; every other
   // route says "starting" (503, a retry word for the AIBrix controller) until the full app takes over.
@@ -136,15 +167,23 @@ async function runServe(args: string[]): Promise<number> {
           { status: "not ready", reason: "sidecar starting: service unavailable" },
           { status: 503 },
         );
-  const server = serve({
-    hostname: config.host,
-    port: config.port,
-    unix: config.unixSocket,
-    fetch: (req) => handle(req),
-    bootRoutes: { "/healthz": Response.json({ status: "ok" }) },
-    // AIBrix clients send GET /v1/model/list with a JSON body.
-    acceptGetBodies: true,
-  });
+  const where = { host: config.host, port: config.port, unix: config.unixSocket };
+  let server: ReturnType<typeof serve>;
+  try {
+    server = serve({
+      hostname: config.host,
+      port: config.port,
+      unix: config.unixSocket,
+      fetch: (req) => handle(req),
+      bootRoutes: { "/healthz": Response.json({ status: "ok" }) },
+      // AIBrix clients send GET /v1/model/list with a JSON body.
+      acceptGetBodies: true,
+    });
+  } catch (e) {
+    const f = startupFailure(e, where);
+    printFailure(f);
+    return f.exitCode;
+  }
   // Imported here so `version`/`--help` stay instant and the socket opens before the heavy modules load.
   // Module evaluation blocks the event loop, so the feature modules load in slices with a turn of the loop
   // between them: a liveness probe arriving during start-up is answered within one slice.
@@ -158,11 +197,9 @@ async function runServe(args: string[]): Promise<number> {
     sidecar = await composeSidecar(config, log);
   } catch (e) {
     await server.stop(0);
-    if (e instanceof ConfigError) {
-      console.error(`airuntime: ${e.message}`);
-      return EXIT.config;
-    }
-    throw e;
+    const f = startupFailure(e, where);
+    printFailure(f);
+    return f.exitCode;
   }
   handle = (req) => sidecar.app.fetch(req);
   server.endBoot();
@@ -201,7 +238,10 @@ export async function main(args: string[], name = invokedAs()): Promise<number> 
   if (first !== undefined && !first.startsWith("-")) {
     const cmd = commands[first];
     if (!cmd) {
-      console.error(`airuntime: unknown command '${first}'\n\n${topUsage()}`);
+      const hint = closest(first, Object.keys(commands));
+      process.stderr.write(
+        usageErrorText("airuntime", `unknown command '${first}'${hint ? ` (did you mean '${hint}'?)` : ""}`),
+      );
       return EXIT.usage;
     }
     return cmd.run(args.slice(1));
@@ -213,8 +253,9 @@ if (import.meta.main) {
   main(argv()).then(
     (code) => exit(code),
     (e) => {
-      console.error(`airuntime: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      exit(1);
+      const f = fatalFailure(e);
+      printFailure(f);
+      exit(f.exitCode);
     },
   );
 }

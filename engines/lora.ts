@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from "node:path";
 import { AppError, errorMessage, notImplemented } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { redactUrlCredentials, registerSecret } from "../redact.ts";
+import { asDownloadError, DownloadError } from "../storage/errors.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
@@ -463,6 +464,11 @@ const RETRY_WORDS =
 
 /** A failed download as an error the controller can act on: transient ones always carry a retry word. */
 function downloadError(e: unknown, url: string): AppError {
+  // A local write failure (permissions, read-only volume, a file in the way, a full disk) is this pod's
+  // problem, never the source's: 500 local_io / 507 no_space with the path, the uid and the fix, no retry word.
+  const local = asLocalFailure(e);
+  if (local)
+    return new AppError(local.code, local.status, `Failed to store ${url}: ${local.message}`, { cause: e });
   const msg = errorMessage(e);
   let status = e instanceof AppError ? e.status : 502;
   if (!(e instanceof AppError)) {
@@ -477,4 +483,10 @@ function downloadError(e: unknown, url: string): AppError {
   if (status >= 500 && !RETRY_WORDS.test(text))
     text += status === 504 ? " (timeout)" : " (service unavailable)";
   return new AppError(code, status, text, { cause: e });
+}
+
+/** The local-storage failure inside `e` (already classified by the downloader, or a raw errno), or null. */
+function asLocalFailure(e: unknown): DownloadError | null {
+  const d = e instanceof DownloadError ? e : e instanceof AppError ? null : asDownloadError(e);
+  return d && (d.reason === "local_io" || d.reason === "no_space") ? d : null;
 }

@@ -2,6 +2,7 @@
 // plus GET /v1/lora_adapter (what the sidecar loaded next to what the engine reports). Success bodies are
 // AIBrix's (reference/AIBRIX-RUNTIME.md §1.4, §1.5); errors carry real statuses and the controller's retry
 // words instead of AIBrix's blanket 500 (B4), and unload reports the engine's real outcome (B2).
+import { asDownloadError } from "../storage/errors.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { AppError, errorMessage } from "../errors.ts";
@@ -110,10 +111,16 @@ const TYPE_BY_STATUS: Record<number, string> = {
   502: "BadGatewayError",
   503: "ServiceUnavailableError",
   504: "TimeoutError",
+  507: "InsufficientStorageError",
 };
 
 function asAppError(e: unknown, what: string): AppError {
   if (e instanceof AppError) return e;
+  // A local file-system failure (permissions, read-only, a file in the way, no space): 500/507 naming the
+  // path, the uid and the fix.
+  const d = asDownloadError(e);
+  if (d.reason === "local_io" || d.reason === "no_space")
+    return new AppError(d.code, d.status, `${what}: ${d.message}`, { cause: e });
   return new AppError("internal", 500, `${what}: ${errorMessage(e)}`, { cause: e });
 }
 

@@ -5,7 +5,8 @@ import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
 import { environment } from "../platform/process.ts";
 import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
-import { DownloadError, EXIT_CODES } from "./errors.ts";
+import { EXIT, printFailure } from "../exit.ts";
+import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
 import { fmtBytes } from "./plan.ts";
 import { ExtraConfig, extraCredentials } from "./extra-config.ts";
 import { parseUri, refuseBucketRoot } from "./uri.ts";
@@ -31,8 +32,9 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
             7 verification failed, 8 network (after the retries), 9 source changed repeatedly,
             13 TLS certificate refused, 14 endpoint unreachable (connection refused, unknown host: not
-            retried), 15 request rejected (HTTP 400/405/410 and other 4xx: not retried), 130 interrupted,
-            78 bad config`;
+            retried), 15 request rejected (HTTP 400/405/410 and other 4xx: not retried), 16 local I/O
+            (a directory that cannot be written: the message names the path, the uid and the fix),
+            1 unexpected error, 130 interrupted, 78 bad config`;
 
 export function tuningFromConfig(c: Config): Partial<EngineTuning> {
   return {
@@ -96,6 +98,7 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     inPlace: v["in-place"] as boolean | undefined,
     allowBucketRoot: v["allow-bucket-root"] as boolean | undefined,
     exitCode: (e) => (e instanceof DownloadError ? EXIT_CODES[e.reason] : 1),
+    command: "airuntime download",
   });
 }
 
@@ -104,8 +107,13 @@ function configOrExit(): Config | number {
     return loadConfig(environment());
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`airuntime: ${e.message}\n`);
-      return 78;
+      printFailure({
+        reason: "config",
+        exitCode: EXIT.config,
+        message: `invalid configuration: ${e.problems.join("; ")}`,
+        fields: { problems: e.problems },
+      });
+      return EXIT.config;
     }
     throw e;
   }
@@ -130,6 +138,8 @@ interface RunOptions {
   tuning?: Partial<EngineTuning>;
   /** The process exit status for a failure. */
   exitCode(e: unknown): number;
+  /** Names the program on a terminal's error line. */
+  command: string;
 }
 
 async function runDownload(config: Config, o: RunOptions): Promise<number> {
@@ -178,9 +188,13 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
     return 0;
   } catch (e) {
     if (tty) process.stderr.write("\n");
-    const err = e instanceof DownloadError ? e : null;
-    process.stderr.write(`airuntime download: ${err ? `${err.reason}: ` : ""}${(e as Error).message}\n`);
-    return o.exitCode(e);
+    const err = asDownloadError(e);
+    const exitCode = o.exitCode(err);
+    printFailure(
+      { reason: err.reason, exitCode, message: `${err.reason}: ${err.message}` },
+      { prefix: o.command },
+    );
+    return exitCode;
   }
 }
 
@@ -272,6 +286,7 @@ export async function runAibrixDownload(args: string[]): Promise<number> {
       ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
     },
     exitCode: (e) => (e instanceof DownloadError && e.reason === "cancelled" ? 130 : 1),
+    command: "aibrix_download",
   });
 }
 

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "../log.ts";
 import { environment } from "../platform/process.ts";
 import { redactString, redactUrlCredentials } from "../redact.ts";
 import { type DirTree, O_NOFOLLOW, openTree } from "../validate/roots.ts";
-import { DownloadError } from "./errors.ts";
+import { asDownloadError, DownloadError } from "./errors.ts";
 import { openJournal } from "./journal.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
 import { acquireLock, type Lock } from "./lock.ts";
@@ -341,7 +341,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         ? e
         : swapped instanceof DownloadError
           ? swapped
-          : new DownloadError("internal", (e as Error).message ?? String(e), { cause: e });
+          : asDownloadError(e);
     final = true;
     progress.setPhase("failed");
     // Partial files are kept only where a rerun can resume them (network trouble, cancellation); after

@@ -1,6 +1,7 @@
 // Download failures as data: one reason per kind, each with an HTTP status, a CLI exit code and a
 // metrics label. Sources throw these; the engine decides what is retried.
 import { AppError } from "../errors.ts";
+import { describeLocalIo, EXIT } from "../exit.ts";
 
 export type FailReason =
   | "bad_uri"
@@ -18,9 +19,10 @@ export type FailReason =
   | "forbidden"
   | "too_large"
   | "cancelled"
+  | "local_io"
   | "internal";
 
-/** CLI exit codes, distinct per reason (0 ok, 2 usage, 78 config are main.ts's). */
+/** CLI exit codes, distinct per reason (0 ok, 1 fatal, 2 usage, 78 config: exit.ts). */
 export const EXIT_CODES: Record<FailReason, number> = {
   bad_uri: 2,
   credentials: 3,
@@ -36,8 +38,9 @@ export const EXIT_CODES: Record<FailReason, number> = {
   tls: 13,
   unreachable: 14,
   rejected: 15,
-  cancelled: 130,
-  internal: 1,
+  local_io: EXIT.localIo,
+  cancelled: EXIT.interrupted,
+  internal: EXIT.fatal,
 };
 
 const STATUS: Record<FailReason, number> = {
@@ -56,6 +59,7 @@ const STATUS: Record<FailReason, number> = {
   unreachable: 502,
   rejected: 502,
   cancelled: 499,
+  local_io: 500,
   internal: 500,
 };
 
@@ -118,4 +122,22 @@ export function unreachable(e: unknown, endpoint: string, setting: string): Down
   if (!why) return null;
   const hint = setting ? `; check ${setting}` : "";
   return new DownloadError("unreachable", `cannot connect to ${endpoint} (${why})${hint}`, { cause: e });
+}
+
+/** Any error as a DownloadError: local file-system failures get their own reason (the path, the user and
+ *  the fix in the message), a full disk is no_space; anything else unexpected is internal. */
+export function asDownloadError(e: unknown): DownloadError {
+  if (e instanceof DownloadError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const path = (e as { path?: unknown }).path;
+    return new DownloadError(
+      "no_space",
+      `no space left on the device${typeof path === "string" ? ` writing ${path}` : ""}`,
+      { cause: e },
+    );
+  }
+  const local = describeLocalIo(e);
+  if (local) return new DownloadError("local_io", local.message, { cause: e });
+  return new DownloadError("internal", e instanceof Error ? e.message : String(e), { cause: e });
 }

@@ -38,10 +38,12 @@ describe("binary", () => {
     expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
   });
 
-  test("an unknown engine starts in generic mode with a warning", async () => {
-    const p = await sidecar({ INFERENCE_ENGINE: "mystery-engine" });
+  test("an INFERENCE_ENGINE typo exits 78 with a suggestion; generic starts when asked for", async () => {
+    const r = spawnSync(BIN, ["--port", "0"], { env: { INFERENCE_ENGINE: "vlm" }, encoding: "utf8" });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain("did you mean vllm?");
+    const p = await sidecar({ INFERENCE_ENGINE: "generic" });
     expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
-    expect(p.logs().some((l) => l.level === "warn" && String(l.msg).includes("mystery-engine"))).toBe(true);
   });
 
   test("INFERENCE_ENGINE_ENDPOINT=not-a-url exits 78 naming the variable", () => {
@@ -53,10 +55,16 @@ describe("binary", () => {
     expect(r.stderr).toContain("INFERENCE_ENGINE_ENDPOINT");
   });
 
-  test("an unknown flag prints usage and exits 2; --help exits 0", () => {
+  test("an unknown flag prints one error line and where to look, exits 2; --help exits 0", () => {
     const bad = spawnSync(BIN, ["--frobnicate"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("usage: airuntime");
+    expect(bad.stderr).toBe("error: unknown flag --frobnicate\nSee 'airuntime serve --help'.\n");
+    const typo = spawnSync(BIN, ["serve", "--prot", "1"], { encoding: "utf8" });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain("error: unknown flag --prot (did you mean --port?)");
+    const cmd = spawnSync(BIN, ["donwload"], { encoding: "utf8" });
+    expect(cmd.status).toBe(2);
+    expect(cmd.stderr).toContain("(did you mean 'download'?)");
     const help = spawnSync(BIN, ["serve", "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("--port");
