@@ -337,11 +337,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
             (x: unknown) => x,
           );
     const err =
-      e instanceof DownloadError
-        ? e
-        : swapped instanceof DownloadError
-          ? swapped
-          : asDownloadError(e);
+      e instanceof DownloadError ? e : swapped instanceof DownloadError ? swapped : asDownloadError(e);
     final = true;
     progress.setPhase("failed");
     // Partial files are kept only where a rerun can resume them (network trouble, cancellation); after
