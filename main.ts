@@ -179,6 +179,7 @@ async function runServe(args: string[]): Promise<number> {
       // AIBrix clients send GET /v1/model/list with a JSON body.
       acceptGetBodies: true,
     });
+    await server.ready;
   } catch (e) {
     const f = startupFailure(e, where);
     printFailure(f);

@@ -38,6 +38,8 @@ export interface Server {
   readonly port: number;
   readonly hostname: string;
   readonly url: string;
+  /** Settles once the socket listens; rejects with the listen error (EADDRINUSE, ...) when it cannot. */
+  readonly ready: Promise<void>;
   /** Stop serving bootRoutes natively; from now on `fetch` answers every path. */
   endBoot(): void;
   /** Stop accepting; wait for in-flight requests up to graceMs, then close everything. */
@@ -124,15 +126,28 @@ function serveNode(opts: ServeOptions): Server {
       inflight--;
     }
   }
+  // node:http reports listen failures (port in use, bad socket path) as an event, after listen() returns.
+  const ready = new Promise<void>((resolve, reject) => {
+    server.once("listening", () => resolve());
+    server.once("error", reject);
+  });
   if (opts.unix) server.listen(opts.unix);
   else server.listen(opts.port, opts.hostname);
-  const addr = server.address();
-  const port = opts.unix || !addr || typeof addr === "string" ? 0 : addr.port;
+  const boundPort = () => {
+    const addr = server.address();
+    return opts.unix || !addr || typeof addr === "string" ? 0 : addr.port;
+  };
+  let port = boundPort();
   const hostname = opts.unix ? opts.unix : opts.hostname;
   return {
-    port,
+    get port() {
+      return port || (port = boundPort());
+    },
     hostname,
-    url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${port}`,
+    get url() {
+      return opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${this.port}`;
+    },
+    ready,
     endBoot() {},
     async stop(graceMs = 10_000) {
       server.close();
@@ -182,6 +197,7 @@ function serveBun(opts: ServeOptions): Server {
     port,
     hostname,
     url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(hostname)}:${port}`,
+    ready: Promise.resolve(), // Bun.serve throws at once when it cannot listen
     endBoot() {
       if (opts.bootRoutes) server.reload({ routes: {}, fetch });
     },
@@ -215,6 +231,7 @@ function serveDeno(opts: ServeOptions): Server {
     port: addr.port ?? 0,
     hostname: addr.hostname ?? opts.hostname,
     url: opts.unix ? `unix:${opts.unix}` : `http://${hostForUrl(addr.hostname)}:${addr.port}`,
+    ready: Promise.resolve(), // Deno.serve throws at once when it cannot listen
     endBoot() {},
     async stop(graceMs = 10_000) {
       const graceful = server.shutdown() as Promise<void>;
