@@ -141,7 +141,8 @@ function serveNode(opts: ServeOptions): Server {
   const hostname = opts.unix ? opts.unix : opts.hostname;
   return {
     get port() {
-      return port || (port = boundPort());
+      if (port === 0) port = boundPort();
+      return port;
     },
     hostname,
     get url() {
