@@ -298,6 +298,7 @@ test("F12: reloading a downloaded adapter from a direct path deletes the old dow
   const user = join(adapters, "a13");
   await mkdir(user, { recursive: true });
   await writeFile(join(user, "adapter_config.json"), '{"user":true}');
+  e.loaded.clear(); // the engine restarted: a load from another source is a replacement, not a conflict
   await m.load({ mode: "direct", name: "a13", lora_path: user });
   expect(await stat(join(team, "a13")).catch(() => null)).toBeNull();
   expect(await readFile(join(user, "adapter_config.json"), "utf8")).toBe('{"user":true}');
