@@ -36,6 +36,7 @@ export const SECRET_VARS = new Set([
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
   "TOS_ACCESS_KEY",
   "TOS_SECRET_KEY",
   "TOS_SESSION_KEY",
@@ -239,6 +240,20 @@ const envSchema = z.object({
   AWS_ROLE_ARN: optStr,
   AWS_WEB_IDENTITY_TOKEN_FILE: optStr,
   AWS_STS_ENDPOINT: httpUrl.optional(),
+  AWS_PROFILE: optStr,
+  AWS_SHARED_CREDENTIALS_FILE: optStr,
+  AWS_CONFIG_FILE: optStr,
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: httpUrl.optional(),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.startsWith("/"), "expected a path starting with /"),
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: optStr,
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: optStr,
+  AIRUNTIME_AWS_CONTAINER_CREDENTIALS_HOST: httpUrl.optional(),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: httpUrl.optional(),
+  AWS_EC2_METADATA_DISABLED: bool(false),
+  AIRUNTIME_S3_ANONYMOUS: bool(false),
   AIRUNTIME_S3_ADDRESSING: z.enum(["auto", "path", "virtual"]).optional(),
   TOS_ACCESS_KEY: optStr,
   TOS_SECRET_KEY: optStr,
@@ -248,6 +263,8 @@ const envSchema = z.object({
   GCS_ACCESS_KEY_ID: optStr,
   GCS_SECRET_ACCESS_KEY: optStr,
   GCS_ENDPOINT: httpUrl.optional(),
+  HF_TOKEN_PATH: optStr,
+  HF_HOME: optStr,
 
   LOG_LEVEL: z
     .string()
@@ -349,7 +366,13 @@ export interface Config {
     fsync: boolean;
     startConnections: number;
   };
-  hf: { endpoint: string; token?: string; revision?: string };
+  hf: {
+    endpoint: string;
+    token?: string;
+    /** Read when HF_TOKEN is unset: HF_TOKEN_PATH, else $HF_HOME/token (default ~/.cache/huggingface/token). */
+    tokenFile?: string;
+    revision?: string;
+  };
   aws: {
     accessKeyId?: string;
     secretAccessKey?: string;
@@ -360,9 +383,27 @@ export interface Config {
     webIdentityTokenFile?: string;
     stsEndpoint?: string;
     addressing: "auto" | "path" | "virtual";
+    /** AWS_PROFILE, default "default"; `profileExplicit` when it was set. */
+    profile: string;
+    profileExplicit: boolean;
+    /** AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE, default ~/.aws/credentials and ~/.aws/config. */
+    sharedCredentialsFile?: string;
+    configFile?: string;
+    containerFullUri?: string;
+    containerRelativeUri?: string;
+    /** Host a relative container credentials URI is resolved against (http://169.254.170.2). */
+    containerHost: string;
+    containerTokenFile?: string;
+    containerToken?: string;
+    /** IMDSv2 endpoint (http://169.254.169.254) and AWS_EC2_METADATA_DISABLED. */
+    imdsEndpoint: string;
+    imdsDisabled: boolean;
+    /** Unsigned requests (public buckets): AIRUNTIME_S3_ANONYMOUS or --no-sign-request. */
+    anonymous: boolean;
   };
   tos: { accessKey?: string; secretKey?: string; sessionKey?: string; endpoint?: string; region?: string };
   gcs: { accessKeyId?: string; secretAccessKey?: string; endpoint?: string };
+
   logLevel: string;
   apiKey?: string;
   apiKeyFile?: string;
@@ -435,7 +476,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
   const warnings: string[] = [];
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined))
     warnings.push(
-      "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; S3 requests will be unsigned",
+      "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; s3:// downloads fail until both are",
     );
 
   const metricsMode: MetricsMode =
@@ -479,6 +520,13 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
     hf: {
       endpoint: (e.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),
       token: e.HF_TOKEN,
+      tokenFile:
+        e.HF_TOKEN_PATH ??
+        (e.HF_HOME
+          ? `${e.HF_HOME.replace(/\/+$/, "")}/token`
+          : env.HOME
+            ? `${env.HOME}/.cache/huggingface/token`
+            : undefined),
       revision: e.HF_REVISION,
     },
     aws: {
@@ -491,6 +539,19 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       webIdentityTokenFile: e.AWS_WEB_IDENTITY_TOKEN_FILE,
       stsEndpoint: e.AWS_STS_ENDPOINT,
       addressing: e.AIRUNTIME_S3_ADDRESSING ?? "auto",
+      profile: e.AWS_PROFILE ?? "default",
+      profileExplicit: e.AWS_PROFILE !== undefined,
+      sharedCredentialsFile:
+        e.AWS_SHARED_CREDENTIALS_FILE ?? (env.HOME ? `${env.HOME}/.aws/credentials` : undefined),
+      configFile: e.AWS_CONFIG_FILE ?? (env.HOME ? `${env.HOME}/.aws/config` : undefined),
+      containerFullUri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+      containerRelativeUri: e.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+      containerHost: e.AIRUNTIME_AWS_CONTAINER_CREDENTIALS_HOST ?? "http://169.254.170.2",
+      containerTokenFile: e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+      containerToken: e.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+      imdsEndpoint: e.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? "http://169.254.169.254",
+      imdsDisabled: e.AWS_EC2_METADATA_DISABLED,
+      anonymous: e.AIRUNTIME_S3_ANONYMOUS,
     },
     // As AIBrix (TOS v2 runs boto3): with no TOS_* keys, tos:// uses the AWS_* keys, and AWS_ENDPOINT_URL
     // when TOS_ENDPOINT is unset. AWS keys go only to an endpoint named in the environment, never to the

@@ -14,6 +14,7 @@ import type { Credentials, DownloadProgress } from "./types.ts";
 
 export const DOWNLOAD_USAGE = `usage: airuntime download <uri> [--local-dir D] [--model-name N] [--revision R]
                           [--allow GLOB]... [--ignore GLOB]... [--force] [--in-place] [--allow-bucket-root]
+                          [--no-sign-request]
        airuntime download <uri> <dest>      (KServe storage-initializer convention: files land in <dest>)
 
 Download a model (or any artifact) and print its local path on stdout.
@@ -28,6 +29,7 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --force          download again even if the model is complete
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
   --allow-bucket-root  allow s3://bucket (no path): download the whole bucket (refused otherwise)
+  --no-sign-request  s3://: unsigned requests for a public bucket (AIRUNTIME_S3_ANONYMOUS)
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
             7 verification failed, 8 network (after the retries), 9 source changed repeatedly,
@@ -65,6 +67,7 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
         force: { type: "boolean" },
         "in-place": { type: "boolean" },
         "allow-bucket-root": { type: "boolean" },
+        "no-sign-request": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -84,8 +87,9 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const config = configOrExit();
-  if (typeof config === "number") return config;
+  const loaded = configOrExit();
+  if (typeof loaded === "number") return loaded;
+  const config = v["no-sign-request"] ? anonymousConfig(loaded) : loaded;
   return runDownload(config, {
     uri,
     root: dest === undefined ? undefined : absolute(dest),
@@ -100,6 +104,11 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
     exitCode: (e) => (e instanceof DownloadError ? EXIT_CODES[e.reason] : 1),
     command: "airuntime download",
   });
+}
+
+/** --no-sign-request: no credentials of any kind are looked up or sent to S3. */
+function anonymousConfig(c: Config): Config {
+  return { ...c, aws: { ...c.aws, anonymous: true } };
 }
 
 function configOrExit(): Config | number {

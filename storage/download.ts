@@ -150,6 +150,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   const signal = req.signal ?? new AbortController().signal;
   const { layout } = t;
   const source = createSource(t.uri, req.settings, req.credentials); // credential errors before any I/O
+  await source.authenticate?.(signal);
   // Status files never hold a URL's credentials (signed query parameters, user:pass@).
   const card = {
     model_name: t.modelName,

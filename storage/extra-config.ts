@@ -22,6 +22,8 @@ export const ExtraConfig = z.strictObject({
   in_place: z.boolean().optional(),
   /** airuntime: download a whole bucket (`s3://bucket` with no path); refused (422) without it, as AIBrix. */
   allow_bucket_root: z.boolean().optional(),
+  /** airuntime: unsigned requests to a public bucket (like the AWS CLI's --no-sign-request). */
+  anonymous: z.boolean().optional(),
 });
 export type ExtraConfig = z.infer<typeof ExtraConfig>;
 
@@ -30,5 +32,6 @@ export function extraCredentials(extra: ExtraConfig): Credentials {
   const creds: Credentials = {};
   for (const k of ["ak", "sk", "endpoint", "region", "hf_endpoint", "hf_token", "hf_revision"] as const)
     if (extra[k]) creds[k] = extra[k]!;
+  if (extra.anonymous) creds.anonymous = "true";
   return creds;
 }

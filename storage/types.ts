@@ -37,6 +37,9 @@ export interface Source {
     range: { start: number; end: number } | null,
     signal: AbortSignal,
   ): Promise<ReadableStream<Uint8Array>>;
+  /** Obtain the credentials the source signs with (a credential chain, a token exchange) before anything is
+   *  written, so a missing or refused credential fails the way a missing key does. */
+  authenticate?(signal: AbortSignal): Promise<void>;
   /** The immutable revision the listing was pinned to (HF commit), once list() has run. */
   pinnedRevision?(uri: ParsedUri): string | undefined;
   /** Local sources: the file's path on this machine (copied with copy_file_range, or used in place). */

@@ -2,12 +2,14 @@
 // /resolve/<commit>/<path>, following redirects by hand so the token goes to the hub's host only.
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
+import type { HfTokenProvider } from "./credentials/hf-token.ts";
 import type { UrlGuard } from "./guard.ts";
 import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
 
 export interface HfOptions {
   endpoint: string;
-  token?: string;
+  /** HF_TOKEN, the request's token, or the token file (credentials/hf-token.ts). */
+  token: HfTokenProvider;
   /** Revision when the URI names none (HF_REVISION); default "main". */
   revision?: string;
   /** Checks every URL before it is requested: hub calls, the resolve URL and each redirect hop. */
@@ -30,20 +32,32 @@ export function createHfSource(opts: HfOptions): Source {
   const commits = new Map<string, string>();
   const cdn = new Map<string, URL>();
 
+  let token: Awaited<ReturnType<HfTokenProvider>>;
+  let tokenRead = false;
+  const loadToken = async () => {
+    if (!tokenRead) {
+      token = await opts.token();
+      tokenRead = true;
+    }
+  };
+
   const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> => {
     const h: Record<string, string> = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...extra };
-    if (opts.token && url.host === hub.host) h.authorization = `Bearer ${opts.token}`;
+    if (token && url.host === hub.host) h.authorization = `Bearer ${token.token}`;
     return h;
   };
 
   async function api(path: string, signal: AbortSignal, what: string): Promise<Response> {
+    await loadToken();
     const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
     const res = await send(url, { headers: headersFor(url), signal }, what, { guard });
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new DownloadError(
         "auth",
-        `${what}: access denied (HTTP ${res.status}); the repo is private or gated: set HF_TOKEN to a token with access`,
+        token
+          ? `${what}: access denied (HTTP ${res.status}) with the token from ${token.source}: it has no access to this repo`
+          : `${what}: access denied (HTTP ${res.status}); the repo is private or gated: set HF_TOKEN (or log in: HF_TOKEN_PATH) to a token with access`,
       );
     }
     if (!res.ok) await failFor(res, what);
@@ -87,6 +101,7 @@ export function createHfSource(opts: HfOptions): Source {
     },
 
     async open(uri, file, range, signal) {
+      await loadToken();
       const repo = uri.bucket!;
       const commit = commits.get(repo) ?? uri.revision ?? opts.revision ?? "main";
       const what = `hf://${repo}/${file.path}`;

@@ -74,11 +74,21 @@ const TLS_REFUSAL =
 /** Throw the typed failure for a non-2xx response (its body is discarded). */
 export async function failFor(res: Response, what: string): Promise<never> {
   const text = await res.text().catch(() => "");
-  const err = httpFailure(res.status, what, res.headers.get("retry-after") ?? rateLimitReset(res));
   const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  // S3 answers 400 for an expired or malformed session token: an auth failure, not worth a retry.
+  const err =
+    res.status === 400 && code && CREDENTIAL_CODES.test(code)
+      ? new DownloadError(
+          "auth",
+          `access denied (HTTP 400) for ${what}: the credentials are expired or invalid`,
+        )
+      : httpFailure(res.status, what, res.headers.get("retry-after") ?? rateLimitReset(res));
   if (code && err.reason !== "network") (err as { message: string }).message += ` (${code})`;
   throw err;
 }
+
+const CREDENTIAL_CODES =
+  /^(ExpiredToken|InvalidToken|TokenRefreshRequired|AuthorizationHeaderMalformed|InvalidAccessKeyId|SignatureDoesNotMatch)$/;
 
 /** IETF RateLimit header ("limit=..., remaining=0, reset=55" or "...;t=55") as seconds to wait. */
 function rateLimitReset(res: Response): string | null {

@@ -11,7 +11,9 @@ import type { Config } from "../../config.ts";
 import { registerSecret } from "../../redact.ts";
 import { DownloadError } from "../errors.ts";
 import type { Credentials, ParsedUri, Source } from "../types.ts";
-import { type CredentialProvider, staticCredentials, webIdentityCredentials } from "./credentials.ts";
+import { awsCredentialChain } from "./credentials/aws-chain.ts";
+import { hfToken } from "./credentials/hf-token.ts";
+import { type CredentialProvider, staticCredentials } from "./credentials/types.ts";
 import { urlGuard } from "./guard.ts";
 import { createHfSource } from "./hf.ts";
 import { createHttpSource } from "./http.ts";
@@ -94,6 +96,12 @@ function noEnvCredentials(raw: string, endpoint: URL, names: string): DownloadEr
   );
 }
 
+/** `anonymous` / `no_sign_request` in a request's credentials map or download_extra_config. */
+function anonymousRequested(creds: Credentials): boolean {
+  const v = pick(creds, "anonymous", "no_sign_request")?.toLowerCase();
+  return v === "1" || v === "true" || v === "yes" || v === "on";
+}
+
 /** Virtual-hosted addressing for the big public clouds; path-style for custom endpoints (MinIO, s3rver). */
 function addressingFor(endpoint: string, setting: "auto" | "path" | "virtual"): "path" | "virtual" {
   if (setting !== "auto") return setting;
@@ -107,9 +115,10 @@ function keysOrFail(
   session: string | undefined,
   what: string,
   names: string,
+  source: string,
 ): CredentialProvider | undefined {
   if (id && secret)
-    return staticCredentials({ accessKeyId: id, secretAccessKey: secret, sessionToken: session });
+    return staticCredentials({ accessKeyId: id, secretAccessKey: secret, sessionToken: session, source });
   if (id || secret)
     throw new DownloadError("credentials", `${what}: only one of ${names} is set; both are needed`);
   return undefined;
@@ -167,7 +176,12 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
       const defaultHub = /(^|\.)huggingface\.co$/i.test(hub.url.hostname);
       return createHfSource({
         endpoint: hub.url.href,
-        token: pick(creds, "huggingface_token", "hf_token") ?? (hub.own ? undefined : s.hf.token),
+        // The environment's token (HF_TOKEN or the login token file) only for the environment's hub.
+        token: pick(creds, "huggingface_token", "hf_token")
+          ? hfToken(pick(creds, "huggingface_token", "hf_token"), undefined, true)
+          : hub.own
+            ? hfToken(undefined, undefined)
+            : hfToken(s.hf.token, s.hf.tokenFile),
         revision: pick(creds, "hf_revision") ?? s.hf.revision,
         guard: urlGuard({
           allowed,
@@ -203,30 +217,13 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         pick(creds, "aws_session_token"),
         uri.raw,
         "aws_access_key_id / aws_secret_access_key",
+        "the request's credentials",
       );
-      if (ep.own && !fromMap)
-        throw noEnvCredentials(uri.raw, ep.url, "aws_access_key_id and aws_secret_access_key");
-      const provider =
-        fromMap ??
-        keysOrFail(
-          s.aws.accessKeyId,
-          s.aws.secretAccessKey,
-          s.aws.sessionToken,
-          uri.raw,
-          "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-        ) ??
-        (s.aws.roleArn && s.aws.webIdentityTokenFile
-          ? webIdentityCredentials({
-              roleArn: s.aws.roleArn,
-              tokenFile: s.aws.webIdentityTokenFile,
-              stsEndpoint: s.aws.stsEndpoint ?? `https://sts.${region}.amazonaws.com/`,
-            })
-          : undefined);
-      if (!provider)
-        throw new DownloadError(
-          "credentials",
-          `${uri.raw}: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (web identity)`,
-        );
+      const anonymous = !fromMap && (anonymousRequested(creds) || s.aws.anonymous);
+      if (ep.own && !fromMap && !anonymous)
+        throw noEnvCredentials(uri.raw, ep.url, "aws_access_key_id and aws_secret_access_key (or anonymous)");
+      // Environment credentials (the chain) only for the environment's endpoint.
+      const provider = anonymous ? null : (fromMap ?? awsCredentialChain(s.aws, region, uri.raw));
       return createS3Source({
         endpoint: ep.url.href,
         region,
@@ -255,6 +252,7 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         pick(creds, "TOS_SESSION_KEY") ?? own(s.tos.sessionKey),
         uri.raw,
         "TOS_ACCESS_KEY / TOS_SECRET_KEY",
+        "TOS keys (request or TOS_ACCESS_KEY)",
       );
       if (!provider)
         throw ep.own
@@ -291,6 +289,7 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         undefined,
         uri.raw,
         "GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY",
+        "GCS HMAC keys",
       );
       if (!provider)
         throw ep.own

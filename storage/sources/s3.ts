@@ -3,7 +3,7 @@
 import { AwsClient } from "aws4fetch";
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
-import type { CredentialProvider } from "./credentials.ts";
+import type { CredentialProvider } from "./credentials/types.ts";
 import type { UrlGuard } from "./guard.ts";
 import {
   bodyOf,
@@ -21,7 +21,8 @@ export interface S3Options {
   endpoint: string;
   region: string;
   addressing: "path" | "virtual";
-  credentials: CredentialProvider;
+  /** null: unsigned requests (anonymous access to a public bucket). */
+  credentials: CredentialProvider | null;
   /** GCS lists with ListObjects v1 (marker); everything else with v2 (continuation token). */
   listVersion?: 1 | 2;
   /** Name shown in messages: "s3", "tos", "gcs". */
@@ -31,6 +32,7 @@ export interface S3Options {
 }
 
 const PLAIN_MD5 = /^[0-9a-f]{32}$/;
+const AUTH_FAILURE = new Set([400, 401, 403]);
 
 export function createS3Source(opts: S3Options): Source {
   const base = new URL(opts.endpoint);
@@ -54,23 +56,37 @@ export function createS3Source(opts: S3Options): Source {
     how: { bulk?: boolean } = {},
   ): Promise<Response> {
     await opts.guard?.(new URL(url), what);
+    const headers = new Headers(init.headers);
+    headers.set("user-agent", USER_AGENT);
+    if (!opts.credentials) {
+      const res = await send(url, { method: init.method ?? "GET", headers, signal: init.signal }, what, how);
+      if (AUTH_FAILURE.has(res.status)) await failFor(res, `${what} (unsigned: anonymous access)`);
+      return res;
+    }
     const creds = await opts.credentials();
     const key = `${creds.accessKeyId}\n${creds.sessionToken ?? ""}`;
     let client = clients.get(key);
     if (!client) {
       clients.clear();
-      client = new AwsClient({ ...creds, service: "s3", region: opts.region });
+      client = new AwsClient({
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        sessionToken: creds.sessionToken,
+        service: "s3",
+        region: opts.region,
+      });
       clients.set(key, client);
     }
-    const headers = new Headers(init.headers);
-    headers.set("user-agent", USER_AGENT);
     const signed = await client.sign(url, { method: init.method ?? "GET", headers });
-    return send(
+    const res = await send(
       signed.url,
       { method: signed.method, headers: signed.headers, signal: init.signal },
       what,
       how,
     );
+    // A refused or expired credential: the message names where it came from.
+    if (AUTH_FAILURE.has(res.status)) await failFor(res, `${what} (credentials from ${creds.source})`);
+    return res;
   }
 
   async function* listPrefix(
@@ -116,6 +132,10 @@ export function createS3Source(opts: S3Options): Source {
   }
 
   return {
+    async authenticate() {
+      await opts.credentials?.();
+    },
+
     async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
       const bucket = uri.bucket!;
       const key = uri.path.replace(/\/+$/, "");

@@ -39,6 +39,16 @@ export interface FakeS3Options {
   /** Keys per ListObjects page (default 1000). */
   maxKeys?: number;
   sts?: { roleArn: string; token: string; ttlSeconds?: number };
+  /** Buckets that answer unsigned requests (signed ones are still checked). */
+  publicBuckets?: string[];
+}
+
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch ms. */
+  expires: number;
 }
 
 export interface FakeS3 {
@@ -56,6 +66,8 @@ export interface FakeS3 {
   /** Requests answered so far, by kind ("list", "head", "get", "sts", "denied"). */
   counts: Record<string, number>;
   stsIssued: Array<{ accessKeyId: string; expires: number }>;
+  /** Temporary credentials this S3 accepts until `expires` (for fakes of STS, IMDS, container endpoints). */
+  issue(ttlSeconds: number): IssuedCredentials;
   stop(): Promise<void>;
 }
 
@@ -100,6 +112,15 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
   async function authorize(req: Request): Promise<Response | null> {
     if (opts.anonymous) return null;
     const auth = req.headers.get("authorization") ?? "";
+    if (!auth && opts.publicBuckets?.length) {
+      const u = new URL(req.url);
+      const host = (req.headers.get("host") ?? "").split(":")[0]!;
+      const bucket =
+        /^\d+\.\d+\.\d+\.\d+$/.test(host) || host === "localhost" || !host.includes(".")
+          ? decodeURIComponent(u.pathname.split("/")[1] ?? "")
+          : host.split(".")[0]!;
+      if (opts.publicBuckets.includes(bucket)) return null;
+    }
     const m = /Credential=([^/]+)\/[^,]+, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)/.exec(auth);
     if (!m) return xmlError(403, "AccessDenied", "missing or malformed SigV4 Authorization");
     const cred = secrets.get(m[1]!);
@@ -137,6 +158,16 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
     return null;
   }
 
+  function issue(ttlSeconds: number): IssuedCredentials {
+    const accessKeyId = `ASIA${randomBytes(8).toString("hex").toUpperCase()}`;
+    const secretAccessKey = randomBytes(20).toString("base64");
+    const sessionToken = randomBytes(32).toString("base64");
+    const expires = Date.now() + ttlSeconds * 1000;
+    secrets.set(accessKeyId, { secret: secretAccessKey, session: sessionToken, expires });
+    stsIssued.push({ accessKeyId, expires });
+    return { accessKeyId, secretAccessKey, sessionToken, expires };
+  }
+
   function sts(form: URLSearchParams): Response {
     counts.sts!++;
     const cfg = opts.sts;
@@ -144,12 +175,12 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
       return xmlError(400, "InvalidAction", "unsupported");
     if (form.get("RoleArn") !== cfg.roleArn || form.get("WebIdentityToken") !== cfg.token)
       return xmlError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
-    const id = `ASIA${randomBytes(8).toString("hex").toUpperCase()}`;
-    const secret = randomBytes(20).toString("base64");
-    const session = randomBytes(32).toString("base64");
-    const expires = Date.now() + (cfg.ttlSeconds ?? 3600) * 1000;
-    secrets.set(id, { secret, session, expires });
-    stsIssued.push({ accessKeyId: id, expires });
+    const {
+      accessKeyId: id,
+      secretAccessKey: secret,
+      sessionToken: session,
+      expires,
+    } = issue(cfg.ttlSeconds ?? 3600);
     return new Response(
       `<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>${secret}</SecretAccessKey><SessionToken>${session}</SessionToken><Expiration>${new Date(expires).toISOString()}</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`,
       { headers: { "content-type": "text/xml" } },
@@ -253,6 +284,7 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
     throttle,
     counts,
     stsIssued,
+    issue,
     async put(bucket, key, body, o = {}) {
       const etag = o.etag ?? `"${await md5Of(body)}"`;
       const prev = bucketOf(bucket).get(key);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { downloadModel, makeFetchToDir } from "../../storage/download.ts";
-import { webIdentityCredentials } from "../../storage/sources/credentials.ts";
+import { webIdentityCredentials } from "../../storage/sources/credentials/web-identity.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
 import { randomPayload, settings, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 

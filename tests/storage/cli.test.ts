@@ -157,9 +157,14 @@ describe("airuntime download (binary)", () => {
 
   test("missing credentials -> exit 3 naming the variables", async () => {
     const local = await tempDir("cli-creds");
-    const r = await run(["s3://bkt/llm/m1", "--local-dir", local], { AWS_ENDPOINT_URL: s3.url });
+    // No source of the chain is configured (instance metadata disabled: tests never touch link-local).
+    const r = await run(["s3://bkt/llm/m1", "--local-dir", local], {
+      AWS_ENDPOINT_URL: s3.url,
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
     expect(r.code).toBe(3);
     expect(r.out).toContain("AWS_ACCESS_KEY_ID");
+    expect(r.out).toContain("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     const r2 = await run(["s3://bkt/llm/m1", "--local-dir", local], {
       AWS_ENDPOINT_URL: s3.url,
       AWS_ACCESS_KEY_ID: AK,

@@ -1,0 +1,77 @@
+// What every credential provider hands out, and the cache that refreshes temporary credentials before they
+// expire (concurrent callers share one refresh). `source` names where the credentials came from, for
+// messages: it is never secret.
+import { registerSecret } from "../../../redact.ts";
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Epoch milliseconds; absent for long-lived keys. */
+  expiration?: number;
+  /** Where these came from ("environment (AWS_ACCESS_KEY_ID)", "EKS Pod Identity http://..."). */
+  source: string;
+}
+
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
+/** A bearer token (OAuth access token, HF token) with where it came from. */
+export interface BearerToken {
+  token: string;
+  expiration?: number;
+  source: string;
+}
+
+export type TokenProvider = () => Promise<BearerToken>;
+
+export interface RefreshOptions {
+  /** Refresh this long before the expiration (default 5 minutes). */
+  refreshBeforeMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Caches what `fetchFresh` returns until `refreshBeforeMs` before its expiration (no expiration: forever);
+ * concurrent callers share one fetch; a failed fetch is not cached.
+ */
+export function refreshing<T extends { expiration?: number }>(
+  fetchFresh: () => Promise<T>,
+  o: RefreshOptions = {},
+): () => Promise<T> {
+  let cached: T | undefined;
+  let inflight: Promise<T> | undefined;
+  const now = o.now ?? Date.now;
+  const margin = o.refreshBeforeMs ?? 5 * 60_000;
+  return async () => {
+    if (cached && (cached.expiration === undefined || cached.expiration - margin > now())) return cached;
+    inflight ??= fetchFresh()
+      .then((v) => {
+        cached = v;
+        return v;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+}
+
+/** Register every secret part of a credential set for redaction and return it. */
+export function registered(c: AwsCredentials): AwsCredentials {
+  registerSecret(c.secretAccessKey);
+  registerSecret(c.sessionToken);
+  return c;
+}
+
+/** Static keys (environment, a request's credentials map, a shared credentials file). */
+export function staticCredentials(c: Omit<AwsCredentials, "expiration">): CredentialProvider {
+  registered(c);
+  return async () => c;
+}
+
+/** Parse an ISO-8601 / RFC 3339 expiration; absent or unparsable -> undefined. */
+export function parseExpiration(v: unknown): number | undefined {
+  if (typeof v !== "string" || v === "") return undefined;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
