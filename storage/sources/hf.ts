@@ -4,7 +4,7 @@ import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 import type { HfTokenProvider } from "./credentials/hf-token.ts";
 import type { UrlGuard } from "./guard.ts";
-import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
+import { bodyOf, checkRange, discard, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
 
 export interface HfOptions {
   endpoint: string;
@@ -52,7 +52,7 @@ export function createHfSource(opts: HfOptions): Source {
     const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
     const res = await send(url, { headers: headersFor(url), signal }, what, { guard });
     if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
+      await discard(res);
       throw new DownloadError(
         "auth",
         token
@@ -119,7 +119,7 @@ export function createHfSource(opts: HfOptions): Source {
           if (range) checkRange(res, range, what);
           return bodyOf(res, what);
         }
-        await res.body?.cancel();
+        await discard(res);
         cdn.delete(key);
       }
       const path = file.path.split("/").map(encodeURIComponent).join("/");
@@ -127,7 +127,7 @@ export function createHfSource(opts: HfOptions): Source {
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
         const res = await send(url, { headers: headersFor(url, extra), signal }, what, { bulk: true, guard });
         if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
-          await res.body?.cancel();
+          await discard(res);
           url = new URL(res.headers.get("location")!, url);
           continue;
         }

@@ -28,7 +28,7 @@ export async function send(
     const res = await sendOnce(u, { ...init, headers, redirect: "manual" }, what, opts.bulk ?? false);
     const location = res.headers.get("location");
     if (!follow || res.status < 300 || res.status >= 400 || !location) return res;
-    await res.body?.cancel();
+    await discard(res);
     if (hop >= MAX_FOLLOW) throw new DownloadError("network", `${what}: too many redirects`);
     const next = new URL(location, u);
     if (next.origin !== u.origin) headers.delete("authorization"); // as fetch does across origins
@@ -100,6 +100,12 @@ function rateLimitReset(res: Response): string | null {
 export function bodyOf(res: Response, what: string): ReadableStream<Uint8Array> {
   if (!res.body) throw new DownloadError("network", `empty response body from ${what}`);
   return res.body;
+}
+
+/** Throw a response body away. A server that resets the connection mid-body (the body was not wanted)
+ *  must not fail the caller, who already has what it needed from the headers. */
+export async function discard(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => {});
 }
 
 export const rangeHeader = (r: { start: number; end: number }) => `bytes=${r.start}-${r.end - 1}`;

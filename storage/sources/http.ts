@@ -3,7 +3,7 @@
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 import type { UrlGuard } from "./guard.ts";
-import { bodyOf, checkRange, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
+import { bodyOf, checkRange, discard, failFor, rangeHeader, send, USER_AGENT } from "./http-util.ts";
 
 /** `guard` checks the URL and every redirect hop before it is requested (see guard.ts). */
 export function createHttpSource(opts: { guard: UrlGuard; headers?: Record<string, string> }): Source {
@@ -18,7 +18,7 @@ export function createHttpSource(opts: { guard: UrlGuard; headers?: Record<strin
         { guard },
       );
       if (!res.ok) await failFor(res, uri.raw);
-      await res.body?.cancel();
+      await discard(res);
       const name = uri.path.split("/").filter(Boolean).pop() ?? "downloaded_file";
       const etag = res.headers.get("etag") ?? undefined;
       const strong = etag && !etag.startsWith("W/") ? etag : undefined;
