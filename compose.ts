@@ -62,6 +62,8 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
 
   // Weights of engines this sidecar launched (set once the lifecycle has started; DELETE refuses them).
   let launchedModelPaths: () => string[] = () => [];
+  // Engine calls and request waits both stay under the AIBrix controller's 30 s client timeout.
+  const engineCallMs = Math.min(config.engineTimeoutMs, 25_000);
   // Model downloads (storage/): /v1/model/download|list|status, DELETE /v1/model/{name}.
   const models = modelRoutes({
     config,
@@ -72,9 +74,9 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
   closers.push(() => models.stop());
   areas.push({ app: models.app, specs: models.specs });
 
-  // ModelClaim engine lifecycle (lifecycle/). Mounted before the attached engine's sleep/wake so those
-  // routes answer for engines this sidecar launched and pass every other model_name on. Sidecar stop()
-  // leaves launched engines running: they belong to the pod and the next sidecar re-adopts them.
+  // ModelClaim engine lifecycle (lifecycle/), with sleep/wake for launched engines and the attached one.
+  // Sidecar stop() leaves launched engines running: they belong to the pod and the next sidecar re-adopts
+  // them.
   const lifecycle = await startLifecycle(config.lifecycle, {
     log: log.child({ component: "lifecycle" }),
     env: environment(),
@@ -85,18 +87,22 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     allowedSources: config.downloader.allowedSources,
     engineFor: (kind, baseUrl) =>
       (ENGINE_KINDS as readonly string[]).includes(kind)
-        ? createEngineAdapter(kind as EngineKind, { baseUrl, timeoutMs: 10_000 })
+        ? createEngineAdapter(kind as EngineKind, { baseUrl, timeoutMs: engineCallMs })
         : null,
+    attached: engine,
+    engineTimeoutMs: engineCallMs,
   });
   closers.push(() => lifecycle.stop());
-  launchedModelPaths = () =>
-    [...lifecycle.manager.instances.values()].flatMap((i) => (i.rec.model_path ? [i.rec.model_path] : []));
+  launchedModelPaths = lifecycle.modelPaths;
+  readiness.onChange((h) => {
+    if (h.healthy) lifecycle.actions.attachedRestarted();
+  });
   areas.push({
-    app: lifecycleRoutes(lifecycle, { passOtherModels: true }),
-    specs: lifecycleSpecs.filter((s) => !/\/(sleep|wake)$/.test(s.path)),
+    app: lifecycleRoutes(lifecycle, log.child({ component: "lifecycle" })),
+    specs: lifecycleSpecs,
   });
 
-  // LoRA adapters (load/unload/list, self-healing) and sleep/wake of the attached engine.
+  // LoRA adapters (load/unload/list, self-healing).
   const loraParts = await composeLora({ config, engine, readiness, log, metrics: ownMetrics });
   closers.push(() => loraParts.stop());
   areas.push(...loraParts.areas);

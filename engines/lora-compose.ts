@@ -1,14 +1,11 @@
-// Wiring of the LoRA area and sleep/wake for the attached engine, kept out of compose.ts so that file
-// stays a short list of areas.
+// Wiring of the LoRA area, kept out of compose.ts so that file stays a short list of areas.
 import type { Area } from "../app.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "../metrics/own.ts";
 import { loraRoutes, loraSpecs } from "../routes/lora.ts";
-import { runtimeSleepWakeRoutes, runtimeSleepWakeSpecs } from "../routes/runtime.ts";
 import { makeFetchToDir } from "../storage/download.ts";
 import type { FetchToDir } from "../storage/types.ts";
-import { attachedSleepWake, type SleepWake } from "./attached-lifecycle.ts";
 import { createLoraManager, type LoraManager } from "./lora.ts";
 import { startLoraHealer } from "./lora-heal.ts";
 import { loraMetrics } from "./lora-metrics.ts";
@@ -18,7 +15,6 @@ import type { EngineAdapter } from "./types.ts";
 
 export interface LoraParts {
   lora: LoraManager;
-  sleepWake: SleepWake;
   areas: Area[];
   stop(): void;
 }
@@ -52,17 +48,9 @@ export async function composeLora(o: {
   });
   // The adapter check runs every 5 health probes (5 s by default): one GET of the engine's model list.
   const healer = startLoraHealer(lora, readiness, Math.max(5 * config.readyIntervalMs, 250), log);
-  const sleepWake = attachedSleepWake(engine, engineTimeoutMs);
-  readiness.onChange((h) => {
-    if (h.healthy) sleepWake.engineRestarted();
-  });
   return {
     lora,
-    sleepWake,
-    areas: [
-      { app: loraRoutes(lora, engine), specs: loraSpecs },
-      { app: runtimeSleepWakeRoutes(sleepWake), specs: runtimeSleepWakeSpecs },
-    ],
+    areas: [{ app: loraRoutes(lora, engine), specs: loraSpecs }],
     stop() {
       healer.stop();
       lora.stop();

@@ -12,7 +12,7 @@ import type { FetchToDir } from "../storage/types.ts";
 import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
-import { keyedSerial } from "./keyed.ts";
+import { keyedSerial } from "../lib/keyed-serial.ts";
 import { removeDownloaded } from "./lora-cleanup.ts";
 import { resolveCredentials } from "./lora-credentials.ts";
 import type { AdapterRecord, AdapterStore } from "./lora-store.ts";

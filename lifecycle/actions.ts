@@ -1,129 +1,229 @@
-// Sleep, wake and KV limit on a launched engine, idempotent by operation_id (AIBrix §1.9): a repeated id,
-// or nothing to do (already asleep / not asleep), answers applied:false. 404 for an unknown model, 409 for
-// an engine kind without sleep, 500 when the engine or the KV command fails.
-import type { EngineAdapter } from "../engines/types.ts";
-import { errorMessage } from "../errors.ts";
+// Sleep, wake and KV limit, idempotent by operation_id (AIBrix §1.9): a repeated id, or nothing to do
+// (already asleep / not asleep), answers applied:false. One frame for every engine: those this sidecar
+// launched (state in the core) and the engine it is attached to (a model it serves; the phase is kept in
+// memory and reset when the engine restarts). Completed ids go to the one persisted operation log.
+// 404 for a model no engine serves, 409 for an engine kind without sleep (AIBrix), 500 (or the engine's
+// own 5xx) when the engine or the KV command fails.
+import type { CallCtx, EngineAdapter } from "../engines/types.ts";
+import { AppError, errorMessage } from "../errors.ts";
+import type { LifecycleCore } from "./core.ts";
 import { detailError } from "./errors.ts";
-import type { Instance, LifecycleManager, OperationResult } from "./manager.ts";
+import type { KvLimiter } from "./kv.ts";
 import type { LifecycleAction } from "./types.ts";
 
-const ENGINE_CALL_TIMEOUT_MS = 10_000;
-
-function requireInstance(m: LifecycleManager, model: string): Instance {
-  const inst = m.instances.get(model);
-  if (!inst) throw detailError(404, `model '${model}' is not active`, "model_not_active");
-  return inst;
+export interface OperationResult {
+  status: "success";
+  model_name: string;
+  operation_id: string;
+  applied: boolean;
+  phase: string;
 }
 
-function adapterFor(m: LifecycleManager, inst: Instance, action: "sleep" | "wake"): EngineAdapter {
-  const a = m.o.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
-  if (!a?.[action])
-    throw detailError(409, `${action} is unsupported for engine '${inst.rec.engine}'`, "unsupported");
-  return a;
+export interface ActionDeps {
+  core: LifecycleCore;
+  /** An adapter for a launched engine (sleep/wake are its capabilities). */
+  engineFor(kind: string, baseUrl: string): EngineAdapter | null;
+  /** null: no KV limit command configured (kv-limit answers 501). */
+  kvLimiter: KvLimiter | null;
+  /** The engine the sidecar is attached to: sleep/wake of the models it serves. */
+  attached?: EngineAdapter;
+  /** Deadline of one engine call. */
+  engineTimeoutMs: number;
 }
 
-/** The shared frame: model lock, idempotency by operation id, metrics, persistence. */
-function operation(
-  m: LifecycleManager,
-  action: LifecycleAction,
-  model: string,
-  operationId: string,
-  body: (inst: Instance) => Promise<boolean>,
-): Promise<OperationResult> {
-  requireInstance(m, model);
-  return m.withModel(model, async () => {
-    const inst = requireInstance(m, model);
-    const reply = (applied: boolean): OperationResult => ({
-      status: "success",
-      model_name: model,
-      operation_id: operationId,
-      applied,
-      phase: inst.rec.phase,
-    });
-    if (m.ops.has(action, model, operationId)) {
-      m.o.metrics?.operation(action, model, "skipped", 0);
-      return reply(false);
-    }
-    const t0 = performance.now();
-    const seconds = () => (performance.now() - t0) / 1000;
-    let applied: boolean;
-    try {
-      applied = await body(inst);
-    } catch (e) {
-      m.o.metrics?.operation(action, model, "failed", seconds());
-      throw e;
-    }
-    m.ops.record(action, model, operationId);
-    m.o.metrics?.operation(action, model, applied ? "applied" : "skipped", seconds());
-    await m.persist();
-    return reply(applied);
+export interface LifecycleActions {
+  sleep(model: string, level: 1 | 2, operationId: string, ctx?: CallCtx): Promise<OperationResult>;
+  wake(model: string, operationId: string, ctx?: CallCtx): Promise<OperationResult>;
+  kvLimit(model: string, limitBytes: number, operationId: string): Promise<OperationResult>;
+  /** The attached engine restarted: it is awake again. */
+  attachedRestarted(): void;
+}
+
+/** Where a sleep or wake goes: a launched engine, or the attached one. */
+interface Target {
+  lock: string;
+  kind: string;
+  adapter: EngineAdapter | null;
+  phase(): string;
+  /** Under the lock: the model is still there (404 otherwise). */
+  check(ctx: CallCtx): Promise<void>;
+  /** Throws when the engine's state forbids a sleep (a launched engine that is not running). */
+  canSleep(): void;
+  slept(): void;
+  woke(): void;
+}
+
+const notActive = (model: string) => detailError(404, `model '${model}' is not active`, "model_not_active");
+
+export function createLifecycleActions(d: ActionDeps): LifecycleActions {
+  const { core } = d;
+  let attachedPhase: "active" | "sleeping" = "active";
+
+  function launchedTarget(model: string): Target | null {
+    const inst = core.get(model);
+    if (!inst) return null;
+    return {
+      lock: model,
+      kind: inst.rec.engine,
+      adapter: d.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`),
+      phase: () => inst.rec.phase,
+      async check() {
+        if (core.get(model) !== inst) throw notActive(model);
+      },
+      canSleep() {
+        const phase = inst.rec.phase;
+        if (phase !== "active" && phase !== "booting")
+          throw detailError(
+            409,
+            `model '${model}' is ${phase}; only a running engine can sleep`,
+            "wrong_phase",
+          );
+      },
+      slept: () => core.setPhase(inst, "sleeping"),
+      // The supervisor promotes it to active once /health answers.
+      woke: () => core.setPhase(inst, "booting"),
+    };
+  }
+
+  function attachedTarget(model: string, engine: EngineAdapter): Target {
+    return {
+      lock: "\u0000attached",
+      kind: engine.kind,
+      adapter: engine,
+      phase: () => attachedPhase,
+      async check(ctx) {
+        let list: unknown;
+        try {
+          list = await engine.listModels(ctx);
+        } catch (e) {
+          if (e instanceof AppError) throw detailError(e.status >= 500 ? e.status : 502, e.message, e.code);
+          throw e;
+        }
+        const data = (list as { data?: Array<{ id?: unknown; parent?: unknown }> })?.data ?? [];
+        if (!data.some((m) => m.id === model && !m.parent)) throw notActive(model);
+      },
+      canSleep() {},
+      slept: () => {
+        attachedPhase = "sleeping";
+      },
+      woke: () => {
+        attachedPhase = "active";
+      },
+    };
+  }
+
+  const targetOf = (model: string): Target => {
+    const t = launchedTarget(model) ?? (d.attached ? attachedTarget(model, d.attached) : null);
+    if (!t) throw notActive(model);
+    return t;
+  };
+
+  const ctxOf = (ctx?: CallCtx): CallCtx => ({
+    signal: AbortSignal.any([AbortSignal.timeout(d.engineTimeoutMs), ...(ctx ? [ctx.signal] : [])]),
+    authorization: ctx?.authorization,
   });
-}
 
-export function sleepModel(
-  m: LifecycleManager,
-  model: string,
-  level: 1 | 2,
-  operationId: string,
-): Promise<OperationResult> {
-  adapterFor(m, requireInstance(m, model), "sleep");
-  return operation(m, "sleep", model, operationId, async (inst) => {
-    if (inst.rec.phase === "sleeping") return false;
-    if (inst.rec.phase !== "active" && inst.rec.phase !== "booting")
-      throw detailError(
-        409,
-        `model '${model}' is ${inst.rec.phase}; only a running engine can sleep`,
-        "wrong_phase",
-      );
-    try {
-      await adapterFor(m, inst, "sleep").sleep!(level, {
-        signal: AbortSignal.timeout(ENGINE_CALL_TIMEOUT_MS),
+  /** The shared frame: lock, idempotency by operation id, metrics, persistence. */
+  function operation(
+    action: LifecycleAction,
+    model: string,
+    operationId: string,
+    t: Pick<Target, "lock" | "phase" | "check">,
+    ctx: CallCtx | undefined,
+    body: (c: CallCtx) => Promise<boolean>,
+  ): Promise<OperationResult> {
+    return core.withModel(t.lock, async () => {
+      const c = ctxOf(ctx);
+      await t.check(c);
+      const reply = (applied: boolean): OperationResult => ({
+        status: "success",
+        model_name: model,
+        operation_id: operationId,
+        applied,
+        phase: t.phase(),
       });
-    } catch (e) {
-      throw detailError(500, `sleep of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
-    }
-    m.setPhase(inst, "sleeping");
-    return true;
-  });
+      if (core.operations.has(action, model, operationId)) {
+        core.metrics?.operation(action, model, "skipped", 0);
+        return reply(false);
+      }
+      const t0 = performance.now();
+      const seconds = () => (performance.now() - t0) / 1000;
+      let applied: boolean;
+      try {
+        applied = await body(c);
+      } catch (e) {
+        core.metrics?.operation(action, model, "failed", seconds());
+        throw e;
+      }
+      core.operations.record(action, model, operationId);
+      core.metrics?.operation(action, model, applied ? "applied" : "skipped", seconds());
+      await core.persist();
+      return reply(applied);
+    });
+  }
+
+  function sleepOrWake(
+    action: "sleep" | "wake",
+    model: string,
+    level: 1 | 2,
+    operationId: string,
+    ctx?: CallCtx,
+  ): Promise<OperationResult> {
+    const t = targetOf(model);
+    const adapter = t.adapter;
+    if (!adapter?.[action])
+      throw detailError(409, `${action} is unsupported for engine '${t.kind}'`, "unsupported");
+    return operation(action, model, operationId, t, ctx, async (c) => {
+      const asleep = t.phase() === "sleeping";
+      if (action === "sleep" ? asleep : !asleep) return false;
+      if (action === "sleep") t.canSleep();
+      try {
+        if (action === "sleep") await adapter.sleep!(level, c);
+        else await adapter.wake!(c);
+      } catch (e) {
+        throw engineFailure(action, model, e);
+      }
+      if (action === "sleep") t.slept();
+      else t.woke();
+      return true;
+    });
+  }
+
+  return {
+    sleep: (model, level, operationId, ctx) => sleepOrWake("sleep", model, level, operationId, ctx),
+    wake: (model, operationId, ctx) => sleepOrWake("wake", model, 1, operationId, ctx),
+    kvLimit(model, limitBytes, operationId) {
+      if (!core.has(model)) throw notActive(model);
+      const limiter = d.kvLimiter;
+      if (!limiter)
+        throw detailError(
+          501,
+          "kv-limit needs a KV limit command: set AIRUNTIME_KVCTL_COMMAND (e.g. 'kvctl limit {ipc_name} {limit_bytes}') or put kvctl on PATH",
+          "not_implemented",
+        );
+      core.metrics?.kvRequested(model, limitBytes);
+      const t = launchedTarget(model)!;
+      return operation("kv-limit", model, operationId, t, undefined, async () => {
+        const inst = core.get(model)!;
+        try {
+          await limiter(inst.rec.ipc_name, limitBytes);
+        } catch (e) {
+          throw detailError(500, `kv-limit of model '${model}' failed: ${errorMessage(e)}`, "kvctl_failed");
+        }
+        core.metrics?.kvApplied(model, limitBytes);
+        return true;
+      });
+    },
+    attachedRestarted() {
+      attachedPhase = "active";
+    },
+  };
 }
 
-export function wakeModel(m: LifecycleManager, model: string, operationId: string): Promise<OperationResult> {
-  adapterFor(m, requireInstance(m, model), "wake");
-  return operation(m, "wake", model, operationId, async (inst) => {
-    if (inst.rec.phase !== "sleeping") return false;
-    try {
-      await adapterFor(m, inst, "wake").wake!({ signal: AbortSignal.timeout(ENGINE_CALL_TIMEOUT_MS) });
-    } catch (e) {
-      throw detailError(500, `wake of model '${model}' failed: ${errorMessage(e)}`, "engine_error");
-    }
-    // The supervisor promotes it to active once /health answers.
-    m.setPhase(inst, "booting");
-    return true;
-  });
-}
-
-export function limitKv(
-  m: LifecycleManager,
-  model: string,
-  limitBytes: number,
-  operationId: string,
-): Promise<OperationResult> {
-  requireInstance(m, model);
-  const limiter = m.o.kvLimiter;
-  if (!limiter)
-    throw detailError(
-      501,
-      "kv-limit needs a KV limit command: set AIRUNTIME_KVCTL_COMMAND (e.g. 'kvctl limit {ipc_name} {limit_bytes}') or put kvctl on PATH",
-      "not_implemented",
-    );
-  m.o.metrics?.kvRequested(model, limitBytes);
-  return operation(m, "kv-limit", model, operationId, async (inst) => {
-    try {
-      await limiter(inst.rec.ipc_name, limitBytes);
-    } catch (e) {
-      throw detailError(500, `kv-limit of model '${model}' failed: ${errorMessage(e)}`, "kvctl_failed");
-    }
-    m.o.metrics?.kvApplied(model, limitBytes);
-    return true;
-  });
+/** An engine call that failed: the engine's own 5xx (unreachable, timeout: retried by the controller) or
+ *  its 409 "unsupported" pass through; anything else is 500, as AIBrix answers. */
+function engineFailure(action: string, model: string, e: unknown): AppError {
+  const status = e instanceof AppError && (e.status >= 500 || e.status === 409) ? e.status : 500;
+  const code = e instanceof AppError ? e.code : "engine_error";
+  return detailError(status, `${action} of model '${model}' failed: ${errorMessage(e)}`, code);
 }

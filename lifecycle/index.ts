@@ -1,4 +1,5 @@
-// Builds the ModelClaim lifecycle from config: templates, KV limiter, registry re-adoption, supervisor.
+// Builds the ModelClaim lifecycle from config: the core (state + locks), the launcher, the actions
+// (sleep/wake/kv-limit for launched engines and the attached one), registry re-adoption, supervisor.
 // On sidecar shutdown the engines keep running: in AIBrix they belong to the pod, and the next sidecar
 // (after a crash, an upgrade or a SIGTERM) re-adopts them from the registry. Only deactivate stops one.
 import { accessSync, constants } from "node:fs";
@@ -10,6 +11,8 @@ import type { Logger } from "../log.ts";
 import type { OwnMetrics } from "../metrics/own.ts";
 import type { FetchToDir } from "../storage/types.ts";
 import { DEFAULT_TEMPLATES, MOCK_TEMPLATE, parseTemplate } from "./command.ts";
+import { createLifecycleActions, type LifecycleActions } from "./actions.ts";
+import { LifecycleCore } from "./core.ts";
 import { commandLimiter, type KvLimiter } from "./kv.ts";
 import { LifecycleManager } from "./manager.ts";
 import { registerLifecycleMetrics } from "./metrics.ts";
@@ -30,12 +33,20 @@ export interface LifecycleDeps {
   allowedSources?: readonly string[];
   metrics?: OwnMetrics;
   engineFor(kind: string, baseUrl: string): EngineAdapter | null;
+  /** The engine the sidecar is attached to: sleep/wake of the models it serves go through the same actions. */
+  attached?: EngineAdapter;
+  /** Deadline of one sleep/wake engine call. */
+  engineTimeoutMs?: number;
   nvidiaSmi?: string;
 }
 
 export interface Lifecycle {
+  core: LifecycleCore;
   manager: LifecycleManager;
+  actions: LifecycleActions;
   supervisor: Supervisor;
+  /** Weights paths of launched engines (a model download must not delete them). */
+  modelPaths(): string[];
   nvidiaSmi: string;
   weightCacheDir: string;
   /** Stop supervising; the engines keep running (see the file comment). */
@@ -96,7 +107,7 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
   const state = await loadRegistry(c.registryPath, log);
   const metrics = d.metrics
     ? registerLifecycleMetrics(d.metrics, () =>
-        [...manager.instances.values()].map((i) => ({
+        core.all().map((i) => ({
           model: i.rec.model_name,
           phase: i.rec.phase,
           ipcName: i.rec.ipc_name,
@@ -104,44 +115,47 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
         })),
       )
     : undefined;
-  const manager: LifecycleManager = new LifecycleManager(
-    {
-      registryPath: c.registryPath,
-      logDir: d.logDir,
-      downloadDir: d.downloadDir,
-      portRange: c.portRange,
-      templates: templatesFor(c),
-      self: selfCommand(),
-      maxRestarts: c.maxRestarts,
-      backoffBaseMs: c.restartBackoffMs,
-      backoffMaxMs: c.restartBackoffMaxMs,
-      stopGraceMs: c.stopGraceMs,
-      env: d.env,
-      fetchToDir: d.fetchToDir,
-      allowedSources: d.allowedSources,
-      kvLimiter: kvLimiterFor(c, d.env, log),
-      engineFor: d.engineFor,
-      metrics,
-      weightCacheDir: c.weightCacheDir,
-      log,
-    },
-    state.operations,
-  );
-  const counts = await readopt(manager, state.engines);
+  const core: LifecycleCore = new LifecycleCore(c.registryPath, log, metrics, state.operations);
+  const manager = new LifecycleManager(core, {
+    logDir: d.logDir,
+    downloadDir: d.downloadDir,
+    portRange: c.portRange,
+    templates: templatesFor(c),
+    self: selfCommand(),
+    maxRestarts: c.maxRestarts,
+    backoffBaseMs: c.restartBackoffMs,
+    backoffMaxMs: c.restartBackoffMaxMs,
+    stopGraceMs: c.stopGraceMs,
+    env: d.env,
+    fetchToDir: d.fetchToDir,
+    allowedSources: d.allowedSources,
+    weightCacheDir: c.weightCacheDir,
+  });
+  const actions = createLifecycleActions({
+    core,
+    engineFor: d.engineFor,
+    kvLimiter: kvLimiterFor(c, d.env, log),
+    attached: d.attached,
+    engineTimeoutMs: d.engineTimeoutMs ?? 10_000,
+  });
+  const counts = await readopt(core, manager, state.engines);
   if (state.engines.length > 0) log.info("engine registry re-adopted", { path: c.registryPath, ...counts });
-  const supervisor = startSupervisor(manager, c.supervisorIntervalMs, {
+  const supervisor = startSupervisor({ core, manager, engineFor: d.engineFor }, c.supervisorIntervalMs, {
     nvidiaSmi: d.nvidiaSmi ?? "nvidia-smi",
   });
   manager.onExit = () => void supervisor.tick().then(() => supervisor.tick());
-  manager.onBoot = () => supervisor.kick();
+  core.onBoot = () => supervisor.kick();
   return {
+    core,
     manager,
+    actions,
     supervisor,
+    modelPaths: () => core.all().flatMap((i) => (i.rec.model_path ? [i.rec.model_path] : [])),
     nvidiaSmi: d.nvidiaSmi ?? "nvidia-smi",
     weightCacheDir: c.weightCacheDir,
     stop() {
       supervisor.stop();
-      manager.close();
+      core.close();
     },
   };
 }

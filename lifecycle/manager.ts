@@ -1,35 +1,25 @@
-// The ModelClaim lifecycle manager: the state of every engine this sidecar launches, activate (port,
-// intent persisted before any spawn, weights via weights.ts), launch, deactivate and restart decisions.
-// Sleep, wake and KV limits live in actions.ts, supervision in supervisor.ts, re-adoption in readopt.ts.
-//
-// Locking (fixes AIBrix B18): each model has its own mutex for state changes; reads (list, snapshot) take
-// none, and downloads run outside every lock, so a long download delays nothing but its own engine.
+// Launching engines for ModelClaims: activate (port, intent persisted before any spawn, weights via
+// weights.ts), launch, deactivate and restart decisions, over the lifecycle core (state + per-model lock,
+// core.ts). Sleep, wake and KV limits live in actions.ts, supervision in supervisor.ts, re-adoption in
+// readopt.ts.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { EngineAdapter } from "../engines/types.ts";
 import { errorMessage } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { redactString, registerSecret } from "../redact.ts";
+import { registerSecret } from "../redact.ts";
 import { enginePathAllowed } from "../security/sources.ts";
 import type { FetchToDir } from "../storage/types.ts";
-import { limitKv, sleepModel, wakeModel } from "./actions.ts";
 import { argProblem, engineArgs, expandCommand, ipcNameFor, redactArgv } from "./command.ts";
 import { activateError } from "./errors.ts";
-import type { KvLimiter } from "./kv.ts";
-import { KeyedMutex } from "./lock.ts";
-import type { LifecycleMetrics } from "./metrics.ts";
+import type { Instance, LifecycleCore } from "./core.ts";
 import { writeServedMarker } from "./markers.ts";
-import { OperationLog } from "./operations.ts";
 import { canBind, pickPort } from "./ports.ts";
 import { isOurProcess, signalGroup, spawnGroup, stopGroup } from "./proc.ts";
-import { createRegistry, type Registry } from "./registry.ts";
 import { type ClearActivation, clearOfRecord, persistable } from "./secrets.ts";
-import type { ClaimRef, EngineConfig, EngineRecord, Phase } from "./types.ts";
+import type { ClaimRef, EngineConfig } from "./types.ts";
 import { nowIso } from "./types.ts";
 import { downloadWeights } from "./weights.ts";
 
-export interface LifecycleOptions {
-  registryPath: string;
+export interface LaunchSettings {
   /** Engine stdout/stderr go to <logDir>/<model>.log. */
   logDir: string;
   /** Where remote weights are downloaded: <downloadDir>/<model_name>. */
@@ -48,14 +38,8 @@ export interface LifecycleOptions {
   fetchToDir?: FetchToDir;
   /** AIRUNTIME_ALLOWED_SOURCES, for artifact_url values the engine reads as given (paths, repo ids). */
   allowedSources?: readonly string[];
-  /** null: no KV limit command configured (kv-limit answers 501). */
-  kvLimiter: KvLimiter | null;
-  /** An adapter for a launched engine (sleep/wake are its capabilities). */
-  engineFor(kind: string, baseUrl: string): EngineAdapter | null;
-  metrics?: LifecycleMetrics;
   /** AIBrix cache markers go to <weightCacheDir>/.aibrix/served/<model>.json. */
   weightCacheDir?: string;
-  log: Logger;
 }
 
 export interface ActivateRequest {
@@ -70,106 +54,45 @@ export interface ActivateRequest {
   additional_config?: Record<string, string> | null;
 }
 
-export interface OperationResult {
-  status: "success";
-  model_name: string;
-  operation_id: string;
-  applied: boolean;
-  phase: Phase;
-}
-
-/** One engine as the manager tracks it: the persisted record plus in-memory handles. */
-export interface Instance {
-  rec: EngineRecord;
-  /** Aborts the weights download while one runs. */
-  download?: AbortController;
-  /** Credentials from the activation: kept in memory only, never written to the registry. */
-  credentials?: Record<string, string>;
-  /** The activation's clear values (secret engine args, signed artifact_url): memory only (secrets.ts). */
-  clear?: ClearActivation;
-  /** Spawned by this process (a start time may be unknown without /proc; the process is still ours). */
-  spawnedHere?: boolean;
-  hbmPeak: number;
-}
-
 const PORTS_LOCK = "\u0000ports";
 const SECRETS_LOST =
   "the activation's secret engine args or artifact_url credentials are kept in memory only and were lost when the sidecar restarted; deactivate and activate the model again";
 const SIDECAR_ONLY_ENV = new Set(["AIRUNTIME_API_KEY", "AIRUNTIME_API_KEY_FILE"]);
 
 export class LifecycleManager {
-  readonly instances = new Map<string, Instance>();
-  readonly ops: OperationLog;
-  readonly registry: Registry;
-  private readonly mutex = new KeyedMutex();
   private readonly portsInFlight = new Set<number>();
   /** Set by the supervisor: called when an engine this process spawned exits. */
   onExit?: () => void;
-  /** Set by the supervisor: an engine entered booting or restarting. */
-  onBoot?: () => void;
-  private closed = false;
 
   constructor(
-    readonly o: LifecycleOptions,
-    initialOps: Record<string, string[]> = {},
-  ) {
-    this.ops = new OperationLog(initialOps);
-    this.registry = createRegistry(o.registryPath, () => ({
-      engines: [...this.instances.values()].map((i) => i.rec),
-      operations: this.ops.toJSON(),
-    }));
+    private readonly core: LifecycleCore,
+    private readonly settings: LaunchSettings,
+  ) {}
+
+  get portRange(): readonly [number, number] {
+    return this.settings.portRange;
   }
 
-  get log(): Logger {
-    return this.o.log;
-  }
-
-  /** Run `fn` holding the model's lock. */
-  withModel<T>(model: string, fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(model, fn);
-  }
-
-  isBusy(model: string): boolean {
-    return this.mutex.isBusy(model);
-  }
-
-  persist(): Promise<void> {
-    return this.registry.save();
-  }
-
-  setPhase(inst: Instance, phase: Phase, lastError?: string | null): void {
-    if (inst.rec.phase !== phase) {
-      this.log.info("engine phase", {
-        model: inst.rec.model_name,
-        from: inst.rec.phase,
-        to: phase,
-        error: lastError ? redactString(lastError) : undefined,
-      });
-      inst.rec.phase = phase;
-      inst.rec.last_transition = nowIso();
-      if (phase === "booting" || phase === "restarting") this.onBoot?.();
-    }
-    if (lastError !== undefined) inst.rec.last_error = lastError === null ? null : redactString(lastError);
-  }
-
-  alive(inst: Instance): boolean {
-    return inst.rec.pid !== null && isOurProcess(inst.rec.pid, inst.rec.pid_start_time);
+  get stopGraceMs(): number {
+    return this.settings.stopGraceMs;
   }
 
   // ---- activate ------------------------------------------------------------------------------------
 
   async activate(req: ActivateRequest) {
-    const template = Object.hasOwn(this.o.templates, req.engine) ? this.o.templates[req.engine] : undefined;
+    const template = Object.hasOwn(this.settings.templates, req.engine)
+      ? this.settings.templates[req.engine]
+      : undefined;
     if (!template)
       throw activateError(
         400,
         req,
-        `engine '${req.engine}' is not supported; expected one of ${Object.keys(this.o.templates).join(", ")} (set AIRUNTIME_ENGINE_COMMAND_${req.engine.toUpperCase().replace(/[^A-Z0-9]/g, "_")} to add one)`,
+        `engine '${req.engine}' is not supported; expected one of ${Object.keys(this.settings.templates).join(", ")} (set AIRUNTIME_ENGINE_COMMAND_${req.engine.toUpperCase().replace(/[^A-Z0-9]/g, "_")} to add one)`,
       );
     const args = engineArgs(req.engine_config, req.additional_config);
     const problem = argProblem(args);
     if (problem) throw activateError(400, req, problem);
-    const [lo, hi] = this.o.portRange;
+    const [lo, hi] = this.settings.portRange;
     if (req.port !== 0 && !(Number.isInteger(req.port) && req.port >= lo && req.port < hi))
       throw activateError(400, req, `port ${req.port} is outside AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`);
     for (const v of Object.values(req.credentials ?? {})) registerSecret(v);
@@ -177,17 +100,17 @@ export class LifecycleManager {
     // downloader).
     if (
       !req.artifact_url.includes("://") &&
-      !(await enginePathAllowed(req.artifact_url, this.o.allowedSources))
+      !(await enginePathAllowed(req.artifact_url, this.settings.allowedSources))
     )
       throw activateError(
         400,
         req,
-        `artifact_url '${req.artifact_url}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${this.o.allowedSources?.join(", ")})`,
+        `artifact_url '${req.artifact_url}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${this.settings.allowedSources?.join(", ")})`,
       );
 
-    return this.withModel(req.model_name, async () => {
-      if (this.closed) throw activateError(500, req, "the lifecycle manager is shutting down");
-      const existing = this.instances.get(req.model_name);
+    return this.core.withModel(req.model_name, async () => {
+      if (this.core.isClosed) throw activateError(500, req, "the lifecycle manager is shutting down");
+      const existing = this.core.get(req.model_name);
       if (existing) {
         // Idempotent by model_name, as AIBrix: the running instance is the answer.
         if (existing.rec.phase === "failed")
@@ -206,15 +129,15 @@ export class LifecycleManager {
       }
       // Port choice is serialized across models (and ports being chosen count as taken), so two
       // concurrent activations never get the same port.
-      const port = await this.mutex.run(PORTS_LOCK, async () => {
-        const taken = new Set([...this.instances.values()].map((i) => i.rec.port));
+      const port = await this.core.withModel(PORTS_LOCK, async () => {
+        const taken = new Set(this.core.all().map((i) => i.rec.port));
         for (const p of this.portsInFlight) taken.add(p);
         if (req.port !== 0 && taken.has(req.port))
           throw activateError(400, req, `port ${req.port} is already used by another engine`);
         if (req.port !== 0 && !(await canBind(req.port)))
           throw activateError(400, req, `port ${req.port} is not free on this pod`);
         try {
-          const p = req.port !== 0 ? req.port : await pickPort(this.o.portRange, taken);
+          const p = req.port !== 0 ? req.port : await pickPort(this.settings.portRange, taken);
           this.portsInFlight.add(p);
           return p;
         } catch (e) {
@@ -259,19 +182,19 @@ export class LifecycleManager {
       clear,
       hbmPeak: 0,
     };
-    this.instances.set(req.model_name, inst);
+    this.core.add(inst);
     // The intent is on disk before anything is spawned or downloaded.
     try {
-      await this.persist();
+      await this.core.persist();
     } catch (e) {
-      this.instances.delete(req.model_name);
+      this.core.remove(req.model_name);
       throw activateError(
         500,
         req,
-        `cannot write the engine registry ${this.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
+        `cannot write the engine registry ${this.core.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
       );
     }
-    this.log.info("activating model", {
+    this.core.log.info("activating model", {
       model: req.model_name,
       engine: req.engine,
       port,
@@ -298,8 +221,16 @@ export class LifecycleManager {
   }
 
   /** Weights first (weights.ts): no lock is held while they download. */
-  startDownload(inst: Instance): void {
-    downloadWeights(this, inst);
+  private startDownload(inst: Instance): void {
+    downloadWeights(
+      {
+        core: this.core,
+        fetchToDir: this.settings.fetchToDir,
+        downloadDir: this.settings.downloadDir,
+        launch: (i) => this.launch(i),
+      },
+      inst,
+    );
   }
 
   /**
@@ -309,9 +240,9 @@ export class LifecycleManager {
   async start(inst: Instance): Promise<void> {
     const rec = inst.rec;
     if (rec.model_path == null && rec.artifact_url.includes("://")) {
-      this.setPhase(inst, "booting");
+      this.core.setPhase(inst, "booting");
       rec.next_restart_at = null;
-      await this.persist();
+      await this.core.persist();
       this.startDownload(inst);
       return;
     }
@@ -322,22 +253,24 @@ export class LifecycleManager {
   /** Spawn the engine (caller holds the model lock). Returns an error message when it cannot start. */
   async launch(inst: Instance): Promise<string | null> {
     const rec = inst.rec;
-    const template = Object.hasOwn(this.o.templates, rec.engine) ? this.o.templates[rec.engine] : undefined;
+    const template = Object.hasOwn(this.settings.templates, rec.engine)
+      ? this.settings.templates[rec.engine]
+      : undefined;
     if (!template || rec.model_path == null) {
-      this.setPhase(inst, "failed", `engine '${rec.engine}' has no command template`);
-      await this.persist();
+      this.core.setPhase(inst, "failed", `engine '${rec.engine}' has no command template`);
+      await this.core.persist();
       return rec.last_error;
     }
     const clear = inst.clear ?? clearOfRecord(rec);
     if (!clear) {
-      this.setPhase(inst, "failed", SECRETS_LOST);
-      await this.persist();
+      this.core.setPhase(inst, "failed", SECRETS_LOST);
+      await this.core.persist();
       return rec.last_error;
     }
     let argv: string[];
     try {
       argv = expandCommand(template, {
-        self: this.o.self,
+        self: this.settings.self,
         engine: rec.engine,
         model: rec.model_path,
         model_name: rec.model_name,
@@ -346,46 +279,46 @@ export class LifecycleManager {
         args: engineArgs(clear.engine_config, clear.additional_config),
       });
     } catch (e) {
-      this.setPhase(inst, "failed", `cannot build the engine command: ${errorMessage(e)}`);
-      await this.persist();
+      this.core.setPhase(inst, "failed", `cannot build the engine command: ${errorMessage(e)}`);
+      await this.core.persist();
       return rec.last_error;
     }
     const env: Record<string, string> = {};
     // The pod's environment (engines need HF_TOKEN, CUDA_*, ...), minus the sidecar's own API key.
-    for (const [k, v] of Object.entries(this.o.env))
+    for (const [k, v] of Object.entries(this.settings.env))
       if (v !== undefined && !SIDECAR_ONLY_ENV.has(k)) env[k] = v;
     env.ENABLE_KVCACHED = "true";
     env.KVCACHED_AUTOPATCH = "1";
     env.KVCACHED_IPC_NAME = rec.ipc_name;
     env.VLLM_SERVER_DEV_MODE ??= "1";
-    this.setPhase(inst, "booting");
+    this.core.setPhase(inst, "booting");
     rec.next_restart_at = null;
     try {
-      await mkdir(this.o.logDir, { recursive: true, mode: 0o700 });
-      const logFile = join(this.o.logDir, `${rec.model_name.replace(/[^A-Za-z0-9._-]/g, "_")}.log`);
+      await mkdir(this.settings.logDir, { recursive: true, mode: 0o700 });
+      const logFile = join(this.settings.logDir, `${rec.model_name.replace(/[^A-Za-z0-9._-]/g, "_")}.log`);
       const p = spawnGroup(argv, env, logFile);
       rec.pid = p.pid;
       rec.pid_start_time = p.startTime;
       inst.spawnedHere = true;
       // A child of ours that exits is noticed at once, not at the next supervisor round.
       p.exited.then(() => this.onExit?.());
-      this.onBoot?.();
-      this.log.info("engine started", {
+      this.core.onBoot?.();
+      this.core.log.info("engine started", {
         model: rec.model_name,
         pid: p.pid,
         port: rec.port,
         argv: redactArgv(argv),
         log_file: logFile,
       });
-      if (this.o.weightCacheDir)
-        writeServedMarker(this.o.weightCacheDir, rec.model_name, rec.artifact_url).catch((e) =>
-          this.log.warn("could not write the cache marker", { model: rec.model_name, error: e }),
+      if (this.settings.weightCacheDir)
+        writeServedMarker(this.settings.weightCacheDir, rec.model_name, rec.artifact_url).catch((e) =>
+          this.core.log.warn("could not write the cache marker", { model: rec.model_name, error: e }),
         );
     } catch (e) {
       rec.pid = null;
-      this.setPhase(inst, "failed", `could not start engine: ${errorMessage(e)}`);
+      this.core.setPhase(inst, "failed", `could not start engine: ${errorMessage(e)}`);
     }
-    await this.persist();
+    await this.core.persist();
     return rec.phase === "failed" ? rec.last_error : null;
   }
 
@@ -393,43 +326,28 @@ export class LifecycleManager {
 
   async deactivate(model: string): Promise<{ status: "success" }> {
     // Abort a running download first, so its completion cannot start an engine we are stopping.
-    this.instances.get(model)?.download?.abort();
-    await this.withModel(model, async () => {
-      const inst = this.instances.get(model);
+    this.core.get(model)?.download?.abort();
+    await this.core.withModel(model, async () => {
+      const inst = this.core.get(model);
       if (!inst) return;
       inst.download?.abort();
-      this.setPhase(inst, "stopping");
-      await this.persist();
+      this.core.setPhase(inst, "stopping");
+      await this.core.persist();
       const { pid, pid_start_time } = inst.rec;
       // A PID is only signalled when it is provably ours: spawned here, or its start time recorded.
       if (pid !== null && (pid_start_time !== null || inst.spawnedHere))
-        await stopGroup(pid, pid_start_time, this.o.stopGraceMs);
-      this.instances.delete(model);
-      this.o.metrics?.forget(model);
-      await this.persist();
-      this.log.info("model deactivated", { model, pid });
+        await stopGroup(pid, pid_start_time, this.settings.stopGraceMs);
+      this.core.remove(model);
+      await this.core.persist();
+      this.core.log.info("model deactivated", { model, pid });
     });
     return { status: "success" };
-  }
-
-  // ---- sleep / wake / kv-limit (actions.ts) ---------------------------------------------------------
-
-  sleep(model: string, level: 1 | 2, operationId: string): Promise<OperationResult> {
-    return sleepModel(this, model, level, operationId);
-  }
-
-  wake(model: string, operationId: string): Promise<OperationResult> {
-    return wakeModel(this, model, operationId);
-  }
-
-  kvLimit(model: string, limitBytes: number, operationId: string): Promise<OperationResult> {
-    return limitKv(this, model, limitBytes, operationId);
   }
 
   // ---- restarts ---------------------------------------------------------------------------------------
 
   backoffMs(restartNumber: number): number {
-    return Math.min(this.o.backoffBaseMs * 2 ** (restartNumber - 1), this.o.backoffMaxMs);
+    return Math.min(this.settings.backoffBaseMs * 2 ** (restartNumber - 1), this.settings.backoffMaxMs);
   }
 
   /** The engine process is gone: schedule a restart, or fail once the budget is spent (lock held). */
@@ -441,25 +359,15 @@ export class LifecycleManager {
     inst.spawnedHere = false;
     rec.pid = null;
     rec.pid_start_time = null;
-    if (rec.restart_count >= this.o.maxRestarts) {
+    if (rec.restart_count >= this.settings.maxRestarts) {
       rec.next_restart_at = null;
-      this.setPhase(inst, "failed", `${why}; restart budget exhausted`);
-      this.o.metrics?.budgetExhausted(rec.model_name);
+      this.core.setPhase(inst, "failed", `${why}; restart budget exhausted`);
+      this.core.metrics?.budgetExhausted(rec.model_name);
       return;
     }
     rec.restart_count += 1;
     rec.next_restart_at = (Date.now() + this.backoffMs(rec.restart_count)) / 1000;
-    this.setPhase(inst, "restarting", why);
-    this.o.metrics?.restartAttempt(rec.model_name);
-  }
-
-  /** Stop supervising (engines keep running: they belong to the pod and are re-adopted on restart). */
-  close(): void {
-    this.closed = true;
-    for (const inst of this.instances.values()) inst.download?.abort();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
+    this.core.setPhase(inst, "restarting", why);
+    this.core.metrics?.restartAttempt(rec.model_name);
   }
 }

@@ -1,8 +1,9 @@
 // Cache markers, as AIBrix writes them: <weight_cache>/.aibrix/served/<model_name>.json holding
 // {"model_name","artifact_url"} once an engine was launched for it; the snapshot lists the artifacts.
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { safeJoin } from "./paths.ts";
+import { writeFileAtomic } from "../lib/atomic-write.ts";
+import { containedPath } from "../validate/names.ts";
 
 const servedDir = (cacheDir: string) => join(cacheDir, ".aibrix", "served");
 
@@ -12,10 +13,12 @@ export async function writeServedMarker(
   artifactUrl: string,
 ): Promise<void> {
   const dir = servedDir(cacheDir);
-  const file = safeJoin(dir, `${modelName}.json`);
+  const file = await containedPath(dir, `${modelName}.json`);
   if (!file) return;
-  await mkdir(join(file, ".."), { recursive: true });
-  await writeFile(file, JSON.stringify({ model_name: modelName, artifact_url: artifactUrl }));
+  await writeFileAtomic(file, JSON.stringify({ model_name: modelName, artifact_url: artifactUrl }), {
+    mode: 0o644,
+    dirMode: 0o755,
+  });
 }
 
 export async function cachedArtifacts(cacheDir: string): Promise<string[]> {

@@ -1,7 +1,8 @@
 // Re-adoption after a sidecar restart: every engine in the registry is either taken back (its PID is alive
 // AND has the recorded start time; a record without one is never adopted, so a reused PID is never mistaken for ours), rescheduled, kept as
 // failed, or cleaned up. Results are counted in aibrix:modelclaim_engine_re_adoptions_total.
-import type { Instance, LifecycleManager } from "./manager.ts";
+import type { Instance, LifecycleCore } from "./core.ts";
+import type { LifecycleManager } from "./manager.ts";
 import { isOurProcess, stopGroup } from "./proc.ts";
 import { type EngineRecord, PHASES, type ReAdoptionResult } from "./types.ts";
 
@@ -20,7 +21,7 @@ function valid(r: unknown): r is EngineRecord {
   );
 }
 
-/** Decide one record's fate. Does not touch the manager. */
+/** Decide one record's fate. Does not touch the state. */
 export function classify(
   r: EngineRecord,
   alive: (pid: number, start: number | null) => boolean,
@@ -33,7 +34,8 @@ export function classify(
 }
 
 export async function readopt(
-  m: LifecycleManager,
+  m: LifecycleCore,
+  manager: Pick<LifecycleManager, "onEngineDeath" | "stopGraceMs">,
   records: readonly unknown[],
 ): Promise<Record<ReAdoptionResult, number>> {
   const counts = {
@@ -49,7 +51,7 @@ export async function readopt(
   for (const raw of records) {
     let result: ReAdoptionResult;
     if (!valid(raw)) result = "invalid";
-    else if (m.instances.has(raw.model_name)) result = "duplicate";
+    else if (m.has(raw.model_name)) result = "duplicate";
     else {
       const defaults: Omit<
         EngineRecord,
@@ -68,12 +70,13 @@ export async function readopt(
       const rec: EngineRecord = Object.assign(defaults, raw);
       result = classify(rec, isOurProcess);
       const inst: Instance = { rec, hbmPeak: 0 };
-      if (result === "success" || result === "terminal") m.instances.set(rec.model_name, inst);
-      else if (result === "stopping") stops.push(stopGroup(rec.pid!, rec.pid_start_time, m.o.stopGraceMs));
+      if (result === "success" || result === "terminal") m.add(inst);
+      else if (result === "stopping")
+        stops.push(stopGroup(rec.pid!, rec.pid_start_time, manager.stopGraceMs));
       else if (result === "restart_scheduled") {
-        m.instances.set(rec.model_name, inst);
+        m.add(inst);
         if (rec.pid !== null) {
-          m.onEngineDeath(inst, "engine exited while the sidecar was down");
+          manager.onEngineDeath(inst, "engine exited while the sidecar was down");
           if (rec.phase === "failed") result = "terminal";
         } else if (rec.phase !== "restarting") {
           // The sidecar died before the spawn or mid-download: resume the activation (no restart counted).
@@ -84,7 +87,7 @@ export async function readopt(
       }
     }
     counts[result]++;
-    m.o.metrics?.reAdoption(result);
+    m.metrics?.reAdoption(result);
     m.log.info("engine re-adoption", {
       model: valid(raw) ? raw.model_name : undefined,
       pid: valid(raw) ? raw.pid : undefined,

@@ -2,9 +2,8 @@
 // temp file (mode 0600), fsynced, renamed over the old file, then the directory is fsynced. Writes are
 // serialized and coalesced; readers never wait on them. Completed operation ids live in the same file so
 // idempotency survives a sidecar restart (AIBrix loses them).
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../lib/atomic-write.ts";
 import type { EngineRecord } from "./types.ts";
 
 export interface RegistryState {
@@ -37,33 +36,9 @@ export function createRegistry(path: string, snapshot: () => RegistryState): Reg
   let writing: Promise<void> | null = null;
   let queued: Promise<void> | null = null;
 
-  const writeNow = async () => {
-    const dir = dirname(path);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+  const writeNow = () => {
     const s = snapshot();
-    const body = canonicalJson({ version: 1, engines: s.engines, operations: s.operations });
-    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(body);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, path);
-    } catch (e) {
-      await unlink(tmp).catch(() => {});
-      throw e;
-    }
-    const d = await open(dir, "r");
-    try {
-      await d.sync();
-    } catch {
-      // Some filesystems refuse fsync on directories; the rename is still atomic.
-    } finally {
-      await d.close();
-    }
+    return writeFileAtomic(path, canonicalJson({ version: 1, engines: s.engines, operations: s.operations }));
   };
 
   const save = (): Promise<void> => {

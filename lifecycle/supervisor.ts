@@ -4,13 +4,22 @@
 // engines are only checked for death. Health is probed outside the model lock; a model busy with a
 // lifecycle call is skipped for this round.
 import { engineHealthy } from "./activity.ts";
-import type { Instance, LifecycleManager } from "./manager.ts";
+import type { EngineAdapter } from "../engines/types.ts";
+import type { Instance, LifecycleCore } from "./core.ts";
+import type { LifecycleManager } from "./manager.ts";
 import { updateHbmPeaks } from "./views.ts";
 
 const BOOT_PROBE_MS = 50;
 const HEALTH_TIMEOUT_MS = 1000;
 /** How often a round also samples the engines' accelerator memory (one nvidia-smi call) for the HBM peak. */
 const HBM_SAMPLE_MS = 5000;
+
+export interface SupervisorDeps {
+  core: LifecycleCore;
+  /** Restarts and death bookkeeping. */
+  manager: Pick<LifecycleManager, "start" | "onEngineDeath">;
+  engineFor(kind: string, baseUrl: string): EngineAdapter | null;
+}
 
 export interface Supervisor {
   /** Run one round now (tests, and right after an activation). */
@@ -21,8 +30,8 @@ export interface Supervisor {
 }
 
 /** The engine kind's own health check (Triton: /v2/health/ready), else GET /health; 1 s deadline. */
-async function healthy(m: LifecycleManager, inst: Instance): Promise<boolean> {
-  const adapter = m.o.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
+async function healthy(d: SupervisorDeps, inst: Instance): Promise<boolean> {
+  const adapter = d.engineFor(inst.rec.engine, `http://127.0.0.1:${inst.rec.port}`);
   if (!adapter) return engineHealthy(inst.rec.port, HEALTH_TIMEOUT_MS);
   try {
     return (await adapter.health(AbortSignal.timeout(HEALTH_TIMEOUT_MS))).healthy;
@@ -31,14 +40,15 @@ async function healthy(m: LifecycleManager, inst: Instance): Promise<boolean> {
   }
 }
 
-export async function superviseOnce(m: LifecycleManager, inst: Instance): Promise<void> {
+export async function superviseOnce(d: SupervisorDeps, inst: Instance): Promise<void> {
+  const m = d.core;
   const model = inst.rec.model_name;
   if (m.isBusy(model)) return;
   const { pid, phase } = inst.rec;
   const alive = m.alive(inst);
-  const probe = alive && (phase === "booting" || phase === "active") ? await healthy(m, inst) : null;
+  const probe = alive && (phase === "booting" || phase === "active") ? await healthy(d, inst) : null;
   await m.withModel(model, async () => {
-    if (m.instances.get(model) !== inst || m.isClosed) return;
+    if (m.get(model) !== inst || m.isClosed) return;
     const rec = inst.rec;
     if (rec.pid !== pid || rec.phase !== phase) return; // something changed while we probed
     if (rec.phase === "failed" || rec.phase === "stopping") return;
@@ -49,13 +59,13 @@ export async function superviseOnce(m: LifecycleManager, inst: Instance): Promis
         Date.now() / 1000 >= rec.next_restart_at
       ) {
         m.log.info("restarting engine", { model, attempt: rec.restart_count });
-        await m.start(inst);
+        await d.manager.start(inst);
       }
       return; // otherwise: weights still downloading, or waiting out the backoff
     }
     if (!m.alive(inst)) {
       m.log.warn("engine process exited", { model, pid: rec.pid });
-      m.onEngineDeath(inst);
+      d.manager.onEngineDeath(inst);
       await m.persist();
       return;
     }
@@ -69,10 +79,11 @@ export async function superviseOnce(m: LifecycleManager, inst: Instance): Promis
 }
 
 export function startSupervisor(
-  m: LifecycleManager,
+  d: SupervisorDeps,
   intervalMs: number,
   opts: { nvidiaSmi?: string } = {},
 ): Supervisor {
+  const m = d.core;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -82,7 +93,7 @@ export function startSupervisor(
   const sampleHbm = async () => {
     if (!opts.nvidiaSmi || Date.now() - hbmSampledAt < HBM_SAMPLE_MS) return;
     hbmSampledAt = Date.now();
-    await updateHbmPeaks([...m.instances.values()], opts.nvidiaSmi).catch((e) =>
+    await updateHbmPeaks(m.all(), opts.nvidiaSmi).catch((e) =>
       m.log.debug("accelerator memory sample failed", { error: e }),
     );
   };
@@ -90,11 +101,13 @@ export function startSupervisor(
   const tick = (): Promise<void> => {
     if (running) return running;
     running = Promise.all(
-      [...m.instances.values()].map((inst) =>
-        superviseOnce(m, inst).catch((e) =>
-          m.log.error("supervisor round failed", { model: inst.rec.model_name, error: e }),
+      m
+        .all()
+        .map((inst) =>
+          superviseOnce(d, inst).catch((e) =>
+            m.log.error("supervisor round failed", { model: inst.rec.model_name, error: e }),
+          ),
         ),
-      ),
     )
       .then(sampleHbm)
       .finally(() => {
@@ -105,7 +118,7 @@ export function startSupervisor(
 
   // Booting engines are probed more often than the interval, so a cold start is not rounded up to it.
   const nextDelay = () =>
-    [...m.instances.values()].some((i) => i.rec.phase === "booting" || i.rec.phase === "restarting")
+    m.all().some((i) => i.rec.phase === "booting" || i.rec.phase === "restarting")
       ? Math.min(intervalMs, BOOT_PROBE_MS)
       : intervalMs;
   let dueAt = 0;

@@ -1,20 +1,20 @@
 // What GET /v1/runtime/models and GET /v1/runtime/snapshot report. Neither takes a lock: they read the
-// manager's current state, so a long download or a slow lifecycle call never delays them (AIBrix B18).
+// core's current state, so a long download or a slow lifecycle call never delays them (AIBrix B18).
 // `ready` comes from the supervisor's last /health probe (phase active), not from a blocking probe.
 import { type Accelerator, listAccelerators, listGpuProcesses } from "./accelerators.ts";
 import { engineActivity, NO_ACTIVITY } from "./activity.ts";
 import { readKvUsage } from "./kv.ts";
-import type { Instance, LifecycleManager } from "./manager.ts";
+import type { Instance, LifecycleCore } from "./core.ts";
 import { cachedArtifacts } from "./markers.ts";
 import { processGroup } from "./proc.ts";
 import { nowIso } from "./types.ts";
 
-export function isReady(m: LifecycleManager, inst: Instance): boolean {
+export function isReady(m: LifecycleCore, inst: Instance): boolean {
   return inst.rec.phase === "active" && m.alive(inst);
 }
 
-export async function listModels(m: LifecycleManager) {
-  const insts = [...m.instances.values()];
+export async function listModels(m: LifecycleCore) {
+  const insts = m.all();
   const models = await Promise.all(
     insts.map(async (inst) => {
       const kv = await readKvUsage(inst.rec.ipc_name);
@@ -50,8 +50,8 @@ export async function updateHbmPeaks(insts: readonly Instance[], nvidiaSmi: stri
   }
 }
 
-export async function snapshot(m: LifecycleManager, opts: { nvidiaSmi: string; weightCacheDir: string }) {
-  const insts = [...m.instances.values()];
+export async function snapshot(m: LifecycleCore, opts: { nvidiaSmi: string; weightCacheDir: string }) {
+  const insts = m.all();
   const [accelerators, artifacts] = await Promise.all([
     listAccelerators(opts.nvidiaSmi) as Promise<Accelerator[]>,
     cachedArtifacts(opts.weightCacheDir),

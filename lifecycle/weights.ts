@@ -4,25 +4,36 @@
 // falls back to a made-up path. Deactivate aborts a running download.
 import { errorMessage } from "../errors.ts";
 import { registerSecret, withSecretScope } from "../redact.ts";
-import type { Instance, LifecycleManager } from "./manager.ts";
-import { safeJoin } from "./paths.ts";
+import type { FetchToDir } from "../storage/types.ts";
+import { containedPath } from "../validate/names.ts";
+import type { Instance, LifecycleCore } from "./core.ts";
 import { clearOfRecord } from "./secrets.ts";
 
-export function downloadWeights(m: LifecycleManager, inst: Instance): void {
+export interface WeightsDeps {
+  core: LifecycleCore;
+  fetchToDir?: FetchToDir;
+  /** Where remote weights are downloaded: <downloadDir>/<model_name>. */
+  downloadDir: string;
+  /** Start the engine once the weights are in place (called holding the model lock). */
+  launch(inst: Instance): Promise<unknown>;
+}
+
+export function downloadWeights(d: WeightsDeps, inst: Instance): void {
+  const { core } = d;
   const rec = inst.rec;
   const model = rec.model_name;
   const ac = new AbortController();
   inst.download = ac;
   // Both outcomes re-check under the model lock that this activation is still the current one.
-  const current = () => m.instances.get(model) === inst && !ac.signal.aborted;
+  const current = () => core.get(model) === inst && !ac.signal.aborted;
   const fail = (message: string) =>
-    m.withModel(model, async () => {
+    core.withModel(model, async () => {
       if (!current()) return;
       inst.download = undefined;
-      m.setPhase(inst, "failed", message);
-      await m.persist();
+      core.setPhase(inst, "failed", message);
+      await core.persist();
     });
-  const fetchToDir = m.o.fetchToDir;
+  const fetchToDir = d.fetchToDir;
   if (!fetchToDir) {
     void fail(`cannot download ${rec.artifact_url}: no downloader is available in this build`);
     return;
@@ -35,34 +46,35 @@ export function downloadWeights(m: LifecycleManager, inst: Instance): void {
     );
     return;
   }
-  const dest = safeJoin(m.o.downloadDir, model);
-  if (!dest) {
-    void fail(`model_name '${model}' cannot be used as a directory name`);
-    return;
-  }
   const started = performance.now();
-  m.log.info("downloading weights", { model, uri: rec.artifact_url, dest });
-  // Held for redaction while the download runs, released after (redact.ts).
-  withSecretScope(() => {
-    for (const v of Object.values(inst.credentials ?? {})) registerSecret(v);
-    registerSecret(url === rec.artifact_url ? null : url);
-    return fetchToDir({ uri: url, dest, credentials: inst.credentials, signal: ac.signal });
-  })
+  containedPath(d.downloadDir, model)
+    .then((dest) => {
+      if (!dest) throw new Error(`model_name '${model}' cannot be used as a directory name`);
+      core.log.info("downloading weights", { model, uri: rec.artifact_url, dest });
+      // Held for redaction while the download runs, released after (redact.ts).
+      return withSecretScope(() => {
+        for (const v of Object.values(inst.credentials ?? {})) registerSecret(v);
+        registerSecret(url === rec.artifact_url ? null : url);
+        return fetchToDir({ uri: url, dest, credentials: inst.credentials, signal: ac.signal });
+      }).catch((e) => {
+        throw new Error(`download of ${rec.artifact_url} failed: ${errorMessage(e)}`);
+      });
+    })
     .then(
       (res) =>
-        m.withModel(model, async () => {
+        core.withModel(model, async () => {
           if (!current()) return;
           inst.download = undefined;
-          m.log.info("weights ready", {
+          core.log.info("weights ready", {
             model,
             path: res.path,
             bytes: res.bytes,
             seconds: Math.round(performance.now() - started) / 1000,
           });
           rec.model_path = res.path;
-          await m.launch(inst);
+          await d.launch(inst);
         }),
-      (e) => fail(`download of ${rec.artifact_url} failed: ${errorMessage(e)}`),
+      (e) => fail(errorMessage(e)),
     )
-    .catch((e) => m.log.error("activation after download failed", { model, error: e }));
+    .catch((e) => core.log.error("activation after download failed", { model, error: e }));
 }

@@ -1,10 +1,12 @@
 // ModelClaim lifecycle API (reference/AIBRIX-RUNTIME.md §1.9) with AIBrix's exact JSON: activate,
-// deactivate, kv-limit, sleep/wake for engines this sidecar launched, the model list and the snapshot.
+// deactivate, kv-limit, sleep/wake (engines this sidecar launched, and the engine it is attached to), the
+// model list and the snapshot.
 // Request bodies forbid unknown fields (422, FastAPI shape), as AIBrix's models do.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { Lifecycle } from "../lifecycle/index.ts";
 import { PHASES } from "../lifecycle/types.ts";
+import type { Logger } from "../log.ts";
 import { listModels, snapshot } from "../lifecycle/views.ts";
 import type { RouteSpec } from "./spec.ts";
 import { fieldError, jsonBody, lookupKeyField, modelNameField } from "./validate.ts";
@@ -62,7 +64,7 @@ const OperationReply = z.object({
   model_name: z.string(),
   operation_id: z.string(),
   applied: z.boolean(),
-  phase: Phase,
+  phase: z.string(),
 });
 const Detail = z.object({ detail: z.string() });
 const ModelsReply = z.object({
@@ -110,8 +112,12 @@ const SnapshotReply = z.object({
 
 const validation = { 422: { description: "unknown or invalid fields (FastAPI detail list)" } };
 const opErrors = {
-  404: { description: "model is not active", schema: Detail },
+  404: {
+    description: "model is not active (no launched engine, not served by the attached engine)",
+    schema: Detail,
+  },
   500: { description: "the engine or command failed", schema: Detail },
+  503: { description: "engine unreachable: retry", schema: Detail },
   ...validation,
 };
 
@@ -161,11 +167,15 @@ export const lifecycleSpecs: RouteSpec[] = [
   {
     method: "post",
     path: "/v1/runtime/models/sleep",
-    summary: "Put a launched engine to sleep (level 1 or 2); idempotent by operation_id",
+    summary:
+      "Put an engine to sleep, launched or attached (vLLM /sleep, SGLang release_memory_occupation; level 1 or 2); idempotent by operation_id",
     tags: ["lifecycle"],
     body: SleepBody,
     responses: {
-      200: { description: "sleeping", schema: OperationReply },
+      200: {
+        description: "sleeping (applied=false: already asleep or operation_id seen)",
+        schema: OperationReply,
+      },
       409: { description: "the engine has no sleep mode, or is not running", schema: Detail },
       ...opErrors,
     },
@@ -174,11 +184,11 @@ export const lifecycleSpecs: RouteSpec[] = [
     method: "post",
     path: "/v1/runtime/models/wake",
     summary:
-      "Wake a sleeping launched engine (phase booting until /health answers); idempotent by operation_id",
+      "Wake a sleeping engine (a launched one is booting until /health answers); idempotent by operation_id",
     tags: ["lifecycle"],
     body: WakeBody,
     responses: {
-      200: { description: "woken", schema: OperationReply },
+      200: { description: "woken (applied=false: not asleep or operation_id seen)", schema: OperationReply },
       409: { description: "the engine has no sleep mode", schema: Detail },
       ...opErrors,
     },
@@ -199,20 +209,13 @@ export const lifecycleSpecs: RouteSpec[] = [
   },
 ];
 
-export interface LifecycleRouteOptions {
-  /**
-   * Sleep/wake for a model this sidecar did not launch fall through to the next handler: the attached
-   * engine's (routes/runtime.ts, mounted after this area). When false they answer 404 "is not active".
-   */
-  passOtherModels?: boolean;
-}
-
-export function lifecycleRoutes(life: Lifecycle, opts: LifecycleRouteOptions = {}): Hono {
-  const m = life.manager;
+export function lifecycleRoutes(life: Lifecycle, log: Logger): Hono {
+  const { manager: m, actions } = life;
+  const ctxOf = (c: Context) => ({ signal: c.req.raw.signal, authorization: c.req.header("authorization") });
   const app = new Hono();
   app.post("/v1/runtime/models/activate", jsonBody(ActivateBody), async (c) => {
     const b = c.req.valid("json");
-    const [lo, hi] = m.o.portRange;
+    const [lo, hi] = m.portRange;
     if (b.port !== 0 && (b.port < lo || b.port >= hi))
       return fieldError(c, "port", `Port must lie in AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`, b.port);
     return c.json(await m.activate(b));
@@ -220,26 +223,24 @@ export function lifecycleRoutes(life: Lifecycle, opts: LifecycleRouteOptions = {
   app.post("/v1/runtime/models/deactivate", jsonBody(DeactivateBody), async (c) => {
     const b = c.req.valid("json");
     if (b.mode !== "stop")
-      m.log.info("deactivate mode is not supported; stopping", { model: b.model_name, mode: b.mode });
+      log.info("deactivate mode is not supported; stopping", { model: b.model_name, mode: b.mode });
     return c.json(await m.deactivate(b.model_name));
   });
   app.post("/v1/runtime/models/kv-limit", jsonBody(KvLimitBody), async (c) => {
     const b = c.req.valid("json");
-    return c.json(await m.kvLimit(b.model_name, b.limit_bytes, b.operation_id));
+    return c.json(await actions.kvLimit(b.model_name, b.limit_bytes, b.operation_id));
   });
-  app.post("/v1/runtime/models/sleep", jsonBody(SleepBody), async (c, next) => {
+  app.post("/v1/runtime/models/sleep", jsonBody(SleepBody), async (c) => {
     const b = c.req.valid("json");
-    if (!m.instances.has(b.model_name) && opts.passOtherModels) return next();
-    return c.json(await m.sleep(b.model_name, b.level as 1 | 2, b.operation_id));
+    return c.json(await actions.sleep(b.model_name, b.level as 1 | 2, b.operation_id, ctxOf(c)));
   });
-  app.post("/v1/runtime/models/wake", jsonBody(WakeBody), async (c, next) => {
+  app.post("/v1/runtime/models/wake", jsonBody(WakeBody), async (c) => {
     const b = c.req.valid("json");
-    if (!m.instances.has(b.model_name) && opts.passOtherModels) return next();
-    return c.json(await m.wake(b.model_name, b.operation_id));
+    return c.json(await actions.wake(b.model_name, b.operation_id, ctxOf(c)));
   });
-  app.get("/v1/runtime/models", async (c) => c.json(await listModels(m)));
+  app.get("/v1/runtime/models", async (c) => c.json(await listModels(life.core)));
   app.get("/v1/runtime/snapshot", async (c) =>
-    c.json(await snapshot(m, { nvidiaSmi: life.nvidiaSmi, weightCacheDir: life.weightCacheDir })),
+    c.json(await snapshot(life.core, { nvidiaSmi: life.nvidiaSmi, weightCacheDir: life.weightCacheDir })),
   );
   return app;
 }

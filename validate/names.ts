@@ -117,3 +117,11 @@ export async function exists(p: string): Promise<boolean> {
     return false;
   }
 }
+
+/** `<root>/<model name>` (one name or `org/model`), or null when the name breaks the rules or the path,
+ *  symlinks resolved, leaves root. Lifecycle weights and cache markers are placed with it. */
+export async function containedPath(root: string, modelName: string): Promise<string | null> {
+  if (modelNameProblem(modelName) !== null) return null;
+  const p = resolve(root, modelName);
+  return (await isInside(root, p)) ? p : null;
+}
