@@ -100,23 +100,10 @@ function serveNode(opts: ServeOptions): Server {
         out.push(k, v);
       });
       for (const c of response.headers.getSetCookie()) out.push("set-cookie", c);
+      // Management answers are small: one buffered write is much cheaper than pumping the stream.
+      const body = method === "HEAD" || !response.body ? null : new Uint8Array(await response.arrayBuffer());
       res.writeHead(response.status, out);
-      if (method === "HEAD" || !response.body) {
-        res.end();
-        return;
-      }
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          if (!res.write(value)) await new Promise<void>((r) => res.once("drain", () => r()));
-          if (ac.signal.aborted) break;
-        }
-      } finally {
-        if (ac.signal.aborted) await reader.cancel().catch(() => {});
-      }
-      res.end();
+      res.end(body);
     } catch (e) {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "text/plain" });
