@@ -1,5 +1,6 @@
 // `airuntime download <uri>`: foreground download with a progress bar on a TTY and JSON-lines progress
 // otherwise (both on stderr); the model path alone goes to stdout. Exit codes name the failure.
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
@@ -175,7 +176,8 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
     }
     const r = await downloadModel({
       uri: parsedUri,
-      localDir: absolute(o.localDir),
+      // With <dest> (KServe) the trusted base is its parent, as for fetchToDir's staging.
+      localDir: o.root !== undefined ? dirname(o.root) : absolute(o.localDir),
       root: o.root,
       modelName: o.modelName,
       revision: o.revision,
