@@ -298,7 +298,12 @@ test("F12: reloading a downloaded adapter from a direct path deletes the old dow
   const user = join(adapters, "a13");
   await mkdir(user, { recursive: true });
   await writeFile(join(user, "adapter_config.json"), '{"user":true}');
-  e.loaded.clear(); // the engine restarted: a load from another source is a replacement, not a conflict
+  // While the engine holds a13, another path is refused (issue 16 item 1) and nothing is deleted.
+  const refused = await m.load({ mode: "direct", name: "a13", lora_path: user }).catch((x) => x);
+  expect(refused.status).toBe(400);
+  expect(await stat(join(team, "a13", "adapter_config.json")).catch(() => null)).not.toBeNull();
+  // The engine lost it (restart): the reload from the direct path replaces the record.
+  e.loaded.delete("a13");
   await m.load({ mode: "direct", name: "a13", lora_path: user });
   expect(await stat(join(team, "a13")).catch(() => null)).toBeNull();
   expect(await readFile(join(user, "adapter_config.json"), "utf8")).toBe('{"user":true}');
