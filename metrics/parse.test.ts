@@ -265,7 +265,12 @@ describe("parseExposition", () => {
     // Text 0.0.4 names a counter's samples like the family: `x_total` after `TYPE x counter` is its own family.
     expect(names("aibrix:prompt_tokens")).toEqual(["aibrix:prompt_tokens"]);
     expect(names("aibrix:prompt_tokens_total")).toEqual(["aibrix:prompt_tokens_total"]);
-    expect(r.errorCount).toBe(1);
+    // Numbers JavaScript reads but Prometheus does not: hex/binary values and a timestamp beyond any time are
+    // refused; an overflowing value and a non-integer timestamp are re-rendered (+Inf, integer ms).
+    expect(r.errorCount).toBe(4);
+    expect(renderFamilies([r.byName.get("vllm:numbers")!], "text")).toBe(
+      '# TYPE vllm:numbers gauge\nvllm:numbers{k="big"} +Inf\nvllm:numbers{k="ts_exp"} 1 1500\n',
+    );
     // Samples named like another family are never part of the current one.
     expect(names("vllm:num_requests_waiting")).toEqual(Array(3).fill("vllm:num_requests_waiting"));
     for (const f of r.families) {

@@ -33,6 +33,8 @@ export interface ParseOptions {
 }
 
 const MAX_ERRORS_KEPT = 5;
+/** The largest time a Date holds (year 275760): a timestamp beyond it is no time, and would overflow int64 text. */
+const MAX_TIMESTAMP_MS = 8.64e15;
 /** Sample names remembered for reuse (a histogram series cycles through _bucket, _count, _sum). */
 const RECENT_NAMES = 4;
 
@@ -77,9 +79,10 @@ export function parseNumber(s: string): number | undefined {
   }
   const n = Number(s);
   if (Number.isNaN(n)) return undefined;
-  // Number() accepts things Prometheus does not (whitespace, "0b1"); reject the obvious ones.
+  // Number() accepts things Prometheus does not (whitespace, "0x1F", "0b1", "0o7"); reject them.
   const c = s.charCodeAt(0);
   if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return undefined;
+  if (c === 48 && s.length > 2 && /[xXbBoO]/.test(s[1]!)) return undefined;
   return n;
 }
 
@@ -461,6 +464,11 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
         fail(lineNo, "invalid value", line);
         continue;
       }
+      // "1e400" overflows to ±Inf: Prometheus refuses that text, so such a line is re-rendered as ±Inf.
+      if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) {
+        const t = line.slice(i, ve);
+        if (!/inf/i.test(t)) verbatim = false;
+      }
       let timestampMs: number | undefined;
       let k = ve;
       while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
@@ -473,6 +481,12 @@ export function createParser(text: string, opts: ParseOptions = {}): Incremental
           continue;
         }
         timestampMs = openMetrics ? Math.round(ts * 1000) : ts;
+        if (Math.abs(timestampMs) > MAX_TIMESTAMP_MS) {
+          fail(lineNo, "timestamp out of range", line);
+          continue;
+        }
+        // Text 0.0.4 timestamps are integer milliseconds: anything else ("1.5e3") is re-rendered, never passed on.
+        if (!/^-?\d+$/.test(line.slice(k, te))) verbatim = false;
         let r = te;
         while (r < line.length && (line.charCodeAt(r) === 32 || line.charCodeAt(r) === 9)) r++;
         if (r < line.length && line.charCodeAt(r) !== 35) {

@@ -3,7 +3,8 @@
 //     they are cut off at AIRUNTIME_METRICS_MAX_BYTES, counted as scrape errors (reason "too_large") and the last
 //     good snapshot keeps being served.
 // F9: an engine that sends our names (aibrix:*, the sidecar's own), samples outside their family's names,
-//     reserved labels (`__name__`) and nasty label values cannot forge or break /metrics: checked by a strict
+//     reserved labels (`__name__`), nasty label values and numbers only JavaScript reads (0x1F, 1e400, a 1.5e3
+//     timestamp) cannot forge or break /metrics: checked by a strict
 //     line-level reading of the output here and by `promtool check metrics` (Debian package `prometheus`).
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -173,12 +174,18 @@ function strictProblems(text: string, om: boolean): string[] {
       family = { name: type[1]!, type: type[2]! };
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? \S+$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)(?: (\S+))?$/.exec(line);
     if (!m) {
       problems.push(`not a sample line: ${line}`);
       continue;
     }
-    const [, name, labels = ""] = m;
+    const [, name, labels = "", value, ts] = m;
+    // What Prometheus' parser takes as a value (a decimal float or ±Inf/NaN) and, in text 0.0.4, as a timestamp.
+    const float = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN)$/;
+    if (!float.test(value!) || !(Number.isFinite(Number(value)) || /Inf|NaN/.test(value!)))
+      problems.push(`bad value: ${line}`);
+    if (ts !== undefined && !(om ? float.test(ts) : /^-?\d{1,16}$/.test(ts)))
+      problems.push(`bad timestamp: ${line}`);
     const suffix = family && name!.startsWith(family.name) ? name!.slice(family.name.length) : undefined;
     if (!family || suffix === undefined || !(om ? LEGAL_OM : LEGAL)[family.type]?.includes(suffix))
       problems.push(`sample outside its family (${family?.type} ${family?.name}): ${line}`);
