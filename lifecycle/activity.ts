@@ -1,7 +1,8 @@
 // Request activity of one engine for the snapshot (AIBrix `engine_request_activity`): GET /metrics with a
 // 0.5 s deadline, keep samples labelled model_name=<model>, sum running / waiting / success counters.
 import { readTextCapped } from "../lib/capped-body.ts";
-import { DEFAULT_MAX_BYTES } from "../metrics/poller.ts";
+import { parseExposition } from "../metrics/parse.ts";
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_SERIES } from "../metrics/poller.ts";
 
 export interface Activity {
   request_metrics_observed: boolean;
@@ -31,28 +32,22 @@ export const NO_ACTIVITY: Activity = {
   request_success_total: null,
 };
 
-/** Parse only what we need from Prometheus text: `name{labels} value`. */
+/** The model's request activity from the engine's exposition (metrics/parse.ts: the one parser). */
 export function activityFromText(text: string, model: string): Activity {
   let observed = false;
   let running = 0;
   let waiting = 0;
   let success: number | null = null;
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const [, name, labels, value] = m;
-    const kind = RUNNING.has(name!) ? "r" : WAITING.has(name!) ? "w" : SUCCESS.has(name!) ? "s" : null;
-    if (!kind) continue;
-    const label = /model_name="((?:[^"\\]|\\.)*)"/.exec(labels ?? "")?.[1];
-    if (label !== model) continue;
-    const v = Number(value);
-    if (!Number.isFinite(v)) continue;
-    observed = true;
-    if (kind === "r") running += v;
-    else if (kind === "w") waiting += v;
-    else success = (success ?? 0) + v;
-  }
+  for (const family of parseExposition(text, { maxSeries: DEFAULT_MAX_SERIES }).families)
+    for (const sample of family.samples) {
+      const name = sample.name;
+      const kind = RUNNING.has(name) ? "r" : WAITING.has(name) ? "w" : SUCCESS.has(name) ? "s" : null;
+      if (!kind || sample.labels.model_name !== model || !Number.isFinite(sample.value)) continue;
+      observed = true;
+      if (kind === "r") running += sample.value;
+      else if (kind === "w") waiting += sample.value;
+      else success = (success ?? 0) + sample.value;
+    }
   return {
     request_metrics_observed: observed,
     requests_running: Math.round(running),
