@@ -177,27 +177,30 @@ kustomize.test("prestage: the init container runs aibrix_download with the sidec
   }
 });
 
-kustomize.test("hardening: required key Secret, allowed sources, download roots, NetworkPolicy on 8080", () => {
-  const objs = render("deploy/overlays/hardening");
-  const d = objs.find((o) => o.kind === "Deployment")!;
-  const sidecar = sidecarOf(d);
-  const key = (sidecar.env as Obj[]).find((e) => e.name === "AIRUNTIME_API_KEY")!;
-  expect(key.valueFrom.secretKeyRef.optional).toBe(false);
-  const env = envOf(sidecar);
-  const config = loadConfig(env, { port: 8080 });
-  expect(config.apiKey).toBe("from-secret");
-  expect(env.AIRUNTIME_ALLOWED_SOURCES).toBeTruthy();
-  expect(env.AIRUNTIME_DOWNLOAD_ROOTS).toBeTruthy();
-  const np = objs.find((o) => o.kind === "NetworkPolicy")!;
-  const podLabels = d.spec.template.metadata.labels;
-  for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) expect(podLabels[k]).toBe(v);
-  const rules = np.spec.ingress as Obj[];
-  const mgmt = rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === 8080));
-  expect(mgmt.length).toBe(1);
-  expect(mgmt[0]!.from.length).toBeGreaterThan(0); // never open to every peer
-  const open = rules.filter((r) => !r.from);
-  for (const r of open) expect((r.ports as Obj[]).map((p) => p.port)).toEqual([8000]);
-});
+kustomize.test(
+  "hardening: required key Secret, allowed sources, download roots, NetworkPolicy on 8080",
+  () => {
+    const objs = render("deploy/overlays/hardening");
+    const d = objs.find((o) => o.kind === "Deployment")!;
+    const sidecar = sidecarOf(d);
+    const key = (sidecar.env as Obj[]).find((e) => e.name === "AIRUNTIME_API_KEY")!;
+    expect(key.valueFrom.secretKeyRef.optional).toBe(false);
+    const env = envOf(sidecar);
+    const config = loadConfig(env, { port: 8080 });
+    expect(config.apiKey).toBe("from-secret");
+    expect(env.AIRUNTIME_ALLOWED_SOURCES).toBeTruthy();
+    expect(env.AIRUNTIME_DOWNLOAD_ROOTS).toBeTruthy();
+    const np = objs.find((o) => o.kind === "NetworkPolicy")!;
+    const podLabels = d.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) expect(podLabels[k]).toBe(v);
+    const rules = np.spec.ingress as Obj[];
+    const mgmt = rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === 8080));
+    expect(mgmt.length).toBe(1);
+    expect(mgmt[0]!.from.length).toBeGreaterThan(0); // never open to every peer
+    const open = rules.filter((r) => !r.from);
+    for (const r of open) expect((r.ports as Obj[]).map((p) => p.port)).toEqual([8000]);
+  },
+);
 
 kustomize.test("monitoring: PodMonitor selects the pod's metrics port; rule and dashboard shipped", () => {
   const objs = render("deploy/overlays/monitoring");

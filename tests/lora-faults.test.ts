@@ -3,7 +3,7 @@
 // (adapters reloaded without being asked), bad input (4xx, nothing on disk), engines without LoRA (501),
 // sleep/wake (idempotent by operation_id; 409 without the capability).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
