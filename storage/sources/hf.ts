@@ -47,21 +47,25 @@ export function createHfSource(opts: HfOptions): Source {
     return h;
   };
 
-  async function api(path: string, signal: AbortSignal, what: string): Promise<Response> {
+  async function api(
+    path: string,
+    signal: AbortSignal,
+    what: string,
+    target: { repo: string; rev?: string },
+  ): Promise<Response> {
     await loadToken();
     const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
-    const res = await send(url, { headers: headersFor(url), signal }, what, { guard });
-    if (res.status === 401 || res.status === 403) {
+    const res = await send(url, { headers: headersFor(url), signal }, what, {
+      guard,
+      setting: "HF_ENDPOINT",
+    });
+    if (res.ok) return res;
+    const known = hubFailure(res, target, opts.endpoint, token?.source);
+    if (known) {
       await discard(res);
-      throw new DownloadError(
-        "auth",
-        token
-          ? `${what}: access denied (HTTP ${res.status}) with the token from ${token.source}: it has no access to this repo`
-          : `${what}: access denied (HTTP ${res.status}); the repo is private or gated: set HF_TOKEN (or log in: HF_TOKEN_PATH) to a token with access`,
-      );
+      throw known;
     }
-    if (!res.ok) await failFor(res, what);
-    return res;
+    return failFor(res, what);
   }
 
   return {
@@ -71,7 +75,10 @@ export function createHfSource(opts: HfOptions): Source {
       const repo = uri.bucket!;
       const rev = uri.revision ?? opts.revision ?? "main";
       const info = (await (
-        await api(`/api/models/${repo}/revision/${encodeURIComponent(rev)}`, signal, `hf://${repo}@${rev}`)
+        await api(`/api/models/${repo}/revision/${encodeURIComponent(rev)}`, signal, `hf://${repo}@${rev}`, {
+          repo,
+          rev,
+        })
       ).json()) as { sha?: string };
       if (!info.sha || !/^[0-9a-f]{40}$/.test(info.sha))
         throw new DownloadError(
@@ -81,7 +88,7 @@ export function createHfSource(opts: HfOptions): Source {
       commits.set(repo, info.sha);
       let next: string | undefined = `/api/models/${repo}/tree/${info.sha}?recursive=true&expand=false`;
       while (next) {
-        const res = await api(next, signal, `hf://${repo} tree`);
+        const res = await api(next, signal, `hf://${repo} tree`, { repo });
         const entries = (await res.json()) as TreeEntry[];
         for (const e of entries) {
           if (e.type !== "file") continue;
@@ -125,7 +132,11 @@ export function createHfSource(opts: HfOptions): Source {
       const path = file.path.split("/").map(encodeURIComponent).join("/");
       let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await send(url, { headers: headersFor(url, extra), signal }, what, { bulk: true, guard });
+        const res = await send(url, { headers: headersFor(url, extra), signal }, what, {
+          bulk: true,
+          guard,
+          setting: hop === 0 ? "HF_ENDPOINT" : undefined,
+        });
         if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
           await discard(res);
           url = new URL(res.headers.get("location")!, url);
@@ -139,4 +150,53 @@ export function createHfSource(opts: HfOptions): Source {
       throw new DownloadError("network", `${what}: too many redirects`);
     },
   };
+}
+
+/**
+ * A hub refusal as a sentence that says which part is wrong: the repository, the revision or the token,
+ * naming the hub (HF_ENDPOINT). The hub says which in X-Error-Code (RepoNotFound, RevisionNotFound,
+ * GatedRepo); a private repository asked for without a token also reads as RepoNotFound. Null when the
+ * status is not one of these (the generic HTTP mapping applies).
+ */
+export function hubFailure(
+  res: Response,
+  t: { repo: string; rev?: string },
+  endpoint: string,
+  /** Where the token sent came from (HF_TOKEN, the request, the token file); undefined when none was sent. */
+  tokenSource: string | undefined,
+): DownloadError | null {
+  const hasToken = tokenSource !== undefined;
+  const code = res.headers.get("x-error-code") ?? "";
+  const hub = `${endpoint.replace(/\/+$/, "")} (HF_ENDPOINT)`;
+  const tokenHint = hasToken
+    ? `the token from ${tokenSource} may not have access to it`
+    : "if it is private or gated, set HF_TOKEN (or log in: HF_TOKEN_PATH)";
+  if (code === "RevisionNotFound")
+    return new DownloadError(
+      "not_found",
+      `revision '${t.rev ?? "?"}' not found in ${t.repo} on ${hub}; the repository exists: check the revision (a branch, tag or 40-hex commit: --revision, HF_REVISION or hf://${t.repo}@<rev>)`,
+    );
+  if (code === "RepoNotFound" || (res.status === 404 && code === ""))
+    return new DownloadError(
+      "not_found",
+      `repository ${t.repo} not found on ${hub}: check the name (org/name); ${tokenHint}`,
+    );
+  if (code === "GatedRepo" || (res.status === 403 && hasToken))
+    return new DownloadError(
+      "auth",
+      `${t.repo} on ${hub} is gated: accept its terms on the model page with the account whose token is used${hasToken ? ` (from ${tokenSource})` : " (set HF_TOKEN)"}`,
+    );
+  if (res.status === 401)
+    return new DownloadError(
+      "auth",
+      hasToken
+        ? `${hub} refused the token from ${tokenSource} (HTTP 401): it is invalid or expired`
+        : `${hub} requires a token for ${t.repo} (HTTP 401): set HF_TOKEN (or log in: HF_TOKEN_PATH)`,
+    );
+  if (res.status === 403)
+    return new DownloadError(
+      "auth",
+      `access to ${t.repo} on ${hub} denied (HTTP 403): it is private or gated: set HF_TOKEN (or log in: HF_TOKEN_PATH) to a token with access`,
+    );
+  return null;
 }

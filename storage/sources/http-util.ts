@@ -17,7 +17,7 @@ export async function send(
   url: string | URL,
   init: RequestInit,
   what: string,
-  opts: { bulk?: boolean; guard?: UrlGuard } = {},
+  opts: { bulk?: boolean; guard?: UrlGuard; setting?: string } = {},
 ): Promise<Response> {
   const follow = init.redirect === "follow";
   if (follow && !opts.guard) throw new Error(`${what}: redirects are followed only through a URL guard`);
@@ -25,7 +25,13 @@ export async function send(
   let u = new URL(url);
   for (let hop = 0; ; hop++) {
     await opts.guard?.(u, hop === 0 ? what : `${what} (redirect ${hop})`);
-    const res = await sendOnce(u, { ...init, headers, redirect: "manual" }, what, opts.bulk ?? false);
+    const res = await sendOnce(
+      u,
+      { ...init, headers, redirect: "manual" },
+      what,
+      opts.bulk ?? false,
+      hop === 0 ? (opts.setting ?? "") : "",
+    );
     const location = res.headers.get("location");
     if (!follow || res.status < 300 || res.status >= 400 || !location) return res;
     await discard(res);
@@ -36,7 +42,14 @@ export async function send(
   }
 }
 
-async function sendOnce(url: URL, init: RequestInit, what: string, bulk: boolean): Promise<Response> {
+/** `setting` names the variable the endpoint came from (HF_ENDPOINT, ...), for the unreachable message. */
+async function sendOnce(
+  url: URL,
+  init: RequestInit,
+  what: string,
+  bulk: boolean,
+  setting: string,
+): Promise<Response> {
   try {
     if (bulk && bulkClientUsable(url))
       return await bulkRequest(url, { method: init.method, headers: init.headers, signal: init.signal });
@@ -61,9 +74,10 @@ async function sendOnce(url: URL, init: RequestInit, what: string, bulk: boolean
           `the proxy ${proxy.origin}`,
           target.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY",
         )
-      : unreachable(e, target.origin, "");
+      : unreachable(e, target.origin, setting);
     if (fast) throw fast;
-    throw new DownloadError("network", `cannot reach ${what}: ${msg}`, { cause: e });
+    const via = setting ? ` (${target.origin}, from ${setting})` : "";
+    throw new DownloadError("network", `cannot reach ${what}${via}: ${msg}`, { cause: e });
   }
 }
 
