@@ -263,6 +263,14 @@ const envSchema = z.object({
   GCS_ACCESS_KEY_ID: optStr,
   GCS_SECRET_ACCESS_KEY: optStr,
   GCS_ENDPOINT: httpUrl.optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: optStr,
+  AIRUNTIME_GCS_TOKEN_URI: httpUrl.optional(),
+  GCE_METADATA_HOST: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^[A-Za-z0-9.[\]:-]+$/.test(v), "expected host or host:port"),
+  AIRUNTIME_GCE_METADATA_DISABLED: bool(false),
+  AIRUNTIME_GCS_ANONYMOUS: bool(false),
   HF_TOKEN_PATH: optStr,
   HF_HOME: optStr,
 
@@ -402,8 +410,20 @@ export interface Config {
     anonymous: boolean;
   };
   tos: { accessKey?: string; secretKey?: string; sessionKey?: string; endpoint?: string; region?: string };
-  gcs: { accessKeyId?: string; secretAccessKey?: string; endpoint?: string };
-
+  gcs: {
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    endpoint?: string;
+    /** GOOGLE_APPLICATION_CREDENTIALS: a service-account JSON file. */
+    applicationCredentials?: string;
+    /** Replaces the JSON's token_uri (tests; private Google access endpoints). */
+    tokenUri?: string;
+    /** The metadata server (GKE Workload Identity, GCE): http://<GCE_METADATA_HOST>, default 169.254.169.254. */
+    metadataUrl: string;
+    metadataDisabled: boolean;
+    /** Unauthenticated requests (public buckets): AIRUNTIME_GCS_ANONYMOUS or --no-sign-request. */
+    anonymous: boolean;
+  };
   logLevel: string;
   apiKey?: string;
   apiKeyFile?: string;
@@ -576,6 +596,11 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Flags
       accessKeyId: e.GCS_ACCESS_KEY_ID,
       secretAccessKey: e.GCS_SECRET_ACCESS_KEY,
       endpoint: e.GCS_ENDPOINT,
+      applicationCredentials: e.GOOGLE_APPLICATION_CREDENTIALS,
+      tokenUri: e.AIRUNTIME_GCS_TOKEN_URI,
+      metadataUrl: `http://${e.GCE_METADATA_HOST ?? "169.254.169.254"}`,
+      metadataDisabled: e.AIRUNTIME_GCE_METADATA_DISABLED,
+      anonymous: e.AIRUNTIME_GCS_ANONYMOUS,
     },
     logLevel: e.LOG_LEVEL ?? "info",
     apiKey: e.AIRUNTIME_API_KEY,

@@ -30,7 +30,8 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --force          download again even if the model is complete
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
   --allow-bucket-root  allow s3://bucket (no path): download the whole bucket (refused otherwise)
-  --no-sign-request  s3://: unsigned requests for a public bucket (AIRUNTIME_S3_ANONYMOUS)
+  --no-sign-request  s3://, gs://: unauthenticated requests for a public bucket (AIRUNTIME_S3_ANONYMOUS,
+                     AIRUNTIME_GCS_ANONYMOUS)
 
 exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 not found, 6 no space,
             7 verification failed, 8 network (after the retries), 9 source changed repeatedly,
@@ -107,9 +108,9 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
   });
 }
 
-/** --no-sign-request: no credentials of any kind are looked up or sent to S3. */
+/** --no-sign-request: no credentials of any kind are looked up or sent to S3 or GCS. */
 function anonymousConfig(c: Config): Config {
-  return { ...c, aws: { ...c.aws, anonymous: true } };
+  return { ...c, aws: { ...c.aws, anonymous: true }, gcs: { ...c.gcs, anonymous: true } };
 }
 
 function configOrExit(): Config | number {

@@ -12,9 +12,11 @@ import { registerSecret } from "../../redact.ts";
 import { DownloadError } from "../errors.ts";
 import type { Credentials, ParsedUri, Source } from "../types.ts";
 import { awsCredentialChain } from "./credentials/aws-chain.ts";
+import { gcpTokenChain } from "./credentials/gcp-chain.ts";
 import { hfToken } from "./credentials/hf-token.ts";
 import { type CredentialProvider, staticCredentials } from "./credentials/types.ts";
 import { urlGuard } from "./guard.ts";
+import { createGcsSource } from "./gcs.ts";
 import { createHfSource } from "./hf.ts";
 import { createHttpSource } from "./http.ts";
 import { createLocalSource } from "./local.ts";
@@ -271,11 +273,6 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
       });
     }
     case "gcs": {
-      if (pick(creds, "gcp_service_account_json"))
-        throw new DownloadError(
-          "credentials",
-          `${uri.raw}: service-account JSON is not supported; use GCS HMAC keys (gcs_access_key_id / gcs_secret_access_key or GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY)`,
-        );
       const ep = chooseEndpoint(
         pick(creds, "gcs_endpoint", "endpoint"),
         s.gcs.endpoint ?? "https://storage.googleapis.com",
@@ -291,13 +288,23 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         "GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY",
         "GCS HMAC keys",
       );
-      if (!provider)
-        throw ep.own
-          ? noEnvCredentials(uri.raw, ep.url, "gcs_access_key_id and gcs_secret_access_key")
-          : new DownloadError(
-              "credentials",
-              `${uri.raw}: no GCS HMAC keys: set GCS_ACCESS_KEY_ID and GCS_SECRET_ACCESS_KEY`,
-            );
+      if (!provider) {
+        // OAuth over the JSON API: the request's service account, the environment's (only for the
+        // environment's endpoint), the metadata server; or unauthenticated for a public bucket.
+        const serviceAccountJson = pick(creds, "gcp_service_account_json");
+        const anonymous = !serviceAccountJson && (anonymousRequested(creds) || s.gcs.anonymous);
+        return createGcsSource({
+          endpoint: ep.url.href,
+          token: anonymous
+            ? null
+            : gcpTokenChain(s.gcs, uri.raw, {
+                serviceAccountJson,
+                guard: urlGuard({ allowed }),
+                envAllowed: !ep.own,
+              }),
+          guard: ep.own ? urlGuard({ allowed }) : undefined,
+        });
+      }
       return createS3Source({
         endpoint: ep.url.href,
         region: "auto",
