@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { AppError, problemBody } from "./errors.ts";
+import { AIBRIX_PLAIN, isAibrixPath } from "./lib/aibrix-paths.ts";
 import { type Logger, requestScope } from "./log.ts";
 import { redactString, withSecretScope } from "./redact.ts";
 import { openapiRoutes, openapiSpecs } from "./routes/openapi.ts";
@@ -23,13 +24,6 @@ export interface AppDeps {
   /** Called once per request with the route template (bounded cardinality), for API metrics. */
   observe?: (method: string, endpoint: string, status: number, seconds: number) => void;
 }
-
-/** Paths that belong to AIBrix's API keep AIBrix's error JSON; everything else gets problem+json. */
-const AIBRIX_PREFIXES = ["/v1/models", "/v1/lora_adapter", "/v1/model/", "/v1/runtime/"];
-export const isAibrixPath = (p: string) => AIBRIX_PREFIXES.some((x) => p === x || p.startsWith(x));
-
-/** AIBrix's own paths outside the prefixes above (their errors are FastAPI's too). */
-const AIBRIX_PLAIN = new Set(["/healthz", "/ready", "/metrics", "/metrics/"]);
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
 

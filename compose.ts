@@ -1,21 +1,24 @@
-// Builds the running sidecar from a Config: engine adapter, background probes, feature areas, the app.
-// Each feature issue adds its area here; stop() tears everything down in reverse order.
+// THE composition root: builds every service from a Config (engine adapter, readiness, downloads,
+// lifecycle, LoRA, metrics) and mounts every route over them. The only module that imports routes/ and
+// app.ts; feature folders export factories and never see a route. stop() tears down in reverse order.
 import type { Hono } from "hono";
 import { type Area, createApp } from "./app.ts";
 import { type Config, ENGINE_KINDS, type EngineKind } from "./config.ts";
 import { type Readiness, startReadiness } from "./engines/readiness.ts";
-import { composeLora } from "./engines/lora-compose.ts";
-import { createEngineAdapter } from "./engines/registry.ts";
+import { createEngineAdapter } from "./engines/adapters.ts";
 import type { EngineAdapter } from "./engines/types.ts";
 import { startLifecycle } from "./lifecycle/index.ts";
 import type { Logger } from "./log.ts";
-import { composeMetrics } from "./metrics/area.ts";
+import { createLoraService } from "./lora/index.ts";
+import { createMetricsService } from "./metrics/service.ts";
 import { ownMetrics } from "./metrics/own.ts";
 import { environment } from "./platform/process.ts";
 import { registerSecret } from "./redact.ts";
 import { engineRoutes, engineSpecs } from "./routes/engine.ts";
 import { healthRoutes, healthSpecs } from "./routes/health.ts";
 import { lifecycleRoutes, lifecycleSpecs } from "./routes/lifecycle.ts";
+import { loraRoutes, loraSpecs } from "./routes/lora.ts";
+import { metricsRoutes, metricsSpecs } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { securityGuards } from "./security/guards.ts";
 import { makeFetchToDir } from "./storage/download.ts";
@@ -102,16 +105,38 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     specs: lifecycleSpecs,
   });
 
-  // LoRA adapters (load/unload/list, self-healing).
-  const loraParts = await composeLora({ config, engine, readiness, log, metrics: ownMetrics });
-  closers.push(() => loraParts.stop());
-  areas.push(...loraParts.areas);
+  // LoRA adapters (load/unload/list, self-healing). Engine calls and request waits both stay under the
+  // AIBrix controller's 30 s client timeout.
+  const loraLog = log.child({ component: "lora" });
+  const loraTimeoutMs = Math.min(config.engineTimeoutMs, 25_000);
+  const lora = await createLoraService(
+    {
+      stateDir: config.stateDir,
+      adaptersDir: config.adaptersDir,
+      credentialsDir: config.credentialsDir,
+      allowedSources: config.downloader.allowedSources,
+      engineTimeoutMs: loraTimeoutMs,
+      readyIntervalMs: config.readyIntervalMs,
+    },
+    {
+      engine,
+      readiness,
+      log: loraLog,
+      metrics: ownMetrics,
+      fetchToDir: makeFetchToDir({ settings: config, log: loraLog.child({ component: "lora-download" }) }),
+    },
+  );
+  closers.push(() => lora.stop());
+  areas.push({ app: loraRoutes(lora.manager, engine), specs: loraSpecs });
 
-  // Metrics: the engine polled on a timer, standardized aibrix:* families, own metrics (metrics/area.ts).
-  const metrics = composeMetrics(config, engine, log);
+  // Metrics: the engine polled on a timer, standardized aibrix:* families, own metrics.
+  const metrics = createMetricsService(config, engine, log);
   closers.push(() => metrics.stop());
-  metrics.setLoraInfo(() => loraParts.lora.loraInfo());
-  areas.push(metrics.area);
+  metrics.setLoraInfo(() => lora.manager.loraInfo());
+  areas.push({
+    app: metricsRoutes({ poller: metrics.poller, own: metrics.registries }),
+    specs: metricsSpecs,
+  });
 
   const app = createApp({ log, areas, guards: await securityGuards(config), observe: metrics.observe });
   return {

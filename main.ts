@@ -122,10 +122,10 @@ function fatalFailure(e: unknown): Failure {
 const FEATURE_MODULES: Array<() => Promise<unknown>> = [
   () => import("hono"),
   () => import("./app.ts"),
-  () => import("./metrics/area.ts"),
+  () => import("./metrics/service.ts"),
   () => import("./storage/download.ts"),
   () => import("./routes/models.ts"),
-  () => import("./engines/lora-compose.ts"),
+  () => import("./lora/index.ts"),
   () => import("./lifecycle/index.ts"),
   () => import("./routes/lifecycle.ts"),
 ];

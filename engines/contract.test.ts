@@ -8,7 +8,7 @@ import { AppError } from "../errors.ts";
 import { startMockEngine } from "../mock/index.ts";
 import { mockStats, writeAdapterDir } from "../tests/helpers/lora.ts";
 import { waitUntil } from "../tests/helpers/sidecar.ts";
-import { createEngineAdapter } from "./registry.ts";
+import { createEngineAdapter } from "./adapters.ts";
 import { type Capability, capabilities, type EngineAdapter } from "./types.ts";
 
 const EXPECTED: Record<string, Capability[]> = {

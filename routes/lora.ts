@@ -6,7 +6,7 @@ import { asDownloadError } from "../storage/errors.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { AppError, errorMessage } from "../errors.ts";
-import type { LoraManager } from "../engines/lora.ts";
+import type { LoraManager } from "../lora/manager.ts";
 import { capabilities, type EngineAdapter } from "../engines/types.ts";
 import { redactString } from "../redact.ts";
 import type { RouteSpec } from "./spec.ts";

@@ -21,7 +21,7 @@ import { refuseBucketRoot } from "../storage/uri.ts";
 import { tuningFromConfig } from "../storage/cli.ts";
 import { DownloadError } from "../storage/errors.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
-import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/registry.ts";
+import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/status.ts";
 import { createSource } from "../storage/sources/index.ts";
 import type { Credentials, DownloadProgress, Source } from "../storage/types.ts";
 import type { RouteSpec } from "./spec.ts";

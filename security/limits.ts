@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError, problemBody } from "../errors.ts";
-import { isAibrixPath } from "../app.ts";
+import { isAibrixPath } from "../lib/aibrix-paths.ts";
 
 export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_STRING = 64 * 1024;

@@ -18,7 +18,7 @@ import { createPartFilePool, type PartFilePool } from "./part-file.ts";
 import { checkFreeSpace, type Filters, fmtBytes, listFiles } from "./plan.ts";
 import { createProgress } from "./progress.ts";
 import { observeDownload } from "./metrics.ts";
-import { type StatusRecord, writeStatus } from "./registry.ts";
+import { type StatusRecord, writeStatus } from "./status.ts";
 import { createSource, type SourceSettings } from "./sources/index.ts";
 import { type FileTask, transfer } from "./transfer.ts";
 import type {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LORA_RESULTS } from "../engines/lora-metrics.ts";
+import { LORA_RESULTS } from "../lora/metrics.ts";
 import { SCRAPE_ERROR_REASONS } from "../metrics/poller.ts";
 import { type MockEngine, startMockEngine } from "../mock/index.ts";
 import { DOWNLOAD_SOURCES, FAIL_REASONS } from "../storage/metrics.ts";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { downloadModel, makeFetchToDir } from "../storage/download.ts";
 import { DownloadError } from "../storage/errors.ts";
 import { aibrixLayout } from "../storage/layout.ts";
-import { modelStatus } from "../storage/registry.ts";
+import { modelStatus } from "../storage/status.ts";
 import { type FakeHfHub, startFakeHfHub } from "./fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "./fakes/s3.ts";
 import { BIN, spawnProcess, waitUntil } from "./helpers/sidecar.ts";

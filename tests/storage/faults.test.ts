@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { downloadModel } from "../../storage/download.ts";
 import { DownloadError } from "../../storage/errors.ts";
-import { modelStatus } from "../../storage/registry.ts";
+import { modelStatus } from "../../storage/status.ts";
 import { aibrixLayout } from "../../storage/layout.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { AppError } from "../errors.ts";
 import { silentLogger } from "../log.ts";
 import type { FetchToDir } from "../storage/types.ts";
-import { createLoraManager, type LoraManager } from "./lora.ts";
-import { openAdapterStore } from "./lora-store.ts";
-import type { EngineAdapter } from "./types.ts";
+import { createLoraManager, type LoraManager } from "./manager.ts";
+import { openAdapterStore } from "./store.ts";
+import type { EngineAdapter } from "../engines/types.ts";
 
 let root: string;
 beforeEach(async () => {

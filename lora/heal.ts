@@ -1,8 +1,8 @@
 // Self-healing: when the engine comes back (health down then up) or an adapter the sidecar loaded is
 // missing from the engine's own list, load it again without being asked.
 import type { Logger } from "../log.ts";
-import type { LoraManager } from "./lora.ts";
-import type { Readiness } from "./readiness.ts";
+import type { LoraManager } from "./manager.ts";
+import type { Readiness } from "../engines/readiness.ts";
 
 export function startLoraHealer(
   lora: LoraManager,

@@ -6,7 +6,7 @@
 // `result` is a closed vocabulary (LORA_RESULTS): every series exists at 0 from start-up, so
 // `increase(...[5m])` alerts see 0 rather than no data.
 import type { OwnMetrics } from "../metrics/own.ts";
-import type { LoraMetrics } from "./lora.ts";
+import type { LoraMetrics } from "./manager.ts";
 
 export const LORA_LOAD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] as const;
 

@@ -4,7 +4,7 @@
 // and neither is `<adapters>/<name>` when the download went elsewhere (issue 12, F12).
 import { lstat, rm } from "node:fs/promises";
 import { isInside } from "../validate/names.ts";
-import type { AdapterRecord } from "./lora-store.ts";
+import type { AdapterRecord } from "./store.ts";
 
 /** Delete `rec`'s downloaded directory when the rules above allow it; true when something was removed. */
 export async function removeDownloaded(adaptersDir: string, rec: AdapterRecord): Promise<boolean> {

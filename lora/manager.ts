@@ -13,10 +13,10 @@ import { enginePathAllowed } from "../security/sources.ts";
 import { parseUri } from "../storage/uri.ts";
 import { checkAbsolutePath, checkName, childPath, isInside, shown } from "../validate/names.ts";
 import { keyedSerial } from "../lib/keyed-serial.ts";
-import { removeDownloaded } from "./lora-cleanup.ts";
-import { resolveCredentials } from "./lora-credentials.ts";
-import type { AdapterRecord, AdapterStore } from "./lora-store.ts";
-import type { CallCtx, EngineAdapter } from "./types.ts";
+import { removeDownloaded } from "./cleanup.ts";
+import { resolveCredentials } from "./credentials.ts";
+import type { AdapterRecord, AdapterStore } from "./store.ts";
+import type { CallCtx, EngineAdapter } from "../engines/types.ts";
 
 /** Schemes accepted in artifact_url (AIBrix's list plus gs://, hf:// and http(s)://; B5). */
 export const REMOTE_SCHEMES = ["s3", "gs", "gcs", "tos", "hf", "huggingface", "http", "https"] as const;

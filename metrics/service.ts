@@ -1,10 +1,8 @@
-// Wires the metrics pipeline into a sidecar: a per-instance registry (info, API requests, engine scrape
-// health), the poller over the engine endpoint(s) and the /metrics routes. compose.ts calls this.
-import type { AppDeps, Area } from "../app.ts";
+// The metrics service: a per-instance registry (info, API requests, engine scrape health) and the poller
+// over the engine endpoint(s). compose.ts builds it and mounts routes/metrics.ts over `poller` and `registries`.
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
 import type { Logger } from "../log.ts";
-import { metricsRoutes, metricsSpecs } from "../routes/metrics.ts";
 import { fetchEngineVersion, reportsVersion } from "../engines/version.ts";
 import { VERSION } from "../version.ts";
 import { createOwnMetrics, type OwnMetrics, ownMetrics } from "./own.ts";
@@ -14,19 +12,37 @@ import type { LoraInfo } from "./snapshot.ts";
 /** AIBrix's API latency buckets (seconds). */
 export const API_LATENCY_BUCKETS = [0.1, 0.2, 0.5, 1, 2, 5] as const;
 
-export interface MetricsParts {
-  area: Area;
-  /** This sidecar's registry (the process-wide `ownMetrics` is served too). */
-  own: OwnMetrics;
+export type MetricsSettings = Pick<
+  Config,
+  | "engine"
+  | "engineVersion"
+  | "engineEndpoints"
+  | "metricsPath"
+  | "metricsMode"
+  | "metricsIntervalMs"
+  | "metricsMaxAgeMs"
+  | "metricsStaleAfterMs"
+  | "metricsMaxBytes"
+  | "metricsMaxSeries"
+  | "engineTimeoutMs"
+>;
+
+export interface MetricsService {
+  /** The registries /metrics serves: this sidecar's, then the process-wide `ownMetrics`. */
+  registries: OwnMetrics[];
   poller: MetricsPoller;
-  /** createApp's observe hook: aibrix:api_request_total / aibrix:api_request_latency. */
-  observe: NonNullable<AppDeps["observe"]>;
+  /** Per request: aibrix:api_request_total / aibrix:api_request_latency (createApp's observe hook). */
+  observe(method: string, endpoint: string, status: number, seconds: number): void;
   /** Adapters for aibrix:lora_requests_info on engines that do not report it (the LoRA manager's view). */
   setLoraInfo(fn: () => LoraInfo | undefined): void;
   stop(): void;
 }
 
-export function composeMetrics(config: Config, engine: EngineAdapter, log: Logger): MetricsParts {
+export function createMetricsService(
+  config: MetricsSettings,
+  engine: EngineAdapter,
+  log: Logger,
+): MetricsService {
   const own = createOwnMetrics();
   const info = own.gauge({
     name: "aibrix:info_info",
@@ -94,8 +110,7 @@ export function composeMetrics(config: Config, engine: EngineAdapter, log: Logge
   poller.start();
 
   return {
-    area: { app: metricsRoutes({ poller, own: registries }), specs: metricsSpecs },
-    own,
+    registries,
     poller,
     observe(method, endpoint, status, seconds) {
       const labels = { method, endpoint, status: String(status) };
