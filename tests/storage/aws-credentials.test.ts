@@ -10,6 +10,7 @@ import { createLogger } from "../../log.ts";
 import { BIN, spawnProcess } from "../helpers/sidecar.ts";
 import { downloadModel, makeFetchToDir } from "../../storage/download.ts";
 import { DownloadError } from "../../storage/errors.ts";
+import { extraCredentials } from "../../storage/extra-config.ts";
 import { containerCredentials } from "../../storage/sources/credentials/container.ts";
 import { imdsCredentials } from "../../storage/sources/credentials/imds.ts";
 import {
@@ -310,6 +311,57 @@ describe("chain order, environment keys, anonymous access", () => {
       signal: AbortSignal.timeout(20_000),
     });
     expect(await sha256File(join(dest, "model.bin"))).toBe(sha256(body));
+  });
+});
+
+describe("trust boundary", () => {
+  test("an endpoint named by the request never gets the chain's credentials (no call to the agent)", async () => {
+    const before = pod.heads.length;
+    const err = await makeFetchToDir({
+      settings: settings({
+        AWS_ENDPOINT_URL: s3.url,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `${pod.url}/v1/credentials`,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: POD_TOKEN,
+      }),
+      tuning,
+    })({
+      uri: "s3://private/m",
+      dest: join(await tempDir("own"), "x"),
+      credentials: { endpoint: s3.url.replace("127.0.0.1", "localhost") },
+      signal: AbortSignal.timeout(20_000),
+    }).then(
+      () => undefined,
+      (e: unknown) => e as DownloadError,
+    );
+    expect(err?.reason).toBe("credentials");
+    expect(err?.message).toContain("never sent the environment's credentials");
+    expect(pod.heads.length).toBe(before);
+  });
+
+  test("credential endpoints are the sidecar's own calls: the allow-list for downloads does not apply to them", async () => {
+    // Only s3://private may be downloaded; the metadata service (here on loopback) still answers the
+    // credential dance, while a download from that same address is refused before any connection.
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AIRUNTIME_ALLOWED_SOURCES: "s3://private" };
+    await download(env);
+    const before = imds.heads.length;
+    const dir = await tempDir("aws-refused");
+    const err = await downloadModel({
+      uri: `${imds.url}/latest/meta-data/iam/security-credentials/model-reader`,
+      localDir: dir,
+      settings: settings({ AWS_ENDPOINT_URL: s3.url, ...env }),
+      tuning,
+      log,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as DownloadError,
+    );
+    expect(err?.reason).toBe("forbidden");
+    expect(imds.heads.length).toBe(before);
+  });
+
+  test("download_extra_config.anonymous becomes the credentials map's anonymous", () => {
+    expect(extraCredentials({ anonymous: true })).toEqual({ anonymous: "true" });
+    expect(extraCredentials({})).toEqual({});
   });
 });
 

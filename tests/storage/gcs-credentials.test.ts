@@ -11,6 +11,10 @@ import { join } from "node:path";
 import { createLogger } from "../../log.ts";
 import { downloadModel, makeFetchToDir } from "../../storage/download.ts";
 import { DownloadError } from "../../storage/errors.ts";
+import {
+  parseServiceAccount,
+  serviceAccountToken,
+} from "../../storage/sources/credentials/gcp-service-account.ts";
 import { type FakeGcs, startFakeGcs } from "../fakes/gcs.ts";
 import { BIN, spawnProcess } from "../helpers/sidecar.ts";
 import { randomPayload, removeTempDirs, settings, sha256, sha256File, tempDir } from "./helpers.ts";
@@ -135,6 +139,19 @@ describe("service account (GOOGLE_APPLICATION_CREDENTIALS)", () => {
     const sent = gcs.authorizations.slice(auths);
     expect(sent.every((a) => a === `Bearer ${gcs.issued.at(-1)}`)).toBe(true);
     expect(gcs.counts.denied! - before.denied!).toBe(0);
+  });
+
+  test("the access token is reused, and refreshed inside the 5 minutes before it expires", async () => {
+    let now = Date.now();
+    const key = parseServiceAccount(saJson(gcs.tokenUri), "test key");
+    const provider = serviceAccountToken({ key: async () => key, where: "test key", now: () => now });
+    const before = gcs.counts.token!;
+    const a = await provider();
+    expect((await provider()).token).toBe(a.token);
+    expect(gcs.counts.token! - before).toBe(1);
+    now += 56 * 60_000; // the fake's tokens live 60 minutes
+    expect((await provider()).token).not.toBe(a.token);
+    expect(gcs.counts.token! - before).toBe(2);
   });
 
   test("AIRUNTIME_GCS_TOKEN_URI replaces the key's token_uri", async () => {
