@@ -3,7 +3,7 @@
 // app.ts; feature folders export factories and never see a route. stop() tears down in reverse order.
 import type { Hono } from "hono";
 import { type Area, createApp } from "./app.ts";
-import { type Config, ENGINE_KINDS, type EngineKind } from "./config.ts";
+import { type Config, configSecrets, ENGINE_KINDS, type EngineKind } from "./config.ts";
 import { type Readiness, startReadiness } from "./engines/readiness.ts";
 import { createEngineAdapter } from "./engines/adapters.ts";
 import type { EngineAdapter } from "./engines/types.ts";
@@ -31,24 +31,8 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-export function registerConfigSecrets(c: Config): void {
-  for (const s of [
-    c.hf.token,
-    c.aws.accessKeyId,
-    c.aws.secretAccessKey,
-    c.aws.sessionToken,
-    c.tos.accessKey,
-    c.tos.secretKey,
-    c.tos.sessionKey,
-    c.gcs.accessKeyId,
-    c.gcs.secretAccessKey,
-    c.apiKey,
-  ])
-    registerSecret(s);
-}
-
 export async function composeSidecar(config: Config, log: Logger): Promise<Sidecar> {
-  registerConfigSecrets(config);
+  for (const s of configSecrets(config)) registerSecret(s); // the settings the schema marks secret
   const closers: Array<() => void | Promise<void>> = [];
   const engine = createEngineAdapter(config.engine, {
     baseUrl: config.engineEndpoints[0]!,
@@ -86,7 +70,11 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     downloadDir: config.downloader.localDir,
     logDir: `${config.stateDir}/engine-logs`,
     metrics: ownMetrics,
-    fetchToDir: makeFetchToDir({ log: log.child({ component: "lifecycle-download" }) }),
+    fetchToDir: makeFetchToDir({
+      settings: config,
+      tuning: config.downloader.tuning,
+      log: log.child({ component: "lifecycle-download" }),
+    }),
     allowedSources: config.downloader.allowedSources,
     engineFor: (kind, baseUrl) =>
       (ENGINE_KINDS as readonly string[]).includes(kind)
@@ -123,7 +111,11 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
       readiness,
       log: loraLog,
       metrics: ownMetrics,
-      fetchToDir: makeFetchToDir({ settings: config, log: loraLog.child({ component: "lora-download" }) }),
+      fetchToDir: makeFetchToDir({
+        settings: config,
+        tuning: config.downloader.tuning,
+        log: loraLog.child({ component: "lora-download" }),
+      }),
     },
   );
   closers.push(() => lora.stop());

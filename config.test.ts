@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig, parseSize } from "./config.ts";
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  configSecrets,
+  loadConfig,
+  parseSize,
+  SECRET_VARS,
+} from "./config.ts";
 
 function problems(env: Record<string, string>, flags = {}): string[] {
   try {
@@ -107,7 +114,7 @@ describe("loadConfig", () => {
       AIRUNTIME_METRICS_INTERVAL: "0.5",
       DOWNLOADER_ALLOW_FILE_SUFFIX: "json, safetensors",
     });
-    expect(c.downloader.partSize).toBe(8 * 1024 * 1024);
+    expect(c.downloader.tuning.partSize).toBe(8 * 1024 * 1024);
     expect(c.metricsIntervalMs).toBe(500);
     expect(c.metricsMaxAgeMs).toBe(1000);
     expect(c.downloader.allowFileSuffix).toEqual(["json", "safetensors"]);
@@ -120,5 +127,45 @@ describe("loadConfig", () => {
 
   test("paths must be absolute", () => {
     expect(problems({ AIRUNTIME_ADAPTERS_DIR: "relative/dir" })[0]).toContain("AIRUNTIME_ADAPTERS_DIR");
+  });
+
+  test("secrets are marked once, in the schema, and each secret's value is collected for redaction", () => {
+    expect([...SECRET_VARS].sort()).toEqual(
+      [
+        "AIRUNTIME_API_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "GCS_ACCESS_KEY_ID",
+        "GCS_SECRET_ACCESS_KEY",
+        "HF_TOKEN",
+        "TOS_ACCESS_KEY",
+        "TOS_SECRET_KEY",
+        "TOS_SESSION_KEY",
+      ].sort(),
+    );
+    const env = Object.fromEntries([...SECRET_VARS].map((v) => [v, `value-of-${v}`]));
+    expect(configSecrets(loadConfig(env)).sort()).toEqual(Object.values(env).sort());
+    expect(CONFIG_VARIABLES).toContain("HF_TOKEN");
+  });
+
+  test("derived settings: download tuning in one object, weight cache under HOME, commands only when set", () => {
+    const c = loadConfig({ DOWNLOADER_NUM_THREADS: "3", AIRUNTIME_DOWNLOAD_RETRIES: "1", HOME: "/home/x" });
+    expect(c.downloader.tuning).toEqual({
+      connections: 3,
+      startConnections: 4,
+      partSize: 16 * 1024 * 1024,
+      stallMs: 10_000,
+      maxRetries: 1,
+      verify: true,
+      fsync: true,
+    });
+    expect(c.downloader.roots).toEqual(["/tmp/aibrix/models/"]);
+    expect(c.lifecycle.weightCacheDir).toBe("/home/x/.cache/huggingface");
+    expect(c.lifecycle.commands).toEqual({});
+    expect(loadConfig({ AIRUNTIME_ENGINE_COMMAND_TGI: "tgi --port {port}" }).lifecycle.commands).toEqual({
+      tgi: "tgi --port {port}",
+    });
+    expect(problems({ AIRUNTIME_ENGINE_COMMAND_VLLM: "[1]" })[0]).toContain("AIRUNTIME_ENGINE_COMMAND_VLLM");
   });
 });

@@ -2,7 +2,7 @@
 // CLI entry: serve (default) | download | mock-engine | version. Invoked as `aibrix_runtime` it behaves the same;
 // invoked as `aibrix_download` (a symlink) it is AIBrix's downloader CLI.
 import process from "node:process";
-import { ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, type Flags, loadConfig } from "./config.ts";
 import { describeLocalIo, EXIT, type Failure, listenFailure, printFailure } from "./exit.ts";
 import { closest, type FlagSpec, parseFlags as parseStrict, UsageError, usageErrorText } from "./flags.ts";
 import { createLogger, parseLevel } from "./log.ts";
@@ -43,7 +43,7 @@ const commands: Record<string, Command> = {
     usage: "usage: airuntime mock-engine --engine <name> [flags]  (see --help)",
     async run(args) {
       const { runMockEngine } = await import("./mock/cli.ts");
-      return runMockEngine(args);
+      return runMockEngine(args, environment());
     },
   },
   download: {
@@ -51,7 +51,7 @@ const commands: Record<string, Command> = {
     usage: "usage: airuntime download <uri> [flags] (airuntime download --help for all flags)",
     async run(args) {
       const { runDownloadCommand } = await import("./storage/cli.ts");
-      return runDownloadCommand(args);
+      return runDownloadCommand(args, configOrExit);
     },
   },
   version: {
@@ -118,6 +118,19 @@ function fatalFailure(e: unknown): Failure {
   return { reason: "fatal", exitCode: EXIT.fatal, message: `unexpected error: ${message}` };
 }
 
+/** The Config from the environment and flags (every command reads it here), or the exit status after printing
+ *  each problem. */
+function configOrExit(flags: Flags = {}): Config | number {
+  try {
+    return loadConfig(environment(), flags);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const f = configFailure(e);
+    printFailure(f);
+    return f.exitCode;
+  }
+}
+
 /** The heavy feature modules, in dependency order (see runServe). */
 const FEATURE_MODULES: Array<() => Promise<unknown>> = [
   () => import("hono"),
@@ -143,18 +156,11 @@ async function runServe(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const portStr = parsed.values.port as string | undefined;
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(environment(), {
-      host: parsed.values.host as string | undefined,
-      port: portStr === undefined ? undefined : /^\d+$/.test(portStr) ? Number(portStr) : Number.NaN,
-    });
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    const f = configFailure(e);
-    printFailure(f);
-    return f.exitCode;
-  }
+  const config = configOrExit({
+    host: parsed.values.host as string | undefined,
+    port: portStr === undefined ? undefined : /^\d+$/.test(portStr) ? Number(portStr) : Number.NaN,
+  });
+  if (typeof config === "number") return config;
   const log = createLogger({ level: parseLevel(config.logLevel), base: { app: "airuntime" } });
   logStartup(config, log);
   for (const w of config.warnings) log.warn(w);
@@ -228,7 +234,7 @@ async function runServe(args: string[]): Promise<number> {
 export async function main(args: string[], name = invokedAs()): Promise<number> {
   if (name === "aibrix_download") {
     const { runAibrixDownload } = await import("./storage/cli.ts");
-    return runAibrixDownload(args);
+    return runAibrixDownload(args, configOrExit);
   }
   const first = args[0];
   if (first === "--help" || first === "-h" || first === "help") {

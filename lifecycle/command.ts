@@ -18,17 +18,6 @@ export const DEFAULT_TEMPLATES: Record<string, string> = {
 /** Mock mode (AIBRIX_MODEL_RUNTIME_MOCK=1): every kind runs this binary's mock engine. */
 export const MOCK_TEMPLATE = "{self} mock-engine --engine {engine} --port {port} --model {model_name}";
 
-export function parseTemplate(t: string): string[] {
-  const s = t.trim();
-  if (s.startsWith("[")) {
-    const arr = JSON.parse(s) as unknown;
-    if (!Array.isArray(arr) || !arr.every((x) => typeof x === "string") || arr.length === 0)
-      throw new Error("engine command template: expected a non-empty JSON array of strings");
-    return arr as string[];
-  }
-  return s.split(/\s+/).filter(Boolean);
-}
-
 export interface CommandValues {
   self: readonly string[];
   engine: string;

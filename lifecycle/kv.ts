@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { parseTemplate } from "./command.ts";
+import { parseTemplate } from "../lib/command-line.ts";
 
 export interface KvUsage {
   total: number;

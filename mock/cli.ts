@@ -1,7 +1,7 @@
 // `airuntime mock-engine`: run one mock engine until SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
 import { createLogger } from "../log.ts";
-import { environment, onShutdownSignal } from "../platform/process.ts";
+import { onShutdownSignal } from "../platform/process.ts";
 import { FAULT_SPECS, mergeFaults, parseFaultSpec } from "./faults.ts";
 import { startMockEngine } from "./server.ts";
 import { DEFAULT_MODEL } from "./state.ts";
@@ -119,14 +119,17 @@ export function mockOptionsFromArgs(args: string[], env: Record<string, string |
   };
 }
 
-export async function runMockEngine(args: string[]): Promise<number> {
+export async function runMockEngine(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<number> {
   if (args.includes("-h") || args.includes("--help")) {
     console.log(MOCK_USAGE);
     return 0;
   }
   let opts: MockOptions;
   try {
-    opts = mockOptionsFromArgs(args, environment());
+    opts = mockOptionsFromArgs(args, env);
   } catch (e) {
     console.error(`airuntime mock-engine: ${(e as Error).message}\n\n${MOCK_USAGE}`);
     return 2;

@@ -18,7 +18,6 @@ import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../s
 import { ExtraConfig, extraCredentials } from "../storage/extra-config.ts";
 import { probeSource } from "../storage/plan.ts";
 import { refuseBucketRoot } from "../storage/uri.ts";
-import { tuningFromConfig } from "../storage/cli.ts";
 import { DownloadError } from "../storage/errors.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
 import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/status.ts";
@@ -256,7 +255,7 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
         settings: config,
         credentials: creds,
         tuning: {
-          ...tuningFromConfig(config),
+          ...config.downloader.tuning,
           ...(extra.num_threads ? { connections: extra.num_threads } : {}),
           ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
         },

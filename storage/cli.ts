@@ -2,9 +2,8 @@
 // otherwise (both on stderr); the model path alone goes to stdout. Exit codes name the failure.
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, loadConfig } from "../config.ts";
+import type { Config } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
-import { environment } from "../platform/process.ts";
 import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
 import { EXIT, printFailure } from "../exit.ts";
 import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
@@ -40,20 +39,10 @@ exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 n
             (a directory that cannot be written: the message names the path, the uid and the fix),
             1 unexpected error, 130 interrupted, 78 bad config`;
 
-export function tuningFromConfig(c: Config): Partial<EngineTuning> {
-  return {
-    // Unset: the engine's automatic ceiling (DEFAULT_TUNING.connections) applies.
-    ...(c.downloader.numThreads !== undefined ? { connections: c.downloader.numThreads } : {}),
-    startConnections: c.downloader.startConnections,
-    partSize: c.downloader.partSize,
-    stallMs: c.downloader.stallMs,
-    maxRetries: c.downloader.maxRetries,
-    verify: c.downloader.verify,
-    fsync: c.downloader.fsync,
-  };
-}
+/** The Config from the environment (main.ts reads it), or the exit status when it is invalid. */
+export type ConfigOrExit = () => Config | number;
 
-export async function runDownloadCommand(args: string[]): Promise<number> {
+export async function runDownloadCommand(args: string[], configOrExit: ConfigOrExit): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -111,23 +100,6 @@ export async function runDownloadCommand(args: string[]): Promise<number> {
 /** --no-sign-request: no credentials of any kind are looked up or sent to S3 or GCS. */
 function anonymousConfig(c: Config): Config {
   return { ...c, aws: { ...c.aws, anonymous: true }, gcs: { ...c.gcs, anonymous: true } };
-}
-
-function configOrExit(): Config | number {
-  try {
-    return loadConfig(environment());
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      printFailure({
-        reason: "config",
-        exitCode: EXIT.config,
-        message: `invalid configuration: ${e.problems.join("; ")}`,
-        fields: { problems: e.problems },
-      });
-      return EXIT.config;
-    }
-    throw e;
-  }
 }
 
 const absolute = (p: string) => (p.startsWith("/") ? p : `${process.cwd()}/${p}`);
@@ -190,7 +162,7 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
       layout: config.downloader.layout,
       settings: config,
       credentials: o.credentials,
-      tuning: { ...tuningFromConfig(config), ...o.tuning },
+      tuning: { ...config.downloader.tuning, ...o.tuning },
       signal: ac.signal,
       log,
       onProgress: (p) => (tty ? drawBar(p) : log.info("progress", { ...p })),
@@ -229,7 +201,7 @@ The AIBrix downloader's command line (python -m aibrix.downloader), served by ai
 exit status (as AIBrix's Python CLI): 0 downloaded, 1 the download failed, 2 bad flags or arguments`;
 
 /** `aibrix_download` (argv0) with AIBrix's flags, layout and exit status (1 for any failure). */
-export async function runAibrixDownload(args: string[]): Promise<number> {
+export async function runAibrixDownload(args: string[], configOrExit: ConfigOrExit): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

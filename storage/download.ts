@@ -1,13 +1,11 @@
 // The download engine for every source: plan -> lock -> parallel ranged transfer with a per-part journal
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
-// `downloadModel` serves /v1/model/download and the CLI; `fetchToDir` is the contract the LoRA manager uses.
+// `downloadModel` serves /v1/model/download and the CLI; `makeFetchToDir` serves LoRA artifacts and lifecycle weights.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, open, readFile, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import { loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { environment } from "../platform/process.ts";
 import { redactString, redactUrlCredentials } from "../redact.ts";
 import { type DirTree, O_NOFOLLOW, openTree } from "../validate/roots.ts";
 import { asDownloadError, DownloadError } from "./errors.ts";
@@ -585,18 +583,20 @@ async function readMarker(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// FetchToDir: the LoRA manager's entry point. `dest` appears (by one rename) only complete and verified;
+// FetchToDir: the entry point of LoRA artifact and lifecycle weight downloads. `dest` appears (by one rename) only complete and verified;
 // work happens in a hidden sibling `.<name>.partial` (same filesystem), so a rerun resumes it.
 
 export interface FetchToDirOptions {
-  settings?: SourceSettings;
-  tuning?: Partial<EngineTuning>;
+  /** Sources, credentials and policy (the Config). */
+  settings: SourceSettings;
+  /** The download settings (Config.downloader.tuning): every download path runs with them. */
+  tuning: Partial<EngineTuning>;
   log?: Logger;
 }
 
-export function makeFetchToDir(opts: FetchToDirOptions = {}): FetchToDir {
+export function makeFetchToDir(opts: FetchToDirOptions): FetchToDir {
+  const settings = opts.settings;
   return async (req) => {
-    const settings = opts.settings ?? settingsFromEnv();
     const parent = dirname(req.dest);
     const name = basename(req.dest);
     const staging = join(parent, `.${name}.partial`);
@@ -688,12 +688,5 @@ export async function useInPlace(
   }
   return { path: uri.path, files, bytes };
 }
-
-function settingsFromEnv(): SourceSettings {
-  return loadConfig(environment());
-}
-
-/** FetchToDir configured from the process environment (HF_*, AWS_*, TOS_*, GCS_*). */
-export const fetchToDir: FetchToDir = (req) => makeFetchToDir()(req);
 
 export { fmtBytes };

@@ -6,14 +6,8 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { activityFromText } from "../lifecycle/activity.ts";
-import {
-  argProblem,
-  engineArgs,
-  expandCommand,
-  ipcNameFor,
-  parseTemplate,
-  redactArgv,
-} from "../lifecycle/command.ts";
+import { argProblem, engineArgs, expandCommand, ipcNameFor, redactArgv } from "../lifecycle/command.ts";
+import { parseTemplate } from "../lib/command-line.ts";
 import { readKvUsage } from "../lifecycle/kv.ts";
 import { OperationLog } from "../lifecycle/operations.ts";
 import { isOurProcess, processStartTime, spawnGroup, stopGroup } from "../lifecycle/proc.ts";
