@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
 import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
-import { EXIT, printFailure } from "../exit.ts";
+import { printFailure } from "../exit.ts";
 import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
 import { fmtBytes } from "./plan.ts";
 import { ExtraConfig, extraCredentials } from "./extra-config.ts";
