@@ -134,6 +134,7 @@ describe("loadConfig", () => {
       [
         "AIRUNTIME_API_KEY",
         "AWS_ACCESS_KEY_ID",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "GCS_ACCESS_KEY_ID",
