@@ -6,9 +6,10 @@
 // file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../log.ts";
+import { resolveCredentials } from "../../lora/credentials.ts";
 import { downloadModel, makeFetchToDir } from "../../storage/download.ts";
 import { DownloadError } from "../../storage/errors.ts";
 import {
@@ -189,6 +190,22 @@ describe("service account (GOOGLE_APPLICATION_CREDENTIALS)", () => {
     expect(await sha256File(join(dest, "model.bin"))).toBe(sha256(body));
     expect(gcs.counts.token! - before).toBe(1);
   });
+});
+
+test("a LoRA credentials_secret directory holding gcp_service_account_json (a mounted Secret)", async () => {
+  const root = await tempDir("gcs-secrets");
+  await mkdir(join(root, "gcs-reader"));
+  await writeFile(join(root, "gcs-reader", "gcp_service_account_json"), saJson(gcs.tokenUri));
+  const credentials = await resolveCredentials({ credentials_secret: "gcs-reader" }, root);
+  const dest = join(await tempDir("gcs-lora"), "adapter");
+  dirs.push(dest);
+  await makeFetchToDir({ settings: settings({ GCS_ENDPOINT: gcs.url }), tuning })({
+    uri: "gcs://private/m/weights",
+    dest,
+    credentials,
+    signal: AbortSignal.timeout(20_000),
+  });
+  expect(await sha256File(join(dest, "model.bin"))).toBe(sha256(body));
 });
 
 describe("metadata server, anonymous, and the trust boundary", () => {
