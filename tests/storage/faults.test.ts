@@ -241,7 +241,7 @@ describe("hugging face", () => {
     await expectFail(
       downloadModel({ uri: "org/missing", localDir: await tempDir("hf404"), settings: hfSettings(), tuning }),
       "not_found",
-      /404/,
+      /repository org\/missing not found on http:\/\/127\.0\.0\.1:\d+ \(HF_ENDPOINT\)/,
     );
     await expectFail(
       downloadModel({
@@ -251,7 +251,7 @@ describe("hugging face", () => {
         tuning,
       }),
       "not_found",
-      /404/,
+      /revision 'nope' not found in org\/tiny .*the repository exists/,
     );
   });
 
