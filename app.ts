@@ -1,4 +1,5 @@
 // createApp(deps): the Hono app. Request ids, API metrics, one error renderer, 404 JSON.
+import { describeLocalIo } from "./exit.ts";
 import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
@@ -125,7 +126,7 @@ export function createApp(deps: AppDeps): Hono {
         ? err
         : err instanceof HTTPException && err.cause instanceof AppError
           ? err.cause
-          : null;
+          : localIoError(err);
     if (!e) {
       log.error("unhandled error", { path, error: err });
       return c.text("Internal Server Error", 500);
@@ -142,4 +143,10 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(problemBody(e, path), status, { "content-type": "application/problem+json" });
   });
   return app;
+}
+
+/** A local file-system failure no route classified: 500 local_io naming the path, the uid and the fix. */
+function localIoError(err: unknown): AppError | null {
+  const local = describeLocalIo(err);
+  return local ? new AppError("local_io", 500, local.message, { cause: err }) : null;
 }

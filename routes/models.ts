@@ -6,26 +6,34 @@
 //   GET    /v1/model/status?model_name=   card + progress {phase, files_done, ..., rate, eta} + error.
 //   DELETE /v1/model/{name}     refused while downloading or while the engine serves it.
 import { checkLocalDir, checkModelRoot } from "../validate/roots.ts";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
-import { AppError } from "../errors.ts";
+import { AppError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../storage/download.ts";
 import { ExtraConfig, extraCredentials } from "../storage/extra-config.ts";
 import { probeSource } from "../storage/plan.ts";
 import { refuseBucketRoot } from "../storage/uri.ts";
-import { DownloadError } from "../storage/errors.ts";
+import { asDownloadError, DownloadError, Shutdown } from "../storage/errors.ts";
+import { checkWritableTarget } from "../storage/preflight.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
-import { listModels, type ModelStatus, modelStatus, type StatusRecord } from "../storage/status.ts";
+import {
+  listModels,
+  type ModelStatus,
+  modelStatus,
+  readStatusRecord,
+  type ResumeInfo,
+  type StatusRecord,
+} from "../storage/status.ts";
 import { createSource } from "../storage/sources/index.ts";
 import type { Credentials, DownloadProgress, Source } from "../storage/types.ts";
 import type { RouteSpec } from "./spec.ts";
 import { bounded, jsonBody, modelNameField, parseJsonBody, toFastApiDetail } from "./validate.ts";
-import { redactString, withSecretScope } from "../redact.ts";
+import { redactString, redactUrlCredentials, withSecretScope } from "../redact.ts";
 import { getRequestBody } from "../platform/serve.ts";
 
 export const ListModelRequest = z.strictObject({ local_dir: z.string() });
@@ -37,7 +45,15 @@ export const DownloadModelRequest = z.strictObject({
   download_extra_config: ExtraConfig.nullable().optional(),
 });
 
-const Status = z.enum(["downloaded", "downloading", "failed", "no_operation", "not_exist", "unknown"]);
+const Status = z.enum([
+  "downloaded",
+  "downloading",
+  "failed",
+  "interrupted",
+  "no_operation",
+  "not_exist",
+  "unknown",
+]);
 export const ModelStatusCard = z.object({
   model_name: z.string(),
   model_root_path: z.string(),
@@ -165,6 +181,16 @@ export interface ModelRoutesDeps {
 export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpec[]; stop(): Promise<void> } {
   const { config, log } = deps;
   const jobs = new Map<string, Job>();
+  /** Failures of jobs that left no status file (e.g. the directory could not be created), by model root. */
+  const failures = new Map<
+    string,
+    {
+      name: string;
+      localDir: string;
+      card: ReturnType<typeof card>;
+      error: { reason: string; message: string };
+    }
+  >();
   const app = new Hono();
   // The pre-download listing: a missing or refusing source answers in milliseconds; one still listing after
   // this long is accepted (the job's own listing decides) so the request answers at once.
@@ -221,8 +247,14 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       }
     }
     await checkLocalDir(localDir, config.downloader.roots);
-    await checkModelRoot(localDir, target.layout.root);
     const root = target.layout.root;
+    // (A finished model is answered as such even where nothing can be written any more.)
+    const finished = await stat(target.layout.marker).then(
+      () => true,
+      () => false,
+    );
+    if (!jobs.has(root) && !finished) await preflight(target, localDir);
+    await checkModelRoot(localDir, root);
     const force = extra.force_download ?? config.downloader.forceDownload;
     if (jobs.has(root)) return c.json(card(target, "downloading"));
     const current = await modelStatus(target.layout);
@@ -238,38 +270,122 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     } catch (e) {
       throw toHttp(e, body.model_uri);
     }
+    const shownUri = redactUrlCredentials(body.model_uri);
+    startJob(target, {
+      localDir,
+      credentials: creds,
+      force,
+      resume: {
+        model_uri: shownUri,
+        local_dir: localDir,
+        model_name: target.modelName,
+        ...(extra.hf_revision ? { revision: extra.hf_revision } : {}),
+        ...(extra.allow_file_suffix ? { allow_file_suffix: extra.allow_file_suffix } : {}),
+        ...(extra.num_threads ? { num_threads: extra.num_threads } : {}),
+        ...(extra.part_chunksize ? { part_chunksize: extra.part_chunksize } : {}),
+        needs_credentials: Object.keys(creds).length > 0 || shownUri !== body.model_uri,
+      },
+    });
+    return c.json(card(target, "downloading"));
+  });
 
+  /** The target must be writable and have room before a job is accepted: a failure is 500 local_io or
+   *  507 no_space at once (and /v1/model/status tells it), never a job whose failure has nowhere to go. */
+  async function preflight(target: ModelTarget, localDir: string): Promise<void> {
+    try {
+      await checkWritableTarget(target.layout.root);
+    } catch (e) {
+      const err = asDownloadError(e);
+      failures.set(target.layout.root, {
+        name: target.modelName,
+        localDir,
+        card: card(target, "failed"),
+        error: { reason: err.reason, message: redactString(err.message) },
+      });
+      throw toHttp(err);
+    }
+  }
+
+  /** Run a download in the background; its outcome is on disk, or in `failures` when it never got there. */
+  function startJob(
+    target: ModelTarget,
+    o: { localDir: string; credentials: Credentials; force: boolean; resume: ResumeInfo },
+  ): void {
+    const root = target.layout.root;
     const ac = new AbortController();
     const job: Job = { target, progress: null, ac, done: Promise.resolve() };
     jobs.set(root, job);
+    failures.delete(root);
     // The job outlives the request: its credentials are held for redaction until it ends.
     job.done = withSecretScope(() =>
       downloadModel({
         uri: target.uri,
-        localDir,
+        localDir: o.localDir,
         modelName: target.modelName,
         layout: config.downloader.layout,
-        allowSuffix: extra.allow_file_suffix ?? config.downloader.allowFileSuffix,
-        force,
+        allowSuffix: o.resume.allow_file_suffix ?? config.downloader.allowFileSuffix,
+        force: o.force,
         checkExisting: config.downloader.checkFileExist,
         settings: config,
-        credentials: creds,
+        credentials: o.credentials,
         tuning: {
           ...config.downloader.tuning,
-          ...(extra.num_threads ? { connections: extra.num_threads } : {}),
-          ...(extra.part_chunksize ? { partSize: extra.part_chunksize } : {}),
+          ...(o.resume.num_threads ? { connections: o.resume.num_threads } : {}),
+          ...(o.resume.part_chunksize ? { partSize: o.resume.part_chunksize } : {}),
         },
         signal: ac.signal,
         log: log.child({ component: "download" }),
         onProgress: (p) => {
           job.progress = p;
         },
+        resume: o.resume,
       }),
     )
-      .catch(() => {}) // recorded on disk as status "failed" with its reason (B14)
+      .catch(async (e: unknown) => {
+        // Recorded on disk as status "failed" with its reason (B14); a failure that came before the status
+        // file could be written (or that could not write it) is kept here so /v1/model/status still tells it.
+        const rec = await readStatusRecord(target.layout);
+        if (rec?.status === "failed" || rec?.status === "interrupted") return;
+        const err = asDownloadError(e);
+        failures.set(root, {
+          name: target.modelName,
+          localDir: o.localDir,
+          card: card(target, "failed"),
+          error: { reason: err.reason, message: redactString(err.message) },
+        });
+      })
       .finally(() => jobs.delete(root));
-    return c.json(card(target, "downloading"));
-  });
+  }
+
+  /** Downloads a shutdown interrupted start again, except those that need the request's credentials. */
+  async function resumeInterrupted(): Promise<void> {
+    for (const dir of new Set(config.downloader.roots)) {
+      const models = await listModels(dir).catch(() => []);
+      for (const m of models) {
+        const r = m.record?.resume;
+        if (m.model_status !== "interrupted" || !r || r.needs_credentials || stopped) continue;
+        try {
+          const target = resolveTarget({
+            uri: r.model_uri,
+            localDir: r.local_dir,
+            modelName: r.model_name,
+            revision: r.revision,
+            layout: config.downloader.layout,
+          });
+          if (target.layout.root !== m.model_root_path || jobs.has(target.layout.root)) continue;
+          createSource(target.uri, config, {}); // the allow-list may have changed since
+          log.info("resuming interrupted download", { model: r.model_name, uri: r.model_uri });
+          startJob(target, { localDir: r.local_dir, credentials: {}, force: false, resume: r });
+        } catch (e) {
+          log.warn("cannot resume interrupted download", { model: r.model_name, error: errorMessage(e) });
+        }
+      }
+    }
+  }
+  let stopped = false;
+  const resuming = resumeInterrupted().catch((e) =>
+    log.warn("resuming interrupted downloads failed", { error: errorMessage(e) }),
+  );
 
   app.get("/v1/model/list", async (c) => {
     let localDir = c.req.query("local_dir");
@@ -310,7 +426,13 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   app.get("/v1/model/status", async (c) => {
     const name = c.req.query("model_name") ?? "";
     const localDir = await checkLocalDir(localDirOf(c.req.query("local_dir")), config.downloader.roots);
-    const { m, layout } = await find(name, localDir);
+    const found = await find(name, localDir).catch((e: unknown) => {
+      const f = [...failures.values()].find((x) => x.name === name && x.localDir === localDir);
+      if (!f) throw e;
+      return f;
+    });
+    if (!("m" in found)) return c.json({ ...found.card, progress: null, error: found.error });
+    const { m, layout } = found;
     await checkModelRoot(localDir, layout.root);
     const job = jobs.get(layout.root);
     const rec: StatusRecord | null = m.record;
@@ -321,7 +443,10 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       model_status: job ? "downloading" : m.model_status,
       model_path: rec?.model_path ?? (m.model_status === "downloaded" ? layout.modelPath() : undefined),
       progress: job?.progress ?? rec?.progress ?? null,
-      error: !job && m.model_status === "failed" ? (rec?.error ?? null) : null,
+      error:
+        !job && (m.model_status === "failed" || m.model_status === "interrupted")
+          ? (rec?.error ?? null)
+          : null,
     });
   });
 
@@ -352,7 +477,10 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     app,
     specs: modelSpecs,
     async stop() {
-      for (const j of jobs.values()) j.ac.abort();
+      stopped = true;
+      await resuming;
+      // Their status says "interrupted" and how they resume (storage/download.ts).
+      for (const j of jobs.values()) j.ac.abort(new Shutdown());
       await Promise.all([...jobs.values()].map((j) => j.done));
     },
   };

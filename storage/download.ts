@@ -8,7 +8,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { createLogger, type Logger } from "../log.ts";
 import { redactString, redactUrlCredentials } from "../redact.ts";
 import { type DirTree, O_NOFOLLOW, openTree } from "../validate/roots.ts";
-import { asDownloadError, DownloadError } from "./errors.ts";
+import { asDownloadError, DownloadError, Shutdown } from "./errors.ts";
 import { openJournal } from "./journal.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
 import { acquireLock, type Lock } from "./lock.ts";
@@ -16,7 +16,7 @@ import { createPartFilePool, type PartFilePool } from "./part-file.ts";
 import { checkFreeSpace, type Filters, fmtBytes, listFiles } from "./plan.ts";
 import { createProgress } from "./progress.ts";
 import { observeDownload } from "./metrics.ts";
-import { type StatusRecord, writeStatus } from "./status.ts";
+import { type ResumeInfo, type StatusRecord, writeStatus } from "./status.ts";
 import { createSource, type SourceSettings } from "./sources/index.ts";
 import { type FileTask, transfer } from "./transfer.ts";
 import type {
@@ -89,6 +89,8 @@ export interface DownloadRequest extends Filters {
   log?: Logger;
   /** Take the model lock (default true). */
   lock?: boolean;
+  /** Written into the status file: how the download starts again after a shutdown (API downloads). */
+  resume?: ResumeInfo;
 }
 
 export interface DownloadResult {
@@ -155,6 +157,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     model_root_path: layout.root,
     source: t.source,
     uri: redactUrlCredentials(t.uri.raw),
+    ...(req.resume ? { resume: req.resume } : {}),
   };
   let lastProgress: DownloadProgress | undefined;
   const observer = observeDownload(t.source, t.modelName);
@@ -335,8 +338,15 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
             () => null,
             (x: unknown) => x,
           );
-    const err =
-      e instanceof DownloadError ? e : swapped instanceof DownloadError ? swapped : asDownloadError(e);
+    // Stopped by a shutdown of this process: the parts stay and the status says how it resumes.
+    const interrupted = signal.aborted && signal.reason instanceof Shutdown;
+    const err = interrupted
+      ? new DownloadError("cancelled", signal.reason.message, { cause: e })
+      : e instanceof DownloadError
+        ? e
+        : swapped instanceof DownloadError
+          ? swapped
+          : asDownloadError(e);
     final = true;
     progress.setPhase("failed");
     // Partial files are kept only where a rerun can resume them (network trouble, cancellation); after
@@ -358,6 +368,24 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         }
       }
     observer.end(err.reason);
+    if (interrupted) {
+      const how = !req.resume
+        ? "run the same command again to resume it"
+        : req.resume.needs_credentials
+          ? "it resumes on the next POST /v1/model/download for it (its credentials are never stored)"
+          : "it resumes when the sidecar starts again, or on the next POST /v1/model/download";
+      await saveStatus({
+        ...card,
+        status: "interrupted",
+        progress: lastProgress ?? progress.snapshot(),
+        error: {
+          reason: "interrupted",
+          message: `${err.message}: the parts downloaded so far are kept; ${how}`,
+        },
+      });
+      log.info("download interrupted", { reason: "interrupted", resumes: how });
+      throw err;
+    }
     await saveStatus({
       ...card,
       status: "failed",

@@ -141,3 +141,11 @@ export function asDownloadError(e: unknown): DownloadError {
   if (local) return new DownloadError("local_io", local.message, { cause: e });
   return new DownloadError("internal", e instanceof Error ? e.message : String(e), { cause: e });
 }
+
+/** The abort reason of downloads stopped because this process shuts down (their status: interrupted). */
+export class Shutdown extends Error {
+  constructor(message = "interrupted by a shutdown of the sidecar") {
+    super(message);
+    this.name = "Shutdown";
+  }
+}

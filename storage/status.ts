@@ -2,7 +2,8 @@
 //   downloaded  only when the model-level completion marker exists (an empty directory is not, B11);
 //   downloading while a live process holds the model lock;
 //   failed      when the last attempt recorded a failure (reason + message);
-//   no_operation for a directory left by an interrupted download.
+//   interrupted while no process holds the lock and the last one stopped during the download (a shutdown);
+//   no_operation for a directory left by a download that stopped without a word (killed).
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import type { DirTree } from "../validate/roots.ts";
@@ -11,14 +12,35 @@ import { aibrixLayout, type Layout } from "./layout.ts";
 import { isLockHeld } from "./lock.ts";
 import type { DownloadProgress } from "./types.ts";
 
-export type ModelStatus = "downloaded" | "downloading" | "failed" | "no_operation" | "not_exist";
+export type ModelStatus =
+  | "downloaded"
+  | "downloading"
+  | "failed"
+  | "interrupted"
+  | "no_operation"
+  | "not_exist";
+
+/** What it takes to start a download again (written by the API; never holds credentials). */
+export interface ResumeInfo {
+  model_uri: string;
+  local_dir: string;
+  model_name: string;
+  revision?: string;
+  allow_file_suffix?: string[];
+  num_threads?: number;
+  part_chunksize?: number;
+  /** The request carried its own credentials, which are never stored: only a new request can resume it. */
+  needs_credentials: boolean;
+}
 
 export interface StatusRecord {
   model_name: string;
   model_root_path: string;
   source: string;
   uri: string;
-  status: "downloading" | "downloaded" | "failed";
+  /** interrupted: the process stopped during the download (the parts stay; it resumes, see `resume`). */
+  status: "downloading" | "downloaded" | "failed" | "interrupted";
+  resume?: ResumeInfo;
   progress?: DownloadProgress;
   error?: { reason: string; message: string };
   /** Path the engine should load (differs from the root for the hf-cache layout). */
@@ -69,6 +91,7 @@ export async function modelStatus(
   if (await isLockHeld(layout.modelLock)) return { status: "downloading", record };
   if (!(await exists(layout.root))) return { status: "not_exist", record };
   if (record?.status === "failed") return { status: "failed", record };
+  if (record?.status === "interrupted") return { status: "interrupted", record };
   return { status: "no_operation", record };
 }
 
