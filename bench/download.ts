@@ -18,10 +18,11 @@
 //        [--threads 16] [--part-mib 16] [--sweep]   (--sweep tries several threads x part sizes)
 //        [--rate-mib 90]   (nginx caps each connection at 90 MiB/s, like an object store; nginx only)
 import { spawn } from "node:child_process";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ensureSource, median, run } from "./download-lib.ts";
 import { findNginx, type Nginx, startNginx } from "./download-nginx.ts";
 
 const { values: opt } = parseArgs({
@@ -43,59 +44,6 @@ const rounds = Number(opt.rounds);
 const bin = resolve(opt.bin!);
 const dir = opt.dir!;
 const bun = process.execPath;
-
-async function ensureSource(path: string): Promise<void> {
-  const s = await stat(path).catch(() => null);
-  if (s?.size === size) return;
-  console.error(`writing ${size / MiB} MiB of random data to ${path} ...`);
-  const fh = await open(path, "w");
-  const { randomFillSync } = await import("node:crypto");
-  const buf = Buffer.allocUnsafe(16 * MiB);
-  for (let off = 0; off < size; off += buf.length) {
-    randomFillSync(buf);
-    await fh.write(buf, 0, Math.min(buf.length, size - off), off);
-  }
-  await fh.close();
-}
-
-/** Flush the previous case's dirty pages before the next case starts, so no case pays for another's writeback. */
-const settle = () => new Promise<void>((res) => spawn("sync").on("exit", () => res()));
-
-async function run(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ ms: number; maxRssMiB: number; cpuS: number; code: number | null; out: string }> {
-  await settle();
-  return new Promise((res) => {
-    const t0 = performance.now();
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    let maxRss = 0;
-    let cpuTicks = 0; // utime + stime of the child (all threads), last seen
-    const poll = setInterval(async () => {
-      const s = await readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "");
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
-      if (kb > maxRss) maxRss = kb;
-      const st = await readFile(`/proc/${p.pid}/stat`, "utf8").catch(() => "");
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      if (f.length > 13) cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
-    }, 50);
-    p.on("exit", (code) => {
-      clearInterval(poll);
-      // CPU seconds (clock ticks of 1/100 s), sampled every 50 ms: the last 50 ms of a run are not counted.
-      res({
-        ms: performance.now() - t0,
-        maxRssMiB: Math.round(maxRss / 1024),
-        cpuS: cpuTicks / 100,
-        code,
-        out,
-      });
-    });
-  });
-}
 
 /** The fake hub (API + redirect) and, when nginx is used, nginx serving the bytes.
  * `hub` is HF_ENDPOINT; `bytes` is the URL the baselines fetch (nginx's, or the hub's resolve URL). */
@@ -126,12 +74,11 @@ async function startServer(
 }
 
 const mibs = (ms: number) => size / MiB / (ms / 1000);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main() {
   await mkdir(dir, { recursive: true });
   const src = join(dir, `source-${size / MiB}MiB.bin`);
-  await ensureSource(src);
+  await ensureSource(src, size);
   const serve = opt.serve || ((await findNginx()) ? "nginx" : "bun");
   if (serve !== "nginx" && serve !== "bun") throw new Error(`--serve: nginx or bun, not ${serve}`);
   const server = await startServer(src, serve);

@@ -82,3 +82,8 @@ export function collectGarbage(): void {
   const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
   bun?.gc(true);
 }
+
+/** Resident set size of this process, in bytes. */
+export function residentBytes(): number {
+  return process.memoryUsage.rss();
+}

@@ -7,7 +7,7 @@
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
 import type { Logger } from "../log.ts";
-import { collectGarbage, cpuBudget, cpuMicros } from "../platform/process.ts";
+import { collectGarbage, cpuBudget, cpuMicros, residentBytes } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
 import { DownloadError, isDownloadError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
@@ -47,7 +47,7 @@ export interface TransferOptions {
   /** Largest single ranged GET. */
   requestSize: number;
   /** Bytes the transfer may hold: each connection's write buffer is a share of it, and the garbage of
-   *  received buffers is collected every budget/2 bytes (0: no collections). */
+   *  received buffers is collected every budget/2 bytes once the process is past RSS_COLLECT (0: never). */
   memoryBudget: number;
   /** Flush a file's dirty pages in the background every this many bytes of finished parts (0: never). */
   syncEvery: number;
@@ -86,6 +86,8 @@ interface Attempt {
 }
 
 const MAX_RESTARTS = 2;
+/** Resident memory above which received buffers are collected as they become garbage (see the watchdog). */
+const RSS_COLLECT = 128 * 1024 * 1024;
 
 export function partsOf(task: FileTask): Part[] {
   const parts: Part[] = [];
@@ -194,12 +196,13 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
         }
       // Every read of a socket arrives in a fresh buffer that is garbage once written; the collector does
       // not count those as pressure soon enough (measured: 64 capped connections, 1 GiB, max RSS 270-280
-      // MB without, 150-190 MB with a collection every 16-32 MiB, at the same speed). So garbage is bounded
-      // by the budget too.
+      // MB without, 150-190 MB with a collection every 16-32 MiB, at the same speed). So once the process
+      // is past RSS_COLLECT, garbage is collected every budget/2 bytes received (below it, never: a
+      // collection costs CPU that a CPU-bound link needs).
       collected += arrived;
       if (o.memoryBudget > 0 && collected >= o.memoryBudget / 2) {
         collected = 0;
-        collectGarbage();
+        if (residentBytes() > RSS_COLLECT) collectGarbage();
       }
       const before = tuner.limit;
       tuner.observe(now, arrived, queue.length > 0, cpuBusy(now));

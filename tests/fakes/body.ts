@@ -66,6 +66,8 @@ export function parseRange(h: string | null, size: number): { start: number; end
 }
 
 /** The streaming response for a GET/HEAD of `obj`, honouring Range and the object's faults. */
+const STARTED = new Date().toUTCString();
+
 export function serveObject(
   req: Request,
   obj: Served,
@@ -79,6 +81,7 @@ export function serveObject(
     etag: obj.etag,
     "accept-ranges": obj.faults.ignoreRange ? "none" : "bytes",
     "content-type": "application/octet-stream",
+    "last-modified": STARTED, // as S3 sends it (aws-cli requires it)
     ...extraHeaders,
   };
   if (r === "bad")
