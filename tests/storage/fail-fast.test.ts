@@ -1,6 +1,7 @@
 // Failures that asking again cannot fix end at once, naming the endpoint and the setting that names it;
 // failures that can pass (408/425/429/5xx, resets) keep their retries. Attempts are counted at the server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { createLogger } from "../../log.ts";
 import { downloadModel } from "../../storage/download.ts";
@@ -100,6 +101,55 @@ describe("retried with backoff", () => {
       expect(await sha256File(join(r.path, "w.bin"))).toBe(sha256(body));
       expect(web.stats("files", key).requests).toBeGreaterThan(3 + 4); // 3 refusals + probe + 4 parts
     });
+
+  test("an endpoint that refuses after it has delivered bytes (a restart) is retried, not failed", async () => {
+    const key = "restart/w.bin";
+    await web.put("files", key, body);
+    web.throttle.bytesPerSec = 8e6; // the download is still running when the endpoint goes away
+    // A TCP relay in front of the fake S3 plays the restarting server: once 1 MiB has passed it drops every
+    // connection and stops listening (connections are refused), and listens again on the same port later.
+    const upstream = Number(new URL(web.url).port);
+    const sockets = new Set<import("node:net").Socket>();
+    let relayed = 0;
+    let restarted = false;
+    const relay = createServer((c) => {
+      const u = connect(upstream, "127.0.0.1");
+      sockets.add(c);
+      sockets.add(u);
+      c.pipe(u);
+      u.on("data", (d: Buffer) => {
+        relayed += d.length;
+        if (relayed > MiB && !restarted) {
+          restarted = true;
+          relay.close();
+          for (const s of sockets) s.destroy();
+          setTimeout(() => relay.listen(port, "127.0.0.1"), 300);
+        }
+      });
+      u.pipe(c);
+      for (const s of [c, u]) s.on("error", () => {}).on("close", () => sockets.delete(s));
+    });
+    const port = await new Promise<number>((r) =>
+      relay.listen(0, "127.0.0.1", () => r((relay.address() as { port: number }).port)),
+    );
+    const lines: string[] = [];
+    try {
+      const r = await downloadModel({
+        uri: `http://127.0.0.1:${port}/files/${key}`,
+        localDir: await tempDir("restart"),
+        settings: settings({}),
+        tuning,
+        log: createLogger({ level: "info", sink: (l) => lines.push(l) }),
+      });
+      expect(await sha256File(join(r.path, "w.bin"))).toBe(sha256(body));
+    } finally {
+      web.throttle.bytesPerSec = 0;
+      relay.close();
+      for (const s of sockets) s.destroy();
+    }
+    expect(restarted).toBe(true);
+    expect(lines.some((l) => l.includes("retrying part") && l.includes("connection refused"))).toBe(true);
+  });
 
   test("a flapping 503 (every other request) still succeeds", async () => {
     const key = "flap/w.bin";
