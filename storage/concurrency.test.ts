@@ -26,12 +26,12 @@ describe("ConcurrencyTuner", () => {
     expect(new Set(limits)).toEqual(new Set([4, 8, 16, 32]));
   });
 
-  test("ramp: a link capping each connection (16 MiB/s) takes 4 -> 64 connections in well under a second", () => {
+  test("ramp: a link capping each connection (16 MiB/s) takes 4 -> 64 connections in under a second", () => {
     const t = new ConcurrencyTuner({ ...DEFAULT_TUNER, max: 64 });
     const limits = simulate(t, (c) => c * 16_777, 2);
     const at64 = limits.indexOf(64);
     expect(at64).toBeGreaterThan(0);
-    expect(at64 * 50).toBeLessThanOrEqual(600); // simulated ms
+    expect(at64 * 50).toBeLessThanOrEqual(800); // simulated ms
     expect(limits.at(-1)).toBe(64);
   });
 

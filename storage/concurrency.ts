@@ -1,7 +1,7 @@
 // How many connections a transfer uses. Two phases:
-// - ramp: short windows (100 ms); the count doubles while each doubling nearly doubles the throughput
-//   (`rampGain`), as on a store that caps every connection (S3 ~90 MB/s, a CDN, a throttled mirror): from 4
-//   to 64 in about half a second. The first doubling that does not pay ends the ramp (undone if it did not
+// - ramp: short windows (100 ms, after one tick for the new connections to open); the count doubles while
+//   each doubling nearly doubles the throughput (`rampGain`), as on a store that caps every connection (S3
+//   ~90 MB/s, a CDN, a throttled mirror): from 4 to 64 in about 0.7 s. The first doubling that does not pay ends the ramp (undone if it did not
 //   gain `gain` either).
 // - steady: long windows (1 s); one more doubling is tried now and then (after `backoffWindows` windows) and
 //   kept only if throughput grows by `gain`, so a link that speeds up later is still found.
@@ -51,6 +51,8 @@ export class ConcurrencyTuner {
   private cpuBusyTicks = 0;
   /** The first full window has passed. */
   private warm = false;
+  /** The limit just changed: the next tick (new connections opening) is left out of the window. */
+  private settling = false;
 
   constructor(private readonly o: TunerOptions) {
     this.limit = Math.max(1, Math.min(o.max, o.start));
@@ -60,7 +62,8 @@ export class ConcurrencyTuner {
    *  time (a window where the queue ran dry says nothing about the link and is discarded); `cpuBusy` = the
    *  process used (nearly) every core since the last call, so more connections cannot help. */
   observe(now: number, bytes: number, busy: boolean, cpuBusy = false): void {
-    if (this.windowStart < 0 || !busy) {
+    if (this.windowStart < 0 || !busy || this.settling) {
+      this.settling = false;
       this.windowStart = now;
       this.windowBytes = 0;
       this.cpuBusyTicks = this.ticks = 0;
@@ -94,6 +97,7 @@ export class ConcurrencyTuner {
       this.ramping = false;
       if (rate < before * this.o.gain) {
         this.limit = this.previousLimit; // the step did not pay: go back, try again later
+        this.settling = true;
         this.wait = this.o.backoffWindows;
         return;
       }
@@ -117,5 +121,6 @@ export class ConcurrencyTuner {
     this.before = rate;
     this.previousLimit = this.limit;
     this.limit = Math.min(this.o.max, this.limit * 2);
+    this.settling = true;
   }
 }
