@@ -293,6 +293,7 @@ async function main() {
           `round ${r + 1} ${c.label}: ${(bytes / MiB / (res.ms / 1000)).toFixed(0)} MiB/s, ${res.maxRssMiB} MiB`,
         );
       }
+      report(r + 1);
     }
     await rm(out, { recursive: true, force: true });
   } finally {

@@ -87,7 +87,7 @@ interface Attempt {
 
 const MAX_RESTARTS = 2;
 /** Resident memory above which received buffers are collected as they become garbage (see the watchdog). */
-const RSS_COLLECT = 128 * 1024 * 1024;
+const RSS_COLLECT = 96 * 1024 * 1024;
 
 export function partsOf(task: FileTask): Part[] {
   const parts: Part[] = [];
