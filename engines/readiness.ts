@@ -1,5 +1,6 @@
 // Background readiness: the engine's own health is probed on a timer and cached, so /ready never waits
 // on the engine (AIBrix never probes at all, its bug B15).
+import { periodic } from "../lib/periodic.ts";
 import type { Logger } from "../log.ts";
 import type { EngineAdapter, EngineHealth } from "./types.ts";
 
@@ -21,7 +22,6 @@ export function startReadiness(engine: EngineAdapter, intervalMs: number, log: L
   const listeners: Array<(h: EngineHealth) => void> = [];
   const ac = new AbortController();
   let inflight: Promise<EngineHealth> | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
 
   const probe = (): Promise<EngineHealth> => {
     if (inflight) return inflight;
@@ -45,13 +45,7 @@ export function startReadiness(engine: EngineAdapter, intervalMs: number, log: L
     return inflight;
   };
 
-  const loop = () => {
-    if (ac.signal.aborted) return;
-    probe().finally(() => {
-      if (!ac.signal.aborted) timer = setTimeout(loop, intervalMs);
-    });
-  };
-  loop();
+  const loop = periodic(probe, intervalMs, { immediate: true });
 
   return {
     current: () => state,
@@ -61,7 +55,7 @@ export function startReadiness(engine: EngineAdapter, intervalMs: number, log: L
     },
     stop: () => {
       ac.abort();
-      clearTimeout(timer);
+      loop.stop();
     },
   };
 }

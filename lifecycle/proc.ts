@@ -1,5 +1,6 @@
 // Engine processes: spawn in their own process group (session), identify them by PID + start time,
 // and stop the whole group. node:child_process and /proc work the same under Bun and Deno.
+import { pidAlive } from "../lib/pid.ts";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import process from "node:process";
@@ -70,12 +71,7 @@ export function isOurProcess(pid: number, startTime: number | null): boolean {
     if (!st || st.state === "Z" || st.state === "X") return false;
     return startTime === null || st.startTime === startTime;
   }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return pidAlive(pid);
 }
 
 /** Signal the whole process group led by `pid`; false when no such group exists. */

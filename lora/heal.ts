@@ -1,5 +1,6 @@
 // Self-healing: when the engine comes back (health down then up) or an adapter the sidecar loaded is
 // missing from the engine's own list, load it again without being asked.
+import { periodic } from "../lib/periodic.ts";
 import type { Logger } from "../log.ts";
 import type { LoraManager } from "./manager.ts";
 import type { Readiness } from "../engines/readiness.ts";
@@ -11,24 +12,20 @@ export function startLoraHealer(
   log: Logger,
 ): { stop(): void } {
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   readiness.onChange((h) => {
     if (!h.healthy || stopped) return;
     log.info("engine is up: checking adapters", { adapters: lora.loadedNames().length });
     void lora.reconcile("engine became ready", true);
   });
-  const tick = () => {
-    if (stopped) return;
-    const run = readiness.current().healthy ? lora.reconcile("periodic check") : Promise.resolve();
-    run.finally(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    });
-  };
-  timer = setTimeout(tick, intervalMs);
+  const loop = periodic(
+    () => (readiness.current().healthy ? lora.reconcile("periodic check") : Promise.resolve()),
+    intervalMs,
+    { onError: (e) => log.warn("adapter check failed", { error: e }) },
+  );
   return {
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      loop.stop();
     },
   };
 }

@@ -2,9 +2,9 @@
 // (<state dir>/lora-adapters.json, written to a temp file, fsynced, renamed). Credentials are never stored:
 // a reload after an engine restart uses the recorded local path, which is the exact path the first load
 // handed the engine (AIBrix bug B6).
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
+import { writeFileAtomic } from "../lib/atomic-write.ts";
 import type { Logger } from "../log.ts";
 
 export interface AdapterRecord {
@@ -47,25 +47,21 @@ export async function openAdapterStore(stateDir: string, log: Logger): Promise<A
       log.warn("adapter registry unreadable; starting empty", { file, error: e });
   }
 
-  // Writes are chained so the file always reflects the latest state, never an interleaving.
+  // Writes are chained so the file always reflects the latest state, never an interleaving. A failed
+  // write keeps the change in memory (the adapter is loaded in the engine either way; only a sidecar
+  // restart would forget it): logged once with its cause when writes start failing, and once on recovery.
   let writing: Promise<void> = Promise.resolve();
-  let seq = 0;
+  let failing = false;
   const persist = () => {
     writing = writing.then(async () => {
       const body: FileShape = { version: 1, adapters: [...map.values()] };
       try {
-        await mkdir(stateDir, { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.${++seq}.tmp`;
-        const fh = await open(tmp, "w", 0o600);
-        try {
-          await fh.writeFile(JSON.stringify(body));
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, file);
+        await writeFileAtomic(file, JSON.stringify(body));
+        if (failing) log.info("adapter registry written again", { file });
+        failing = false;
       } catch (e) {
-        log.warn("could not write adapter registry", { file, error: e });
+        if (!failing) log.warn("could not write adapter registry; kept in memory only", { file, error: e });
+        failing = true;
       }
     });
     return writing;

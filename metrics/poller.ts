@@ -1,6 +1,7 @@
 // Polls the engine's metrics endpoint(s) on a timer, one poll in flight at most, each with a deadline,
 // and keeps an immutable snapshot for /metrics. Scrapes never wait on the engine: a scrape that finds
 // the snapshot older than maxAge asks for one coalesced refresh and waits for it only briefly.
+import { type Periodic, periodic } from "../lib/periodic.ts";
 import type { MetricsMode } from "../config.ts";
 import { readTextCapped } from "../lib/capped-body.ts";
 import { fullGc } from "../platform/process.ts";
@@ -101,7 +102,7 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
   const multi = urls.length > 1;
   const states: EndpointState[] = urls.map((url, rank) => ({ rank, url, up: false, lastDurationS: 0 }));
   const ac = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let loop: Periodic | undefined;
   let inflight: Promise<Snapshot> | undefined;
   let inflightSince = 0;
   let stopped = false;
@@ -270,23 +271,6 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
     return inflight;
   }
 
-  function loop(): void {
-    if (stopped) return;
-    const started = now();
-    refresh().then(
-      () => schedule(started),
-      (e) => {
-        o.log.error("metrics poll failed", { error: e });
-        schedule(started);
-      },
-    );
-  }
-  function schedule(started: number): void {
-    if (stopped) return;
-    timer = setTimeout(loop, Math.max(0, o.intervalMs - (now() - started)));
-    (timer as { unref?: () => void }).unref?.();
-  }
-
   return {
     current: () => snapshot,
     async fresh() {
@@ -306,11 +290,16 @@ export function createMetricsPoller(o: PollerOptions): MetricsPoller {
     start() {
       if (started || stopped) return;
       started = true;
-      loop();
+      loop = periodic(refresh, (took) => o.intervalMs - took, {
+        immediate: true,
+        unref: true,
+        now,
+        onError: (e) => o.log.error("metrics poll failed", { error: e }),
+      });
     },
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      loop?.stop();
       ac.abort();
     },
   };

@@ -1,5 +1,6 @@
 // The metrics service: a per-instance registry (info, API requests, engine scrape health) and the poller
 // over the engine endpoint(s). compose.ts builds it and mounts routes/metrics.ts over `poller` and `registries`.
+import { periodic } from "../lib/periodic.ts";
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
 import type { Logger } from "../log.ts";
@@ -53,28 +54,26 @@ export function createMetricsService(
   info.set(infoLabels, 1);
   // engine_version: what the engine says (vLLM /version, SGLang /get_server_info, TGI /info) once it
   // answers; until then (and for engines that cannot tell) INFERENCE_ENGINE_VERSION or "unknown".
+  // Asked right away, then after 0.5 s, 1 s, 2 s ... (30 s at most) until it answers.
   const versionAc = new AbortController();
-  if (reportsVersion(config.engine))
-    void (async () => {
-      for (let wait = 500; !versionAc.signal.aborted; wait = Math.min(wait * 2, 30_000)) {
-        const v = await fetchEngineVersion(config.engine, engine.baseUrl, versionAc.signal).catch(() => null);
-        if (v) {
-          if (versionAc.signal.aborted) return;
+  let wait = 250;
+  const versionLoop = reportsVersion(config.engine)
+    ? periodic(
+        async () => {
+          const v = await fetchEngineVersion(config.engine, engine.baseUrl, versionAc.signal).catch(
+            () => null,
+          );
+          if (!v || versionAc.signal.aborted) return;
+          versionLoop?.stop(); // assigned: the task has awaited
           info.remove(infoLabels);
           infoLabels = { ...infoLabels, engine_version: v };
           info.set(infoLabels, 1);
           log.info("engine version", { engine: config.engine, engine_version: v });
-          return;
-        }
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, wait);
-          versionAc.signal.addEventListener("abort", () => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    })();
+        },
+        () => (wait = Math.min(wait * 2, 30_000)),
+        { immediate: true, unref: true },
+      )
+    : undefined;
   const requests = own.counter({
     name: "aibrix:api_request_total",
     help: "Count of AIBrix API Requests by method, endpoint and status",
@@ -122,6 +121,7 @@ export function createMetricsService(
     },
     stop: () => {
       versionAc.abort();
+      versionLoop?.stop();
       poller.stop();
     },
   };

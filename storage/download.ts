@@ -2,6 +2,8 @@
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
 // `downloadModel` serves /v1/model/download and the CLI; `makeFetchToDir` serves LoRA artifacts and lifecycle weights.
 import { randomBytes } from "node:crypto";
+import { writeFileAtomic } from "../lib/atomic-write.ts";
+import { backoffMs } from "../lib/backoff.ts";
 import { constants } from "node:fs";
 import { lstat, open, readFile, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
@@ -416,7 +418,7 @@ async function withRetries<T>(
     } catch (e) {
       if (!(e instanceof DownloadError) || e.reason !== "network" || attempt >= max || signal.aborted)
         throw e;
-      const wait = e.retryAfterMs ?? Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      const wait = backoffMs(attempt, { retryAfterMs: e.retryAfterMs });
       log.info("retrying listing", { attempt: attempt + 1, error: e.message });
       await new Promise((r) => setTimeout(r, wait));
     }
@@ -569,22 +571,9 @@ async function renameIn(tree: DirTree, from: string, to: string): Promise<void> 
   }
 }
 
-/** Write `data` to `path` by a fresh temp file (O_EXCL: never through a link) and one rename, in `tree`. */
-async function writeAtomic(tree: DirTree, path: string, data: string): Promise<void> {
-  await tree.dir(dirname(path));
-  const tmp = `${path}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
-  const fh = await open(tmp, "wx").catch(async (e) => {
-    await tree.check(path); // a level swapped for a link since the check above is the error named
-    throw e;
-  });
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await renameIn(tree, tmp, path);
-}
+/** Write `data` to `path` atomically in `tree`: a level that became a link is the error named. */
+const writeAtomic = (tree: DirTree, path: string, data: string) =>
+  writeFileAtomic(path, data, { mode: 0o644, dir: (d) => tree.dir(d), explain: () => tree.check(path) });
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, "r").catch(() => null);

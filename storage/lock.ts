@@ -1,6 +1,7 @@
 // Cross-process lock on a shared volume: an O_EXCL lock file holding {pid, host}, kept fresh by a
 // heartbeat (mtime). A lock whose process is gone (same host) or whose heartbeat is older than staleMs
 // (any host) is taken over. flock(2) is not used: it is unreliable on NFS/Lustre and absent from web APIs.
+import { pidAlive } from "../lib/pid.ts";
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -28,15 +29,6 @@ export interface Lock {
 
 const HOST = hostname();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export async function readLock(path: string): Promise<{ info: LockInfo | null; ageMs: number } | null> {
   try {
     const [s, text] = await Promise.all([stat(path), readFile(path, "utf8")]);
@@ -56,7 +48,7 @@ export async function readLock(path: string): Promise<{ info: LockInfo | null; a
 export async function isLockHeld(path: string, staleMs = 30_000): Promise<boolean> {
   const l = await readLock(path);
   if (!l) return false;
-  if (l.info && l.info.host === HOST && l.info.pid !== process.pid && !alive(l.info.pid)) return false;
+  if (l.info && l.info.host === HOST && l.info.pid !== process.pid && !pidAlive(l.info.pid)) return false;
   return l.ageMs < staleMs;
 }
 
@@ -81,7 +73,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     }
     const cur = await readLock(path);
     if (cur) {
-      const dead = cur.info && cur.info.host === HOST && !alive(cur.info.pid);
+      const dead = cur.info && cur.info.host === HOST && !pidAlive(cur.info.pid);
       if (dead || cur.ageMs > staleMs) {
         // Take over: move the stale file aside (atomic; only one contender wins), then retry the create.
         await rename(path, `${path}.stale-${token}`).then(

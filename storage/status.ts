@@ -4,8 +4,8 @@
 //   failed      when the last attempt recorded a failure (reason + message);
 //   interrupted while no process holds the lock and the last one stopped during the download (a shutdown);
 //   no_operation for a directory left by a download that stopped without a word (killed).
-import { randomBytes } from "node:crypto";
-import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../lib/atomic-write.ts";
+import { readdir, readFile, stat } from "node:fs/promises";
 import type { DirTree } from "../validate/roots.ts";
 import { join, relative } from "node:path";
 import { aibrixLayout, type Layout } from "./layout.ts";
@@ -64,9 +64,7 @@ export async function writeStatus(
 ): Promise<void> {
   await tree.dir(layout.stateDir);
   const body = JSON.stringify({ ...rec, pid: process.pid, updated: new Date().toISOString() });
-  const tmp = `${layout.statusFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, body, { flag: "wx" }); // O_EXCL: never through a link
-  await rename(tmp, layout.statusFile);
+  await writeFileAtomic(layout.statusFile, body, { mode: 0o644, dir: (d) => tree.dir(d) });
 }
 
 export async function readStatusRecord(layout: Layout): Promise<StatusRecord | null> {

@@ -6,6 +6,7 @@
 // is aborted;
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
+import { backoffMs } from "../lib/backoff.ts";
 import type { Logger } from "../log.ts";
 import { collectGarbage, cpuBudget, cpuMicros, residentBytes } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
@@ -314,7 +315,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     }
     p.retries++;
     if (p.task.file.acceptRanges === false) p.next = p.start;
-    const backoff = err.retryAfterMs ?? Math.min(5000, 100 * 2 ** p.retries) * (0.5 + Math.random() / 2);
+    const backoff = backoffMs(p.retries, { retryAfterMs: err.retryAfterMs });
     o.log.info("retrying part", {
       file: p.task.file.path,
       part: p.index,
