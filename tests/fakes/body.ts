@@ -24,8 +24,9 @@ export interface Faults {
 export interface Stats {
   requests: number;
   bytes: number;
-  /** Requests that carried a Range header. */
+  /** Requests that carried a Range header, and each answered range as [start, end] (inclusive). */
   ranged: number;
+  ranges: Array<[number, number]>;
   /** Streamed (throttled or faulty) responses in progress now, and the most at once. */
   active: number;
   peakActive: number;
@@ -38,7 +39,14 @@ export interface Served {
   stats: Stats;
 }
 
-export const newStats = (): Stats => ({ requests: 0, bytes: 0, ranged: 0, active: 0, peakActive: 0 });
+export const newStats = (): Stats => ({
+  requests: 0,
+  bytes: 0,
+  ranged: 0,
+  ranges: [],
+  active: 0,
+  peakActive: 0,
+});
 
 /** Throttle shared by all responses of one server (bytes per second; 0 = unlimited). */
 export interface Throttle {
@@ -93,7 +101,10 @@ export function serveObject(
   const status = r ? 206 : 200;
   if (req.method === "HEAD" || size === 0)
     return new Response(size === 0 && req.method !== "HEAD" ? "" : null, { status, headers });
-  if (r) obj.stats.ranged++;
+  if (r) {
+    obj.stats.ranged++;
+    obj.stats.ranges.push([start, end]);
+  }
 
   // No faults and no throttle on a file-backed object: let the runtime send the file (benchmarks).
   if (!(obj.body instanceof Uint8Array) && throttle.bytesPerSec === 0 && !armed(obj.faults)) {
