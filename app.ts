@@ -1,9 +1,9 @@
 // createApp(deps): the Hono app. Request ids, API metrics, one error renderer, 404 JSON.
-import { describeLocalIo } from "./exit.ts";
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
-import { AppError, problemBody } from "./errors.ts";
+import { AppError, renderError } from "./errors.ts";
+import { describeLocalIo } from "./exit.ts";
 import { AIBRIX_PLAIN, isAibrixPath } from "./lib/aibrix-paths.ts";
 import { type Logger, requestScope } from "./log.ts";
 import { redactString, withSecretScope } from "./redact.ts";
@@ -91,36 +91,46 @@ export function createApp(deps: AppDeps): Hono {
   for (const area of deps.areas) app.route("/", area.app);
 
   const allowedMethods = methodsByPath(app);
+  const send = (c: Context, e: AppError, headers: Record<string, string> = {}) => {
+    const r = renderError(e, c.req.path);
+    return c.json(r.body, r.status as 400, { ...r.headers, ...headers });
+  };
   app.notFound((c) => {
     const path = c.req.path;
-    // A path that exists under other methods is 405 with Allow, as FastAPI/Starlette answer.
+    // AIBrix's paths answer routing errors as FastAPI/Starlette does.
+    const form = isAibrixPath(path) || AIBRIX_PLAIN.has(path) ? "detail" : undefined;
+    // A path that exists under other methods is 405 with Allow.
     const allow = allowedMethods(path);
-    if (allow.length > 0) {
-      const headers = { allow: allow.join(", ") };
-      if (isAibrixPath(path) || AIBRIX_PLAIN.has(path))
-        return c.json({ detail: "Method Not Allowed" }, 405, headers);
-      return c.json(
-        problemBody(new AppError("method_not_allowed", 405, `${c.req.method} is not allowed on ${path}`)),
-        405,
-        { ...headers, "content-type": "application/problem+json" },
+    if (allow.length > 0)
+      return send(
+        c,
+        new AppError(
+          "method_not_allowed",
+          form ? "Method Not Allowed" : `${c.req.method} is not allowed on ${path}`,
+          {
+            form,
+          },
+        ),
+        { allow: allow.join(", ") },
       );
-    }
-    if (isAibrixPath(path)) return c.json({ detail: "Not Found" }, 404);
-    return c.json(problemBody(new AppError("not_found", 404, `no route for ${c.req.method} ${path}`)), 404, {
-      "content-type": "application/problem+json",
-    });
+    return send(
+      c,
+      new AppError("not_found", isAibrixPath(path) ? "Not Found" : `no route for ${c.req.method} ${path}`, {
+        form: isAibrixPath(path) ? "detail" : undefined,
+      }),
+    );
   });
 
   app.onError((err, c) => {
     const path = c.req.path;
-    if (err instanceof HTTPException && !(err.cause instanceof AppError)) {
-      const status = err.status;
-      const message = err.message || "request rejected";
-      if (isAibrixPath(path)) return c.json({ detail: message }, status);
-      return c.json(problemBody(new AppError("http_error", status, message)), status, {
-        "content-type": "application/problem+json",
-      });
-    }
+    if (err instanceof HTTPException && !(err.cause instanceof AppError))
+      return send(
+        c,
+        new AppError("invalid_request", err.message || "request rejected", {
+          status: err.status,
+          form: isAibrixPath(path) ? "detail" : undefined,
+        }),
+      );
     const e =
       err instanceof AppError
         ? err
@@ -133,14 +143,7 @@ export function createApp(deps: AppDeps): Hono {
     }
     const level = e.status >= 500 ? "warn" : "info";
     log[level]("request failed", { path, status: e.status, code: e.code, error: redactString(e.message) });
-    const status = e.status as 400;
-    if (e.aibrixBody !== undefined) return c.json(e.aibrixBody as Record<string, unknown>, status);
-    if (isAibrixPath(path))
-      return c.json(
-        { object: "error", message: redactString(e.message), type: e.code, param: null, code: e.status },
-        status,
-      );
-    return c.json(problemBody(e, path), status, { "content-type": "application/problem+json" });
+    return send(c, e);
   });
   return app;
 }
@@ -148,5 +151,5 @@ export function createApp(deps: AppDeps): Hono {
 /** A local file-system failure no route classified: 500 local_io naming the path, the uid and the fix. */
 function localIoError(err: unknown): AppError | null {
   const local = describeLocalIo(err);
-  return local ? new AppError("local_io", 500, local.message, { cause: err }) : null;
+  return local ? new AppError("local_io", local.message, { cause: err }) : null;
 }

@@ -39,6 +39,6 @@ export async function listModelsOpenAI(baseUrl: string, ctx: CallCtx, timeoutMs:
   });
   if (r.status < 200 || r.status >= 300) throw engineStatusError(r, "list models");
   if (r.json === undefined)
-    throw new AppError("engine_bad_reply", 502, "list models: engine reply is not JSON (bad gateway)");
+    throw new AppError("engine_error", "list models: engine reply is not JSON (bad gateway)");
   return r.json;
 }

@@ -56,7 +56,6 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
   if (over && res.status < 400)
     throw new AppError(
       "engine_error",
-      502,
       `engine at ${new URL(url).origin} answered more than ${ENGINE_REPLY_MAX_BYTES} bytes (bad gateway)`,
     );
   let json: unknown;
@@ -77,13 +76,12 @@ function timedOut(signal: AbortSignal): boolean {
 export function transportError(url: string, e: unknown, timedOut: boolean): AppError {
   const where = new URL(url).origin;
   if (timedOut)
-    return new AppError("engine_timeout", 504, `engine at ${where} timeout: no answer in time`, { cause: e });
+    return new AppError("engine_timeout", `engine at ${where} timeout: no answer in time`, { cause: e });
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof Error && e.name === "AbortError")
-    return new AppError("aborted", 503, `request aborted: service unavailable`, { cause: e });
+    return new AppError("aborted", `request aborted: service unavailable`, { cause: e });
   return new AppError(
     "engine_unreachable",
-    503,
     `engine at ${where} is unreachable: connection refused / service unavailable (${msg})`,
     { cause: e },
   );
@@ -95,13 +93,11 @@ export function engineStatusError(reply: EngineReply, what: string): AppError {
   if (reply.status >= 500) {
     const word =
       reply.status === 503 ? "service unavailable" : reply.status === 504 ? "timeout" : "bad gateway";
-    return new AppError(
-      "engine_error",
-      reply.status === 503 ? 503 : 502,
-      `${what}: engine answered ${reply.status} (${word}): ${reason}`,
-    );
+    return new AppError("engine_error", `${what}: engine answered ${reply.status} (${word}): ${reason}`, {
+      status: reply.status === 503 ? 503 : 502,
+    });
   }
-  return new AppError("engine_rejected", reply.status, `${what}: ${reason}`);
+  return new AppError("engine_rejected", `${what}: ${reason}`, { status: reply.status });
 }
 
 /** The engine's own error text from the common shapes (vLLM, SGLang, llama.cpp, TGI, Triton). */

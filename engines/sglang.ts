@@ -38,7 +38,7 @@ export function sglangAdapter(o: EngineOptions): EngineAdapter {
       const reason = engineReason(r);
       if (r.status < 500 && ALREADY.test(reason)) return { already: true, engineMessage: reason };
       if (r.status < 500 && /no such file|not found|does not exist/i.test(reason))
-        throw new AppError("lora_path_not_found", 404, `LoRA path '${path}' not found: ${reason}`);
+        throw new AppError("lora_path_not_found", `LoRA path '${path}' not found: ${reason}`);
       throw engineStatusError(asClientError(r), `Failed to load LoRA adapter '${name}'`);
     },
     async unloadLora(name, ctx) {
@@ -46,7 +46,7 @@ export function sglangAdapter(o: EngineOptions): EngineAdapter {
       if (ok(r)) return r.text.trim();
       const reason = engineReason(r);
       if (r.status < 500 && MISSING.test(reason))
-        throw new AppError("lora_not_found", 404, `LoRA adapter '${name}' not found: ${reason}`);
+        throw new AppError("lora_not_found", `LoRA adapter '${name}' not found: ${reason}`);
       throw engineStatusError(asClientError(r), `Failed to unload LoRA adapter '${name}'`);
     },
     // SGLang has no levels: both release all GPU memory (weights and KV cache).

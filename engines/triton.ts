@@ -30,11 +30,7 @@ export function tritonAdapter(o: EngineOptions): EngineAdapter {
       });
       if (r.status < 200 || r.status >= 300) throw engineStatusError(r, "list models");
       if (!Array.isArray(r.json))
-        throw new AppError(
-          "engine_bad_reply",
-          502,
-          "list models: Triton index is not a JSON array (bad gateway)",
-        );
+        throw new AppError("engine_error", "list models: Triton index is not a JSON array (bad gateway)");
       const data = (r.json as IndexEntry[])
         .filter((m) => typeof m.name === "string")
         .map((m) => ({

@@ -1,6 +1,6 @@
 // vLLM: /health, /v1/models (adapters listed with `parent` set), runtime LoRA routes
 // (VLLM_ALLOW_RUNTIME_LORA_UPDATING), dev-mode /sleep and /wake_up (reference/ENGINES.md §1.2).
-import { AppError } from "../errors.ts";
+import { AppError, unsupported } from "../errors.ts";
 import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import { engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
@@ -20,8 +20,7 @@ export function adapterIdsFromModelList(list: unknown): string[] {
 /** FastAPI's bare 404: the route is not registered (VLLM_ALLOW_RUNTIME_LORA_UPDATING unset). */
 const routesDisabled = (capability: string) =>
   new AppError(
-    "capability_missing",
-    501,
+    "unsupported",
     `engine 'vllm' does not offer the capability '${capability}': its runtime LoRA routes are disabled (start vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora)`,
   );
 
@@ -37,10 +36,9 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     });
   const devRoute = (what: string, reply: { status: number }) => {
     if (reply.status === 404)
-      return new AppError(
-        "capability_missing",
-        409,
+      return unsupported(
         `${what} is unsupported by this vLLM (start it with VLLM_SERVER_DEV_MODE=1 and --enable-sleep-mode)`,
+        what,
       );
     return null;
   };
@@ -61,7 +59,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
       if (r.status === 400 && ALREADY.test(reason)) return { already: true, engineMessage: reason };
       if (r.status === 404 && reason === "Not Found") throw routesDisabled("lora_load");
       if (r.status === 404 && /no adapter found|not found/i.test(reason))
-        throw new AppError("lora_path_not_found", 404, `LoRA path '${path}' not found: ${reason}`);
+        throw new AppError("lora_path_not_found", `LoRA path '${path}' not found: ${reason}`);
       throw engineStatusError(r, `Failed to load LoRA adapter '${name}'`);
     },
     async unloadLora(name, ctx) {
@@ -69,7 +67,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
       if (r.status >= 200 && r.status < 300) return r.text.trim();
       if (r.status === 404 && engineReason(r) === "Not Found") throw routesDisabled("lora_unload");
       if (r.status === 404)
-        throw new AppError("lora_not_found", 404, `LoRA adapter '${name}' not found: ${engineReason(r)}`);
+        throw new AppError("lora_not_found", `LoRA adapter '${name}' not found: ${engineReason(r)}`);
       throw engineStatusError(r, `Failed to unload LoRA adapter '${name}'`);
     },
     async sleep(level, ctx) {

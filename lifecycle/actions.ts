@@ -7,7 +7,7 @@
 import type { CallCtx, EngineAdapter } from "../engines/types.ts";
 import { AppError, errorMessage } from "../errors.ts";
 import type { LifecycleCore } from "./core.ts";
-import { detailError } from "./errors.ts";
+import { detailError, unsupportedAction } from "./errors.ts";
 import type { KvLimiter } from "./kv.ts";
 import type { LifecycleAction } from "./types.ts";
 
@@ -53,7 +53,7 @@ interface Target {
   woke(): void;
 }
 
-const notActive = (model: string) => detailError(404, `model '${model}' is not active`, "model_not_active");
+const notActive = (model: string) => detailError("model_not_active", `model '${model}' is not active`);
 
 export function createLifecycleActions(d: ActionDeps): LifecycleActions {
   const { core } = d;
@@ -73,11 +73,7 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
       canSleep() {
         const phase = inst.rec.phase;
         if (phase !== "active" && phase !== "booting")
-          throw detailError(
-            409,
-            `model '${model}' is ${phase}; only a running engine can sleep`,
-            "wrong_phase",
-          );
+          throw detailError("wrong_phase", `model '${model}' is ${phase}; only a running engine can sleep`);
       },
       slept: () => core.setPhase(inst, "sleeping"),
       // The supervisor promotes it to active once /health answers.
@@ -96,7 +92,7 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
         try {
           list = await engine.listModels(ctx);
         } catch (e) {
-          if (e instanceof AppError) throw detailError(e.status >= 500 ? e.status : 502, e.message, e.code);
+          if (e instanceof AppError) throw detailError(e.code, e.message, e.status >= 500 ? e.status : 502);
           throw e;
         }
         const data = (list as { data?: Array<{ id?: unknown; parent?: unknown }> })?.data ?? [];
@@ -171,8 +167,7 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
   ): Promise<OperationResult> {
     const t = targetOf(model);
     const adapter = t.adapter;
-    if (!adapter?.[action])
-      throw detailError(409, `${action} is unsupported for engine '${t.kind}'`, "unsupported");
+    if (!adapter?.[action]) throw unsupportedAction(action, t.kind);
     return operation(action, model, operationId, t, ctx, async (c) => {
       const asleep = t.phase() === "sleeping";
       if (action === "sleep" ? asleep : !asleep) return false;
@@ -197,9 +192,8 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
       const limiter = d.kvLimiter;
       if (!limiter)
         throw detailError(
-          501,
+          "unsupported",
           "kv-limit needs a KV limit command: set AIRUNTIME_KVCTL_COMMAND (e.g. 'kvctl limit {ipc_name} {limit_bytes}') or put kvctl on PATH",
-          "not_implemented",
         );
       core.metrics?.kvRequested(model, limitBytes);
       const t = launchedTarget(model)!;
@@ -208,7 +202,7 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
         try {
           await limiter(inst.rec.ipc_name, limitBytes);
         } catch (e) {
-          throw detailError(500, `kv-limit of model '${model}' failed: ${errorMessage(e)}`, "kvctl_failed");
+          throw detailError("kvctl_failed", `kv-limit of model '${model}' failed: ${errorMessage(e)}`);
         }
         core.metrics?.kvApplied(model, limitBytes);
         return true;
@@ -220,10 +214,13 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
   };
 }
 
-/** An engine call that failed: the engine's own 5xx (unreachable, timeout: retried by the controller) or
- *  its 409 "unsupported" pass through; anything else is 500, as AIBrix answers. */
+/** An engine call that failed: the engine's own 5xx (unreachable, timeout: retried by the controller) and
+ *  "unsupported" (409, AIBrix) pass through; anything else is 500, as AIBrix answers. */
 function engineFailure(action: string, model: string, e: unknown): AppError {
-  const status = e instanceof AppError && (e.status >= 500 || e.status === 409) ? e.status : 500;
-  const code = e instanceof AppError ? e.code : "engine_error";
-  return detailError(status, `${action} of model '${model}' failed: ${errorMessage(e)}`, code);
+  const passed = e instanceof AppError && (e.status >= 500 || e.code === "unsupported");
+  return detailError(
+    e instanceof AppError ? e.code : "engine_error",
+    `${action} of model '${model}' failed: ${errorMessage(e)}`,
+    passed ? (e as AppError).status : 500,
+  );
 }

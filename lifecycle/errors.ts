@@ -1,16 +1,16 @@
 // The lifecycle API's error bodies, as AIBrix sends them: FastAPI's `{"detail": "..."}` for sleep, wake,
-// kv-limit; the activate response shape with status "error" for activate.
-import { AppError } from "../errors.ts";
-import { redactString } from "../redact.ts";
+// kv-limit; the activate response shape with status "error" for activate (rendered by errors.ts).
+import { AppError, type ErrorCode, unsupported } from "../errors.ts";
 
-export function detailError(status: number, message: string, code = "lifecycle_error"): AppError {
-  const m = redactString(message);
-  return new AppError(code, status, m, { aibrixBody: { detail: m } });
-}
+export const detailError = (code: ErrorCode, message: string, status?: number): AppError =>
+  new AppError(code, message, { status, form: "detail" });
 
-export function activateError(status: 400 | 500, req: { model_name: string }, message: string): AppError {
-  const m = redactString(message);
-  return new AppError(status === 400 ? "invalid_activation" : "activation_failed", status, m, {
-    aibrixBody: { status: "error", model_name: req.model_name, port: 0, ipc_name: "", message: m },
-  });
-}
+/** `action` is unsupported by the engine kind: 409 for sleep/wake, as AIBrix answers. */
+export const unsupportedAction = (action: string, kind: string): AppError =>
+  unsupported(`${action} is unsupported for engine '${kind}'`, action, { form: "detail" });
+
+export const activateError = (
+  code: "invalid_activation" | "activation_failed",
+  req: { model_name: string },
+  message: string,
+): AppError => new AppError(code, message, { form: { activate: req.model_name } });

@@ -85,16 +85,20 @@ export class LifecycleManager {
       : undefined;
     if (!template)
       throw activateError(
-        400,
+        "invalid_activation",
         req,
         `engine '${req.engine}' is not supported; expected one of ${Object.keys(this.settings.templates).join(", ")} (set AIRUNTIME_ENGINE_COMMAND_${req.engine.toUpperCase().replace(/[^A-Z0-9]/g, "_")} to add one)`,
       );
     const args = engineArgs(req.engine_config, req.additional_config);
     const problem = argProblem(args);
-    if (problem) throw activateError(400, req, problem);
+    if (problem) throw activateError("invalid_activation", req, problem);
     const [lo, hi] = this.settings.portRange;
     if (req.port !== 0 && !(Number.isInteger(req.port) && req.port >= lo && req.port < hi))
-      throw activateError(400, req, `port ${req.port} is outside AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`);
+      throw activateError(
+        "invalid_activation",
+        req,
+        `port ${req.port} is outside AIRUNTIME_ENGINE_PORT_RANGE [${lo}, ${hi})`,
+      );
     for (const v of Object.values(req.credentials ?? {})) registerSecret(v);
     // A path or repo id goes to the engine as is, so it passes the allow-list here (URLs pass it in the
     // downloader).
@@ -103,25 +107,26 @@ export class LifecycleManager {
       !(await enginePathAllowed(req.artifact_url, this.settings.allowedSources))
     )
       throw activateError(
-        400,
+        "invalid_activation",
         req,
         `artifact_url '${req.artifact_url}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${this.settings.allowedSources?.join(", ")})`,
       );
 
     return this.core.withModel(req.model_name, async () => {
-      if (this.core.isClosed) throw activateError(500, req, "the lifecycle manager is shutting down");
+      if (this.core.isClosed)
+        throw activateError("activation_failed", req, "the lifecycle manager is shutting down");
       const existing = this.core.get(req.model_name);
       if (existing) {
         // Idempotent by model_name, as AIBrix: the running instance is the answer.
         if (existing.rec.phase === "failed")
           throw activateError(
-            500,
+            "activation_failed",
             req,
             `model '${req.model_name}' failed (${existing.rec.last_error ?? "unknown error"}); deactivate it before activating again`,
           );
         if (existing.rec.phase === "stopping")
           throw activateError(
-            500,
+            "activation_failed",
             req,
             `model '${req.model_name}' is stopping; activate it again once it is gone`,
           );
@@ -133,15 +138,19 @@ export class LifecycleManager {
         const taken = new Set(this.core.all().map((i) => i.rec.port));
         for (const p of this.portsInFlight) taken.add(p);
         if (req.port !== 0 && taken.has(req.port))
-          throw activateError(400, req, `port ${req.port} is already used by another engine`);
+          throw activateError(
+            "invalid_activation",
+            req,
+            `port ${req.port} is already used by another engine`,
+          );
         if (req.port !== 0 && !(await canBind(req.port)))
-          throw activateError(400, req, `port ${req.port} is not free on this pod`);
+          throw activateError("invalid_activation", req, `port ${req.port} is not free on this pod`);
         try {
           const p = req.port !== 0 ? req.port : await pickPort(this.settings.portRange, taken);
           this.portsInFlight.add(p);
           return p;
         } catch (e) {
-          throw activateError(500, req, errorMessage(e));
+          throw activateError("activation_failed", req, errorMessage(e));
         }
       });
       try {
@@ -189,7 +198,7 @@ export class LifecycleManager {
     } catch (e) {
       this.core.remove(req.model_name);
       throw activateError(
-        500,
+        "activation_failed",
         req,
         `cannot write the engine registry ${this.core.registry.path} (set AIBRIX_ENGINE_REGISTRY_PATH to a writable file): ${errorMessage(e)}`,
       );
@@ -203,7 +212,7 @@ export class LifecycleManager {
     if (!req.artifact_url.includes("://")) {
       inst.rec.model_path = req.artifact_url;
       const err = await this.launch(inst);
-      if (err) throw activateError(500, req, err);
+      if (err) throw activateError("activation_failed", req, err);
     } else {
       this.startDownload(inst);
     }

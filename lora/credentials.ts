@@ -34,7 +34,6 @@ async function readSecretDir(root: string, secret: string): Promise<Record<strin
   } catch {
     throw new AppError(
       "credentials_not_found",
-      400,
       `credentials_secret '${shown(secret)}' not found under ${root}`,
     );
   }

@@ -37,7 +37,7 @@ function fakeEngine(opts: { list?: boolean } = {}) {
     ...(opts.list === false ? {} : { listLoras: async () => [...loaded.keys()] }),
     async loadLora({ name, path }) {
       calls.load++;
-      if (down) throw new AppError("engine_unreachable", 503, "connection refused / service unavailable");
+      if (down) throw new AppError("engine_unreachable", "connection refused / service unavailable");
       await new Promise((r) => setTimeout(r, 5));
       if (loaded.has(name)) return { already: true, engineMessage: "already been loaded" };
       await stat(join(path, "adapter_config.json"));
@@ -46,7 +46,7 @@ function fakeEngine(opts: { list?: boolean } = {}) {
     },
     async unloadLora(name) {
       calls.unload++;
-      if (!loaded.delete(name)) throw new AppError("lora_not_found", 404, `LoRA adapter '${name}' not found`);
+      if (!loaded.delete(name)) throw new AppError("lora_not_found", `LoRA adapter '${name}' not found`);
       return "removed";
     },
   };

@@ -4,7 +4,7 @@
 // self-healing: when the engine restarts, what the sidecar had loaded is loaded again.
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import { AppError, errorMessage, notImplemented } from "../errors.ts";
+import { AppError, errorMessage, unsupported } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { redactUrlCredentials, registerSecret } from "../redact.ts";
 import { asDownloadError, DownloadError } from "../storage/errors.ts";
@@ -120,7 +120,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
   const requireLoad = () => {
     const f = d.engine.loadLora;
     if (!f)
-      throw notImplemented(
+      throw unsupported(
         `engine '${kind}' does not support the capability 'lora_load' (loading LoRA adapters at runtime)`,
       );
     return f;
@@ -143,7 +143,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (!(await enginePathAllowed(p, d.allowedSources)))
       throw new AppError(
         "source_forbidden",
-        403,
         `source '${shown(p)}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${d.allowedSources?.join(", ")})`,
       );
   }
@@ -162,7 +161,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       if (!st)
         throw new AppError(
           "artifact_not_found",
-          404,
           `Artifact not found: local path '${shown(p)}' does not exist`,
         );
       return { path: p, downloaded: false };
@@ -171,7 +169,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     if (!scheme || !(REMOTE_SCHEMES as readonly string[]).includes(scheme))
       throw new AppError(
         "unsupported_scheme",
-        400,
         `Unsupported URL scheme: ${scheme ?? "(none)"} in artifact_url '${shown(url)}'. Supported: ${REMOTE_SCHEMES.join(", ")} and absolute paths`,
       );
     let root = d.adaptersDir;
@@ -185,7 +182,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       )
         throw new AppError(
           "invalid_local_dir",
-          400,
           `local_dir '${shown(req.local_dir)}' must be inside ${d.adaptersDir}`,
         );
       root = ld;
@@ -199,7 +195,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
     )
       return { path: existing.path, downloaded: true };
     if (!d.fetchToDir)
-      throw new AppError("downloads_unavailable", 501, `artifact downloads are not available in this build`);
+      throw new AppError("unsupported", `artifact downloads are not available in this build`);
     const credentials = await resolveCredentials(req, d.credentialsDir);
     if (existing?.downloaded && existing.source !== redactUrlCredentials(url))
       await removeDownloaded(d.adaptersDir, existing);
@@ -236,7 +232,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       // adapter that is there; replacing it silently could leave the name empty when the new one fails.
       throw new AppError(
         "already_loaded",
-        400,
         `Failed to load LoRA adapter '${req.name}': The lora adapter '${req.name}' has already been loaded (from '${shown(existing.source)}'). Unload it first to load it from '${shown(source)}'.`,
       );
     const { path, downloaded } = await resolvePath(req, existing);
@@ -290,7 +285,6 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
           reject(
             new AppError(
               "still_running",
-              503,
               `adapter '${name}' is still busy (a download or engine call is in progress): service unavailable, timeout waiting; retry to join it`,
             ),
           ),
@@ -356,7 +350,7 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
       checkName(name, "lora_name");
       if (!d.engine.unloadLora) {
         d.metrics?.unload(kind, "501");
-        throw notImplemented(
+        throw unsupported(
           `engine '${kind}' does not support the capability 'lora_unload' (unloading LoRA adapters at runtime)`,
         );
       }
@@ -386,11 +380,9 @@ export function createLoraManager(d: LoraManagerDeps): LoraManager {
         );
         if (engineError) {
           if (removedLocal && engineError instanceof AppError)
-            throw new AppError(
-              engineError.code,
-              engineError.status,
-              `${engineError.message} (local files removed)`,
-            );
+            throw new AppError(engineError.code, `${engineError.message} (local files removed)`, {
+              status: engineError.status,
+            });
           throw engineError;
         }
         log.info("adapter unloaded", { lora_name: name, removed_local: removedLocal });
@@ -468,7 +460,10 @@ function downloadError(e: unknown, url: string): AppError {
   // problem, never the source's: 500 local_io / 507 no_space with the path, the uid and the fix, no retry word.
   const local = asLocalFailure(e);
   if (local)
-    return new AppError(local.code, local.status, `Failed to store ${url}: ${local.message}`, { cause: e });
+    return new AppError(local.code, `Failed to store ${url}: ${local.message}`, {
+      status: local.status,
+      cause: e,
+    });
   const msg = errorMessage(e);
   let status = e instanceof AppError ? e.status : 502;
   if (!(e instanceof AppError)) {
@@ -476,13 +471,13 @@ function downloadError(e: unknown, url: string): AppError {
     if (code === "ENOENT" || /not found|404/i.test(msg)) status = 404;
     else if (/denied|forbidden|403|401|unauthori/i.test(msg)) status = 403;
   }
-  const code = e instanceof AppError ? e.code : "download_failed";
+  const code = e instanceof AppError ? e.code : "download_internal";
   const prefix =
     status === 404 ? "Artifact not found" : status === 403 ? "Permission denied" : "Failed to download";
   let text = `${prefix}: ${url}: ${msg}`;
   if (status >= 500 && !RETRY_WORDS.test(text))
     text += status === 504 ? " (timeout)" : " (service unavailable)";
-  return new AppError(code, status, text, { cause: e });
+  return new AppError(code, text, { status, cause: e });
 }
 
 /** The local-storage failure inside `e` (already classified by the downloader, or a raw errno), or null. */

@@ -5,7 +5,7 @@
 import { asDownloadError } from "../storage/errors.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { AppError, errorMessage } from "../errors.ts";
+import { AppError, errorMessage, reshaped } from "../errors.ts";
 import type { LoraManager } from "../lora/manager.ts";
 import { capabilities, type EngineAdapter } from "../engines/types.ts";
 import { redactString } from "../redact.ts";
@@ -102,49 +102,21 @@ export const loraSpecs: RouteSpec[] = [
   },
 ];
 
-const TYPE_BY_STATUS: Record<number, string> = {
-  400: "ValidationError",
-  403: "PermissionError",
-  404: "NotFoundError",
-  409: "ConflictError",
-  501: "NotImplementedError",
-  502: "BadGatewayError",
-  503: "ServiceUnavailableError",
-  504: "TimeoutError",
-  507: "InsufficientStorageError",
-};
-
 function asAppError(e: unknown, what: string): AppError {
   if (e instanceof AppError) return e;
   // A local file-system failure (permissions, read-only, a file in the way, no space): 500/507 naming the
   // path, the uid and the fix.
   const d = asDownloadError(e);
   if (d.reason === "local_io" || d.reason === "no_space")
-    return new AppError(d.code, d.status, `${what}: ${d.message}`, { cause: e });
-  return new AppError("internal", 500, `${what}: ${errorMessage(e)}`, { cause: e });
+    return new AppError(d.code, `${what}: ${d.message}`, { status: d.status, cause: e });
+  return new AppError("internal", `${what}: ${errorMessage(e)}`, { cause: e });
 }
 
 /** Delegation errors keep AIBrix's {"error": msg} body, with a status the controller can act on. */
-function delegationError(e: unknown, what: string): AppError {
-  const a = asAppError(e, what);
-  return new AppError(a.code, a.status, a.message, {
-    cause: a,
-    aibrixBody: { error: redactString(a.message) },
-  });
-}
+const delegationError = (e: unknown, what: string) => reshaped(asAppError(e, what), "error");
 
 /** Direct-mode errors keep AIBrix's engine ErrorResponse {object, message, type, param, code}. */
-function directError(e: unknown, what: string): AppError {
-  const a = asAppError(e, what);
-  const body = {
-    object: "error",
-    message: redactString(a.message),
-    type: TYPE_BY_STATUS[a.status] ?? (a.status >= 500 ? "ServerError" : "BadRequestError"),
-    param: null,
-    code: a.status,
-  };
-  return new AppError(a.code, a.status, a.message, { cause: a, aibrixBody: body });
-}
+const directError = (e: unknown, what: string) => reshaped(asAppError(e, what), "openai");
 
 /** AIBrix answers direct-mode success as text with no Content-Type; a stream body keeps the runtime
  * from adding one (it would for a string or bytes). */

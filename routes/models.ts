@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
-import { AppError, errorMessage } from "../errors.ts";
+import { AppError, errorMessage, reshaped } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../storage/download.ts";
 import { ExtraConfig, extraCredentials } from "../storage/extra-config.ts";
@@ -134,33 +134,23 @@ export const modelSpecs: RouteSpec[] = [
   },
 ];
 
-// The message can quote a source URI (signed URLs carry credentials in the query): redacted in the body.
-const aibrixError = (status: number, type: string, message: string) =>
-  new AppError(type, status, message, {
-    aibrixBody: { object: "error", message: redactString(message), type, param: null, code: status },
-  });
-
+// Errors here are rendered as AIBrix's ErrorResponse (errors.ts: the type from the table, the message
+// redacted: it can quote a signed source URI).
 function toHttp(e: unknown, uri?: string): AppError {
   if (e instanceof DownloadError) {
-    if (e.reason === "bad_uri" || e.reason === "credentials")
-      return aibrixError(422, "InvalidArgumentError", e.message);
-    if (e.reason === "not_found")
-      return aibrixError(
-        404,
-        "ModelNotFoundError",
-        uri ? `Model not found at URI: ${uri}\nDetails: ${e.message}` : e.message,
-      );
+    if (e.reason === "not_found" && uri)
+      return reshaped(e, "openai", `Model not found at URI: ${uri}\nDetails: ${e.message}`);
     if (e.reason === "network")
-      return aibrixError(
-        /timeout/i.test(e.message) ? 504 : 503,
+      return new AppError(
         e.code,
         /service unavailable|timeout/i.test(e.message)
           ? e.message
           : `${e.message} (service unavailable, retry later)`,
+        { status: /timeout/i.test(e.message) ? 504 : 503, cause: e, form: "openai" },
       );
-    return aibrixError(e.status, e.code, e.message);
+    return reshaped(e, "openai");
   }
-  return e instanceof AppError ? e : aibrixError(500, "InternalError", (e as Error).message);
+  return e instanceof AppError ? e : new AppError("internal", (e as Error).message, { form: "openai" });
 }
 
 interface Job {
@@ -199,9 +189,8 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   const localDirOf = (v: string | null | undefined): string => {
     const d = v?.trim() || config.downloader.localDir;
     if (!isAbsolute(d) || d.split("/").includes(".."))
-      throw aibrixError(
-        422,
-        "InvalidArgumentError",
+      throw new AppError(
+        "invalid_argument",
         `Argument \`local_dir\` must be an absolute path without '..' (got '${d}')`,
       );
     return d;
@@ -413,10 +402,10 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
   /** Find a model by name: AIBrix layout first, then the hf-cache repo folder. */
   async function find(name: string, localDir: string) {
     if (!name || name.startsWith("/") || name.split("/").some((s) => s === ".." || s === "."))
-      throw aibrixError(422, "InvalidArgumentError", `invalid model_name '${name}'`);
+      throw new AppError("invalid_argument", `invalid model_name '${name}'`);
     const models = await listModels(localDir);
     const m = models.find((x) => x.model_name === name);
-    if (!m) throw aibrixError(404, "ModelNotFoundError", `Model not found: ${name}`);
+    if (!m) throw new AppError("model_not_found", `Model not found: ${name}`);
     const layout = m.model_root_path.includes("/models--")
       ? hfCacheLayout(localDir, name)
       : aibrixLayout(join(localDir, name), m.source);
@@ -458,16 +447,12 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
     const { m, layout } = await find(name, localDir);
     await checkModelRoot(localDir, layout.root);
     if (jobs.has(layout.root) || m.model_status === "downloading")
-      throw aibrixError(
-        409,
-        "ConflictError",
-        `model ${name} is downloading; delete it when the download has ended`,
-      );
+      throw new AppError("model_busy", `model ${name} is downloading; delete it when the download has ended`);
     if (deps.engine && (await engineUses(deps.engine, name, layout)))
-      throw aibrixError(409, "ConflictError", `model ${name} is in use by the inference engine`);
+      throw new AppError("model_busy", `model ${name} is in use by the inference engine`);
     for (const p of deps.pathsInUse?.() ?? [])
       if (p === layout.root || p.startsWith(`${layout.root}/`))
-        throw aibrixError(409, "ConflictError", `model ${name} is in use by an engine this sidecar launched`);
+        throw new AppError("model_busy", `model ${name} is in use by an engine this sidecar launched`);
     await rm(layout.root, { recursive: true, force: true });
     log.info("model deleted", { model: name, root: layout.root });
     return c.json({ model_name: name, status: "deleted" });

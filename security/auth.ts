@@ -2,7 +2,7 @@
 // open unless AIRUNTIME_METRICS_AUTH=1. Comparison is constant-time (both sides hashed to equal length).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { AppError, problemBody } from "../errors.ts";
+import { AppError, renderError } from "../errors.ts";
 
 const PROBES = new Set(["/healthz", "/ready"]);
 const METRICS = new Set(["/metrics", "/metrics/"]);
@@ -42,14 +42,12 @@ export function apiKeyGuard(key: string, metricsAuth: boolean): MiddlewareHandle
     }
     const err = new AppError(
       "unauthorized",
-      401,
       bearer === undefined && viaHeader === undefined
         ? "missing API key: send 'Authorization: Bearer <AIRUNTIME_API_KEY>' or 'X-Airuntime-Key'"
         : "invalid API key",
+      { form: "problem" },
     );
-    return c.json(problemBody(err, c.req.path), 401, {
-      "content-type": "application/problem+json",
-      "www-authenticate": 'Bearer realm="airuntime"',
-    });
+    const r = renderError(err, c.req.path);
+    return c.json(r.body, 401, { ...r.headers, "www-authenticate": 'Bearer realm="airuntime"' });
   };
 }

@@ -1,22 +1,23 @@
 // Input limits: body size (413), JSON nesting depth and string length (400), and a deadline per request (504).
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { AppError, problemBody } from "../errors.ts";
+import { AppError, renderError, reshaped } from "../errors.ts";
 import { isAibrixPath } from "../lib/aibrix-paths.ts";
 
 export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_STRING = 64 * 1024;
 
+/** AIBrix's paths answer as FastAPI does ({detail}), ours with problem+json. */
 function reject(c: Parameters<MiddlewareHandler>[0], e: AppError) {
-  if (isAibrixPath(c.req.path)) return c.json({ detail: e.message }, e.status as 400);
-  return c.json(problemBody(e, c.req.path), e.status as 400, { "content-type": "application/problem+json" });
+  const r = renderError(isAibrixPath(c.req.path) ? reshaped(e, "detail") : e, c.req.path);
+  return c.json(r.body, r.status as 400, r.headers);
 }
 
 export function bodySizeGuard(maxBytes: number): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBytes,
     onError: (c) =>
-      reject(c, new AppError("payload_too_large", 413, `request body larger than ${maxBytes} bytes`)),
+      reject(c, new AppError("payload_too_large", `request body larger than ${maxBytes} bytes`)),
   });
 }
 
@@ -53,11 +54,11 @@ export function jsonShapeGuard(maxDepth = MAX_JSON_DEPTH, maxString = MAX_JSON_S
       // Hono caches the text, so the validator after us parses the same bytes without reading again.
       const shape = jsonShape(await c.req.text());
       if (shape.depth > maxDepth)
-        return reject(c, new AppError("json_too_deep", 400, `JSON nesting deeper than ${maxDepth} levels`));
+        return reject(c, new AppError("json_too_deep", `JSON nesting deeper than ${maxDepth} levels`));
       if (shape.longestString > maxString)
         return reject(
           c,
-          new AppError("json_string_too_long", 400, `a JSON string is longer than ${maxString} characters`),
+          new AppError("json_string_too_long", `a JSON string is longer than ${maxString} characters`),
         );
     }
     return next();
@@ -76,7 +77,7 @@ export function deadlineGuard(ms: number): MiddlewareHandler {
       if (outcome === "expired") {
         c.res = reject(
           c,
-          new AppError("request_timeout", 504, `request did not complete within ${ms / 1000} s (timeout)`),
+          new AppError("request_timeout", `request did not complete within ${ms / 1000} s (timeout)`),
         );
       }
     } finally {

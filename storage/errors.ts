@@ -1,26 +1,10 @@
 // Download failures as data: one reason per kind, each with an HTTP status, a CLI exit code and a
 // metrics label. Sources throw these; the engine decides what is retried.
-import { AppError } from "../errors.ts";
+import { AppError, type DownloadReason, retryableCode, retryableStatus } from "../errors.ts";
 import { describeLocalIo, EXIT } from "../exit.ts";
 
-export type FailReason =
-  | "bad_uri"
-  | "credentials"
-  | "auth"
-  | "not_found"
-  | "no_space"
-  | "verification"
-  | "network"
-  | "tls"
-  | "unreachable"
-  | "rejected"
-  | "changed"
-  | "busy"
-  | "forbidden"
-  | "too_large"
-  | "cancelled"
-  | "local_io"
-  | "internal";
+/** One reason per kind of failure: the `download_<reason>` rows of the error table (errors.ts). */
+export type FailReason = DownloadReason;
 
 /** CLI exit codes, distinct per reason (0 ok, 1 fatal, 2 usage, 78 config: exit.ts). */
 export const EXIT_CODES: Record<FailReason, number> = {
@@ -43,38 +27,21 @@ export const EXIT_CODES: Record<FailReason, number> = {
   internal: EXIT.fatal,
 };
 
-const STATUS: Record<FailReason, number> = {
-  bad_uri: 422,
-  credentials: 422,
-  auth: 403,
-  not_found: 404,
-  no_space: 507,
-  verification: 502,
-  network: 503,
-  changed: 409,
-  busy: 409,
-  forbidden: 403,
-  too_large: 413,
-  tls: 502,
-  unreachable: 502,
-  rejected: 502,
-  cancelled: 499,
-  local_io: 500,
-  internal: 500,
-};
-
-/** Which failures a retry can fix: resets, stalls, timeouts, 408/425/429/5xx ("network"). Never retried
- *  (nothing changes by asking again): a refused connection or unknown host ("unreachable", except once the
- *  same download has already received bytes, see transfer.ts), a refused certificate ("tls"), and the
- *  client errors 400/401/403/404/405/410 and other 4xx ("rejected", "auth", "not_found"). */
-export const RETRYABLE = new Set<FailReason>(["network"]);
+/** Which failures a retry can fix (the error table's retry column): resets, stalls, timeouts,
+ *  408/425/429/5xx ("network"). Never retried (nothing changes by asking again): a refused connection or
+ *  unknown host ("unreachable", except once the same download has already received bytes, see transfer.ts),
+ *  a refused certificate ("tls"), and the client errors 400/401/403/404/405/410/412/416 and other 4xx
+ *  ("rejected", "auth", "not_found", "changed"). */
+export const RETRYABLE = new Set<FailReason>(
+  (Object.keys(EXIT_CODES) as FailReason[]).filter((r) => retryableCode(`download_${r}`)),
+);
 
 export class DownloadError extends AppError {
   readonly reason: FailReason;
   /** Seconds the server asked us to wait (429/503 Retry-After). */
   readonly retryAfterMs?: number;
   constructor(reason: FailReason, message: string, opts: { cause?: unknown; retryAfterMs?: number } = {}) {
-    super(`download_${reason}`, STATUS[reason], message, { cause: opts.cause });
+    super(`download_${reason}`, message, { cause: opts.cause });
     this.name = "DownloadError";
     this.reason = reason;
     this.retryAfterMs = opts.retryAfterMs;
@@ -93,7 +60,7 @@ export function httpFailure(status: number, what: string, retryAfter?: string | 
     return new DownloadError("changed", `the source object changed during download: ${what}`);
   if (status === 416) return new DownloadError("changed", `range not satisfiable (object shrank?): ${what}`);
   // 408 Request Timeout, 425 Too Early, 429 Too Many Requests and 5xx pass: asking again can succeed.
-  if (status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429)
+  if (status >= 400 && !retryableStatus(status))
     return new DownloadError("rejected", `the server rejected the request (HTTP ${status}): ${what}`);
   return new DownloadError("network", `HTTP ${status} from ${what}`, { retryAfterMs });
 }

@@ -10,7 +10,7 @@ import { backoffMs } from "../lib/backoff.ts";
 import type { Logger } from "../log.ts";
 import { collectGarbage, cpuBudget, cpuMicros, residentBytes } from "../platform/process.ts";
 import { ConcurrencyTuner, DEFAULT_TUNER } from "./concurrency.ts";
-import { DownloadError, isDownloadError } from "./errors.ts";
+import { DownloadError, isDownloadError, RETRYABLE } from "./errors.ts";
 import type { Journal } from "./journal.ts";
 import type { PartFile } from "./part-file.ts";
 import type { ParsedUri, RemoteFile, Source } from "./types.ts";
@@ -308,7 +308,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     if (err.reason === "changed") return void restart(p.task, err);
     // A refused connection fails at once, unless this endpoint has already delivered bytes (a server or
     // load balancer restarting in the middle of a download is worth the retries).
-    const retryable = err.reason === "network" || (err.reason === "unreachable" && receivedAny);
+    const retryable = RETRYABLE.has(err.reason) || (err.reason === "unreachable" && receivedAny);
     if (!retryable || p.retries >= o.maxRetries) {
       if (retryable) (err as { message: string }).message += ` (gave up after ${p.retries + 1} attempts)`;
       return failAll(err);

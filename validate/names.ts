@@ -43,7 +43,6 @@ export function checkName(name: string, field = "name"): string {
   const s = String(name);
   throw new AppError(
     "invalid_name",
-    400,
     `Invalid ${field} '${shown(s)}' (${s.length} chars): must match ${NAME_PATTERN}`,
   );
 }
@@ -88,7 +87,7 @@ export async function childPath(
   const realRoot = await realpathOfExistingPrefix(resolve(root));
   const realChild = await realpathOfExistingPrefix(lexical);
   if (!inside(realRoot, realChild))
-    throw new AppError("path_escape", 400, `${field} '${shown(name)}' resolves outside ${root}`);
+    throw new AppError("path_escape", `${field} '${shown(name)}' resolves outside ${root}`);
   return lexical;
 }
 
@@ -102,9 +101,9 @@ export async function isInside(root: string, p: string): Promise<boolean> {
 /** An absolute, normalized local path without ".." segments; 400 otherwise. */
 export function checkAbsolutePath(p: string, field = "path"): string {
   if (!isAbsolute(p) || p.includes("\0"))
-    throw new AppError("invalid_path", 400, `${field} '${shown(p)}' must be an absolute path`);
+    throw new AppError("invalid_path", `${field} '${shown(p)}' must be an absolute path`);
   if (p.split("/").includes(".."))
-    throw new AppError("invalid_path", 400, `${field} '${shown(p)}' must not contain '..'`);
+    throw new AppError("invalid_path", `${field} '${shown(p)}' must not contain '..'`);
   return normalize(p);
 }
 

@@ -19,14 +19,13 @@ export async function checkLocalDir(
   for (const root of roots) if (await equalOrInside(root, localDir)) return localDir;
   throw new AppError(
     "path_outside_roots",
-    400,
     `${field} '${shown(localDir)}' is outside the download roots (${roots.join(", ")}); set AIRUNTIME_DOWNLOAD_ROOTS to allow it`,
   );
 }
 
 export async function checkModelRoot(localDir: string, modelRoot: string): Promise<string> {
   if (await isInside(localDir, modelRoot)) return modelRoot;
-  throw new AppError("path_escape", 400, `model path '${shown(modelRoot)}' resolves outside ${localDir}`);
+  throw new AppError("path_escape", `model path '${shown(modelRoot)}' resolves outside ${localDir}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -39,7 +38,7 @@ export async function checkModelRoot(localDir: string, modelRoot: string): Promi
 export const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 type Fail = (message: string) => Error;
-const pathEscape: Fail = (m) => new AppError("path_escape", 400, m);
+const pathEscape: Fail = (m) => new AppError("path_escape", m);
 
 export interface DirTree {
   /** The root (lexical path). */
