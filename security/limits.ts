@@ -65,7 +65,11 @@ export function jsonShapeGuard(maxDepth = MAX_JSON_DEPTH, maxString = MAX_JSON_S
   };
 }
 
-/** Every request gets an answer within `ms`: 504 otherwise (the work itself is aborted via the request signal). */
+/**
+ * Every request gets an answer within `ms`: 504 otherwise. Only the answer is cut short: the handler's work
+ * goes on to its own end (engine calls and downloads have their own deadlines, a download keeps running
+ * and its status says how it ended) and what it returns then is dropped.
+ */
 export function deadlineGuard(ms: number): MiddlewareHandler {
   return async (c, next) => {
     let timer: ReturnType<typeof setTimeout> | undefined;

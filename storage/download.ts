@@ -168,8 +168,17 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
   let statusChain: Promise<void> = Promise.resolve();
   let final = false;
   let tree: DirTree | null = null;
+  // A status that cannot be written leaves the download itself alone (its files and marker decide
+  // "downloaded"); the first failure of this download is logged with its cause.
+  let statusFailed = false;
   const saveStatus = (rec: Omit<StatusRecord, "pid" | "updated">) => {
-    statusChain = statusChain.then(() => (tree ? writeStatus(layout, rec, tree) : undefined)).catch(() => {});
+    statusChain = statusChain
+      .then(() => (tree ? writeStatus(layout, rec, tree) : undefined))
+      .catch((e) => {
+        if (!statusFailed)
+          log.warn("could not write the download status", { file: layout.statusFile, error: e });
+        statusFailed = true;
+      });
     return statusChain;
   };
   const progress = createProgress((p) => {

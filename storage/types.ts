@@ -42,8 +42,6 @@ export interface Source {
   authenticate?(signal: AbortSignal): Promise<void>;
   /** The immutable revision the listing was pinned to (HF commit), once list() has run. */
   pinnedRevision?(uri: ParsedUri): string | undefined;
-  /** Local sources: the file's path on this machine (copied with copy_file_range, or used in place). */
-  localPath?(uri: ParsedUri, file: RemoteFile): string;
 }
 
 /** Credentials as the AIBrix controller sends them (K8s Secret keys + additional_config), or from env. */

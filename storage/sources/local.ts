@@ -52,7 +52,6 @@ export function createLocalSource(opts: { allowed?: readonly string[] } = {}): S
         etag: `${s.size}-${Math.floor(s.mtimeMs)}`,
       };
     },
-    localPath: pathOf,
     async open(uri, file, range) {
       const stream = createReadStream(
         pathOf(uri, file),

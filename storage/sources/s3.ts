@@ -128,6 +128,12 @@ export function createS3Source(opts: S3Options): Source {
           ? (xmlValues(xml, "NextMarker")[0] ?? lastKey)
           : xmlValues(xml, "NextContinuationToken")[0]
         : undefined;
+      // A truncated page without a way to the next one would end the listing early: a partial model.
+      if (truncated && !token)
+        throw new DownloadError(
+          "rejected",
+          `${what}: the listing is truncated but names no next page (${opts.listVersion === 1 ? "NextMarker" : "NextContinuationToken"} missing); refusing a partial model`,
+        );
     } while (token);
   }
 
