@@ -106,6 +106,8 @@ for (const dir of KUSTOMIZATIONS) {
       for (const c of containersOf(d).filter((c) => c.image === sidecarOf(d).image)) {
         expect(c.image.endsWith(`:${pkg.version}`)).toBe(true);
         expect(c.securityContext.runAsUser).toBe(uid);
+        expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+        expect(c.securityContext.capabilities?.drop).toEqual(["ALL"]);
       }
     });
 
@@ -197,6 +199,14 @@ kustomize.test(
     const mgmt = rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === 8080));
     expect(mgmt.length).toBe(1);
     expect(mgmt[0]!.from.length).toBeGreaterThan(0); // never open to every peer
+    // The peers: the AIBrix control plane's namespace and Prometheus in the monitoring namespace.
+    expect(mgmt[0]!.from).toEqual([
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "aibrix-system" } } },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+      },
+    ]);
     const open = rules.filter((r) => !r.from);
     for (const r of open) expect((r.ports as Obj[]).map((p) => p.port)).toEqual([8000]);
   },

@@ -97,7 +97,7 @@ describe("API key", () => {
 });
 
 describe("input limits", () => {
-  test("oversized body: 413; deep JSON and huge strings: 400; nothing reaches the route", async () => {
+  test("oversized body: 413; deep JSON: 400 naming the nesting", async () => {
     const p = await sidecar({ AIRUNTIME_MAX_BODY_BYTES: "4096" });
     const big = await fetch(`${p.url}/v1/lora_adapter/load`, {
       method: "POST",
@@ -112,6 +112,29 @@ describe("input limits", () => {
     });
     expect(deep.status).toBe(400);
     expect(await deep.text()).toContain("nesting");
+  });
+
+  test("limits at their edges: 32 levels pass, 33 do not; a 64 KiB string passes, one character more does not", async () => {
+    const p = await sidecar({});
+    const post = (body: string) =>
+      fetch(`${p.url}/v1/lora_adapter/load`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    const nested = (n: number) =>
+      `{"lora_name":"x","additional_config":${"[".repeat(n - 1)}${"]".repeat(n - 1)}}`;
+    const deep = await post(nested(33));
+    expect(deep.status).toBe(400);
+    expect(await deep.text()).toContain("nesting deeper than 32");
+    const edge = await post(nested(32));
+    expect(await edge.text()).not.toContain("nesting");
+    const long = (n: number) => JSON.stringify({ lora_name: "x", lora_path: `/tmp/${"a".repeat(n - 5)}` });
+    const over = await post(long(64 * 1024 + 1));
+    expect(over.status).toBe(400);
+    expect(await over.text()).toContain("longer than 65536 characters");
+    const at = await post(long(64 * 1024));
+    expect(await at.text()).not.toContain("longer than");
   });
 
   test("jsonShape counts depth and string length, ignoring brackets inside strings", () => {

@@ -208,6 +208,13 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
     });
     expect(lora.status).toBe(403);
     expect(lora.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
+    const awsEp = await call(side.url, "/v1/lora_adapter/load", {
+      lora_name: "leak-lora2",
+      artifact_url: "s3://allowedbucket/ok-lora/",
+      credentials: { aws_endpoint_url: blocked.url },
+    });
+    expect(awsEp.status).toBe(403);
+    expect(awsEp.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
     expect(blocked.connections).toBe(0);
   });
 

@@ -145,8 +145,24 @@ test("C9: a 422 echoes a bounded part of the input, one entry per problem", asyn
   const detail = r.json.detail as Array<{ loc: string[]; input?: unknown }>;
   expect(detail.length).toBeGreaterThan(0);
   expect(detail.length).toBeLessThanOrEqual(20);
-  for (const d of detail) expect(JSON.stringify(d.input ?? null).length).toBeLessThan(200);
+  // Each input as echoed: a string cut at 128 characters (plus an ellipsis), anything larger summarized.
+  for (const d of detail)
+    expect(
+      (typeof d.input === "string" ? d.input : JSON.stringify(d.input ?? null)).length,
+    ).toBeLessThanOrEqual(129);
   expect(detail.some((d) => d.loc.includes("lora_name"))).toBe(true);
+  // A 60,000-character value of a known field is echoed as its first 128 characters.
+  const long = await s.request(
+    "POST",
+    "/v1/model/download",
+    { model_uri: "s3://b/m/", model_name: "L".repeat(60_000) },
+    auth,
+  );
+  expect(long.status).toBe(422);
+  const entry = (long.json.detail as Array<{ loc: string[]; input?: unknown }>).find((d) =>
+    d.loc.includes("model_name"),
+  );
+  expect(entry?.input).toBe(`${"L".repeat(128)}…`);
 });
 
 test("F10: many distinct request credentials leave the redaction set at its baseline", async () => {
