@@ -192,6 +192,31 @@ describe("service account (GOOGLE_APPLICATION_CREDENTIALS)", () => {
   });
 });
 
+test("a request key's token_uri is a request endpoint: the allow-list and the link-local rule apply", async () => {
+  const before = gcs.counts.token!;
+  for (const [allowed, tokenUri, refusal] of [
+    ["gs", gcs.tokenUri, /AIRUNTIME_ALLOWED_SOURCES/],
+    [undefined, "http://169.254.169.254/token", /link-local \/ metadata address/],
+  ] as const) {
+    const err = await makeFetchToDir({
+      settings: settings({ GCS_ENDPOINT: gcs.url, AIRUNTIME_ALLOWED_SOURCES: allowed }),
+      tuning,
+    })({
+      uri: "gs://private/m/weights",
+      dest: join(await tempDir("gcs-tokuri"), "adapter"),
+      credentials: { gcp_service_account_json: saJson(tokenUri) },
+      signal: AbortSignal.timeout(20_000),
+    }).then(
+      () => undefined,
+      (e: unknown) => e as DownloadError,
+    );
+    expect(err).toBeInstanceOf(DownloadError);
+    expect(err!.message).toMatch(refusal);
+    expect(err!.message).toContain("token_uri");
+  }
+  expect(gcs.counts.token!).toBe(before);
+});
+
 test("a LoRA credentials_secret directory holding gcp_service_account_json (a mounted Secret)", async () => {
   const root = await tempDir("gcs-secrets");
   await mkdir(join(root, "gcs-reader"));
