@@ -2,7 +2,10 @@
 // (AIRUNTIME_ALLOWED_SOURCES) and never gets the environment's credentials. A catch server records every
 // request head it receives and counts connections.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../../config.ts";
 import { parseUri } from "../uri.ts";
 import { createSource } from "./index.ts";
@@ -97,6 +100,21 @@ test("with no request keys a request endpoint is refused (allow-list set or not)
   }
   const all = heads.join("\n");
   for (const secret of ENV_SECRETS) expect(all).not.toContain(secret);
+});
+
+test("the token file (HF_TOKEN_PATH) is the environment's too: a request-named hub is asked without it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "endpoints-hf-"));
+  const file = join(dir, "token");
+  writeFileSync(file, "hf_file_token_never_leaves\n");
+  const { HF_TOKEN: _, ...env } = ENV;
+  const s = loadConfig({ ...env, HF_TOKEN_PATH: file, AIRUNTIME_ALLOWED_SOURCES: `hf,${url}` });
+  const seen = heads.length;
+  await drain(createSource(parseUri("hf://org/m"), s, { hf_endpoint: url }), "hf://org/m");
+  expect(heads.length).toBeGreaterThan(seen);
+  const sent = heads.slice(seen).join("\n");
+  expect(sent.toLowerCase()).not.toContain("authorization");
+  expect(sent).not.toContain("hf_file_token_never_leaves");
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("the environment's endpoint named again by the request is still the environment's", () => {
