@@ -100,7 +100,15 @@ test("C1: the sidecar's key is never forwarded to the engine, whichever header c
 });
 
 test("C4: credentials in a download URL never reach the status file, the API or the logs", async () => {
-  // (user:pass@ in a model_uri is refused outright with a 422; query credentials are accepted.)
+  // user:pass@ in a model_uri is refused outright (422), the password not echoed; query credentials are accepted.
+  const userinfo = await s.request(
+    "POST",
+    "/v1/model/download",
+    { model_uri: "http://user:C4DLPASSWORD9f8e@127.0.0.1:9/w/model.bin", model_name: "userinfo" },
+    auth,
+  );
+  expect(userinfo.status).toBe(422);
+  expect(userinfo.text).not.toContain("C4DLPASSWORD9f8e");
   const secrets = [
     "C4DLTOKEN1a2b3c",
     "C4DLAPIKEY4d5e6f",
