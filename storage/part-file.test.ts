@@ -28,6 +28,8 @@ test("at most maxOpen idle descriptors are kept; a closed file reopens", async (
   expect(pool.open).toBeGreaterThan(0);
   await files[0]!.write(bytes("zz"), 0, 2, 2); // closed by the trim: reopened
   expect(await readFile(join(dir, "f0.part"), "utf8")).toBe("abzz");
+  for (const f of files) await f.close();
+  expect(pool.open).toBe(0);
 });
 
 test("a link planted at the path is refused at create and on reopen; nothing written through it", async () => {
