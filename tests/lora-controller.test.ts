@@ -1,4 +1,4 @@
-// Replays the AIBrix ModelAdapter controller against the compiled sidecar and the mock engine, exactly as
+// Replays the AIBrix ModelAdapter controller against the sidecar (in process, app.request) and the mock engine, exactly as
 // it calls the sidecar (reference/AIBRIX-RUNTIME.md §1.4, §1.5, §5.1): GET /v1/models, then
 // POST /v1/lora_adapter/load with the delegation body and an Authorization header, then
 // POST /v1/lora_adapter/unload {"lora_name", "cleanup_local": true}. Sources: an s3rver bucket, a fake
@@ -14,7 +14,7 @@ import S3rver from "s3rver";
 import { startMockEngine } from "../mock/index.ts";
 import { startFakeHfHub } from "./fakes/hf-hub.ts";
 import { adapterFiles, call, mockStats, writeAdapterDir } from "./helpers/lora.ts";
-import { type Proc, startSidecar } from "./helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
 
 const API_KEY = "sk-engine-key-123";
 const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -71,13 +71,13 @@ async function sameFiles(dir: string, name: string) {
 for (const engine of ["vllm", "sglang"] as const) {
   describe(`AIBrix controller replay against the ${engine} mock`, () => {
     let mock: Awaited<ReturnType<typeof startMockEngine>>;
-    let side: Proc;
+    let side: InProcessSidecar;
     let adapters: string;
 
     beforeAll(async () => {
       mock = await startMockEngine({ engine, port: 0, apiKey: API_KEY, model: "base-model" });
       adapters = join(tmp, `${engine}-adapters`);
-      side = await startSidecar({
+      side = await startInProcess({
         INFERENCE_ENGINE: engine,
         INFERENCE_ENGINE_ENDPOINT: mock.url,
         AIRUNTIME_ADAPTERS_DIR: adapters,
@@ -97,7 +97,7 @@ for (const engine of ["vllm", "sglang"] as const) {
       credentials: Record<string, string> | undefined,
     ) {
       // 1. The controller lists models first: the adapter is not there yet.
-      const models = await call(side.url, "/v1/models", undefined, AUTH);
+      const models = await call(side.app, "/v1/models", undefined, AUTH);
       expect(models.status).toBe(200);
       expect(models.json.data.map((m: { id: string }) => m.id)).not.toContain(name);
 
@@ -108,7 +108,7 @@ for (const engine of ["vllm", "sglang"] as const) {
         ...(credentials ? { credentials } : {}),
         additional_config: { "api-key": API_KEY },
       };
-      const load = await call(side.url, "/v1/lora_adapter/load", body, AUTH);
+      const load = await call(side.app, "/v1/lora_adapter/load", body, AUTH);
       expect(load.status).toBe(200);
       const localPath = load.json.local_path as string;
       expect(load.json).toEqual({
@@ -127,7 +127,7 @@ for (const engine of ["vllm", "sglang"] as const) {
 
       // 3. Unload as the controller does on deletion.
       const unload = await call(
-        side.url,
+        side.app,
         "/v1/lora_adapter/unload",
         { lora_name: name, cleanup_local: true },
         AUTH,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startMockEngine } from "../mock/index.ts";
 import { startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call, mockStats, writeAdapterDir } from "./helpers/lora.ts";
-import { startInProcess } from "./helpers/inprocess-sidecar.ts";
+import { startInProcess } from "./helpers/inproc.ts";
 import { waitUntil } from "./helpers/sidecar.ts";
 
 const RETRY_WORDS = /connection refused|connection reset|timeout|service unavailable|bad gateway/;

@@ -1,11 +1,17 @@
-// An in-process sidecar (composeSidecar + app.request) over a private directory, with every log line
-// captured. Engines it launches run tests/helpers/lifecycle-fake-engine.ts (given the activation's args).
+// The sidecar in this process (composeSidecar; routes through app.request, no socket, no binary) over a
+// private directory, with every log line captured. Engines it launches run
+// tests/helpers/lifecycle-fake-engine.ts (given the activation's args). Two shapes: inProc() (request()
+// with a parsed reply, the directory, the registry) and startInProcess() (the shape route tests use from a
+// spawned sidecar: `app` for call(), output(), waitFor a log line, stop()). Tests of the compiled binary
+// itself (CLI, signals, sockets, start-up) keep startSidecar (sidecar.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Hono } from "hono";
 import { composeSidecar, type Sidecar } from "../../compose.ts";
 import { loadConfig } from "../../config.ts";
 import { createLogger } from "../../log.ts";
+import { waitUntil } from "./sidecar.ts";
 
 export interface InProc {
   dir: string;
@@ -78,6 +84,27 @@ export async function inProc(env: Record<string, string> = {}, dir = newDir("inp
       }
       return { status: r.status, text, json };
     },
+  };
+}
+
+export interface InProcessSidecar {
+  app: Hono;
+  /** Every log line so far (JSON lines, as the binary would print them). */
+  output(): string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Start with `env` (as startSidecar takes it); state lives where env's directories say, else in `dir`. */
+export async function startInProcess(env: Record<string, string>, dir?: string): Promise<InProcessSidecar> {
+  const s = await inProc({ AIRUNTIME_READY_INTERVAL: "0.1", LOG_LEVEL: "info", ...env }, dir);
+  const output = () => s.lines.join("\n");
+  return {
+    app: s.sidecar.app,
+    output,
+    waitFor: (re, timeoutMs = 10_000) =>
+      waitUntil(() => re.exec(output())?.[0], timeoutMs).then((m) => m as string),
+    stop: () => s.sidecar.stop(),
   };
 }
 
