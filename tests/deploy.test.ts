@@ -4,8 +4,8 @@
 // every rendered object validates against the Kubernetes and prometheus-operator schemas
 // (kubernetes-models), and the manifests agree with the code: ports, probes, env names, volumes, the
 // image's user, the binary's names and the pinned version.
-import { describe, expect } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect } from "bun:test";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -27,10 +27,30 @@ const KUSTOMIZATIONS = [
 ];
 const CRD_KINDS = new Set(["PodMonitor", "PrometheusRule"]);
 
+// kustomize needs about a second of CPU per kustomization with components (it loads its OpenAPI schema):
+// each one in the repository renders once, all at the same time, and every test parses its own copy.
+const rendered = new Map<string, string>();
+function build(dir: string): Promise<string> {
+  return new Promise((resolvePromise, reject) =>
+    execFile(kustomize.path!, ["build", dir], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kustomize build ${dir} failed:\n${stderr}`)) : resolvePromise(stdout),
+    ),
+  );
+}
+beforeAll(async () => {
+  if (!kustomize.path) return;
+  const texts = await Promise.all(KUSTOMIZATIONS.map(build));
+  KUSTOMIZATIONS.forEach((dir, i) => rendered.set(dir, texts[i]!));
+}, 120_000);
+
 function render(dir: string): Obj[] {
-  const r = spawnSync(kustomize.path!, ["build", dir], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`kustomize build ${dir} failed:\n${r.stderr}`);
-  return (parseYamlDocuments(r.stdout) as Obj[]).filter(Boolean);
+  let text = rendered.get(dir);
+  if (text === undefined) {
+    const r = spawnSync(kustomize.path!, ["build", dir], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`kustomize build ${dir} failed:\n${r.stderr}`);
+    text = r.stdout;
+  }
+  return (parseYamlDocuments(text) as Obj[]).filter(Boolean);
 }
 
 /** The kubernetes-models class for an object's apiVersion and kind (core, apps, networking, monitoring). */

@@ -70,6 +70,8 @@ beforeAll(async () => {
     HF_ENDPOINT: engine.url,
     AIRUNTIME_API_KEY: KEY,
     HF_HUB_DOWNLOAD_TIMEOUT: "30",
+    // The pre-download listing waits min(3 s, half of this) on a held source before accepting: 1 s here.
+    AIRUNTIME_REQUEST_TIMEOUT: "2",
   });
 });
 
