@@ -40,7 +40,7 @@ function build(dir: string): Promise<string> {
 beforeAll(async () => {
   if (!kustomize.path) return;
   const texts = await Promise.all(KUSTOMIZATIONS.map(build));
-  KUSTOMIZATIONS.forEach((dir, i) => rendered.set(dir, texts[i]!));
+  for (const [i, dir] of KUSTOMIZATIONS.entries()) rendered.set(dir, texts[i]!);
 }, 120_000);
 
 function render(dir: string): Obj[] {
