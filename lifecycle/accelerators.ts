@@ -28,36 +28,30 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<string | n
   });
 }
 
-function rows(text: string | null): string[][] {
-  if (!text) return [];
-  return text
+/** One nvidia-smi CSV query (`--query-<what>=<fields>`): its rows of trimmed cells, [] when it fails. */
+async function query(bin: string, what: string, timeoutMs: number): Promise<string[][]> {
+  const out = await run(bin, [`--query-${what}`, "--format=csv,noheader,nounits"], timeoutMs);
+  if (!out) return [];
+  return out
     .split("\n")
     .map((l) => l.split(",").map((c) => c.trim()))
     .filter((r) => r.length > 1);
 }
 
+const bytes = (mib: string | undefined) => Math.round(Number(mib) * MiB) || 0;
+
 export async function listAccelerators(bin = "nvidia-smi", timeoutMs = 2000): Promise<Accelerator[]> {
-  const out = await run(
-    bin,
-    ["--query-gpu=uuid,memory.total,memory.free", "--format=csv,noheader,nounits"],
-    timeoutMs,
-  );
-  return rows(out).map(([id, total, free]) => ({
+  return (await query(bin, "gpu=uuid,memory.total,memory.free", timeoutMs)).map(([id, total, free]) => ({
     id: id!,
-    hbm_total_bytes: Math.round(Number(total) * MiB) || 0,
-    hbm_free_bytes: Math.round(Number(free) * MiB) || 0,
+    hbm_total_bytes: bytes(total),
+    hbm_free_bytes: bytes(free),
   }));
 }
 
 export async function listGpuProcesses(bin = "nvidia-smi", timeoutMs = 2000): Promise<GpuProcess[]> {
-  const out = await run(
-    bin,
-    ["--query-compute-apps=pid,gpu_uuid,used_memory", "--format=csv,noheader,nounits"],
-    timeoutMs,
-  );
-  return rows(out).map(([pid, gpu, used]) => ({
+  return (await query(bin, "compute-apps=pid,gpu_uuid,used_memory", timeoutMs)).map(([pid, gpu, used]) => ({
     pid: Number(pid),
     gpu: gpu!,
-    usedBytes: Math.round(Number(used) * MiB) || 0,
+    usedBytes: bytes(used),
   }));
 }
