@@ -18,9 +18,9 @@ const row = (status: number, type: string, retry?: true): Row =>
 
 export const ERRORS = {
   // Requests
+  invalid_name: row(400, "ValidationError"),
   invalid_request: row(400, "BadRequestError"),
   invalid_argument: row(422, "InvalidArgumentError"),
-  invalid_name: row(400, "ValidationError"),
   invalid_path: row(400, "ValidationError"),
   invalid_local_dir: row(400, "ValidationError"),
   path_escape: row(400, "ValidationError"),
@@ -152,23 +152,15 @@ export const retryableCode = (code: ErrorCode): boolean => (ERRORS[code] as Row)
 
 // ---- renderers --------------------------------------------------------------------------------------
 
-const TYPE_BY_STATUS: Record<number, string> = {
-  400: "ValidationError",
-  403: "PermissionError",
-  404: "NotFoundError",
-  409: "ConflictError",
-  501: "NotImplementedError",
-  502: "BadGatewayError",
-  503: "ServiceUnavailableError",
-  504: "TimeoutError",
-  507: "InsufficientStorageError",
-};
-
-/** The AIBrix error type: the table's, or by status where a status was passed on from elsewhere. */
+/** The AIBrix error type: the table's, or where a status was passed on from elsewhere, that of the first
+ *  row with this status. */
 export function errorType(e: AppError): string {
   const r: Row = ERRORS[e.code];
   if (r.status === e.status) return r.type;
-  return TYPE_BY_STATUS[e.status] ?? (e.status >= 500 ? "ServerError" : "BadRequestError");
+  const rows: Row[] = Object.values(ERRORS);
+  return (
+    rows.find((x) => x.status === e.status)?.type ?? (e.status >= 500 ? "ServerError" : "BadRequestError")
+  );
 }
 
 /** Problem+json (RFC 9457) body for routes that are ours, not AIBrix's. */

@@ -5,17 +5,12 @@ import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from 
 import { engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
 import { rulesFor } from "../metrics/rules.ts";
+import { adapterIds } from "../lib/model-list.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
 
 /** Ids of the list entries that are adapters (OpenAI cards with a non-null `parent`). */
-export function adapterIdsFromModelList(list: unknown): string[] {
-  const data = (list as { data?: unknown })?.data;
-  if (!Array.isArray(data)) return [];
-  return data
-    .filter((m) => m && typeof m === "object" && (m as { parent?: unknown }).parent)
-    .map((m) => String((m as { id: unknown }).id));
-}
+export const adapterIdsFromModelList = adapterIds;
 
 /** FastAPI's bare 404: the route is not registered (VLLM_ALLOW_RUNTIME_LORA_UPDATING unset). */
 const routesDisabled = (capability: string) =>

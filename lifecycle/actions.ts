@@ -5,6 +5,7 @@
 // 404 for a model no engine serves, 409 for an engine kind without sleep (AIBrix), 500 (or the engine's
 // own 5xx) when the engine or the KV command fails.
 import type { CallCtx, EngineAdapter } from "../engines/types.ts";
+import { baseModelIds } from "../lib/model-list.ts";
 import { AppError, errorMessage } from "../errors.ts";
 import type { LifecycleCore } from "./core.ts";
 import { detailError, unsupportedAction } from "./errors.ts";
@@ -95,8 +96,7 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
           if (e instanceof AppError) throw detailError(e.code, e.message, e.status >= 500 ? e.status : 502);
           throw e;
         }
-        const data = (list as { data?: Array<{ id?: unknown; parent?: unknown }> })?.data ?? [];
-        if (!data.some((m) => m.id === model && !m.parent)) throw notActive(model);
+        if (!baseModelIds(list).includes(model)) throw notActive(model);
       },
       canSleep() {},
       slept: () => {

@@ -1,5 +1,6 @@
 // The metrics service: a per-instance registry (info, API requests, engine scrape health) and the poller
 // over the engine endpoint(s). compose.ts builds it and mounts routes/metrics.ts over `poller` and `registries`.
+import { baseModelIds, modelCards } from "../lib/model-list.ts";
 import { periodic } from "../lib/periodic.ts";
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
@@ -127,10 +128,5 @@ export function createMetricsService(
   };
 }
 
-function firstModelId(list: unknown): string | undefined {
-  const data = (list as { data?: Array<{ id?: unknown; parent?: unknown }> } | undefined)?.data;
-  if (!Array.isArray(data)) return undefined;
-  // The base model, not a LoRA adapter (vLLM lists adapters with `parent` set).
-  const base = data.find((m) => typeof m?.id === "string" && !m.parent) ?? data[0];
-  return typeof base?.id === "string" ? base.id : undefined;
-}
+/** The base model, not a LoRA adapter (vLLM lists adapters with `parent` set); else the first entry. */
+const firstModelId = (list: unknown): string | undefined => baseModelIds(list)[0] ?? modelCards(list)[0]?.id;

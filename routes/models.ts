@@ -35,6 +35,7 @@ import type { RouteSpec } from "./spec.ts";
 import { bounded, jsonBody, modelNameField, parseJsonBody, toFastApiDetail } from "./validate.ts";
 import { redactString, redactUrlCredentials, withSecretScope } from "../redact.ts";
 import { getRequestBody } from "../platform/serve.ts";
+import { modelCards } from "../lib/model-list.ts";
 
 export const ListModelRequest = z.strictObject({ local_dir: z.string() });
 
@@ -474,15 +475,13 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
 /** Whether the engine's model list names this model or serves it from under its directory. */
 async function engineUses(engine: EngineAdapter, name: string, layout: Layout): Promise<boolean> {
   try {
-    const list = (await engine.listModels({ signal: AbortSignal.timeout(3000) })) as {
-      data?: Array<{ id?: string; root?: string; parent?: string | null }>;
-    };
-    return (list.data ?? []).some(
+    const list = await engine.listModels({ signal: AbortSignal.timeout(3000) });
+    return modelCards(list).some(
       (d) =>
         d.id === name ||
         d.root === name ||
         (d.root ?? "").startsWith(layout.root) ||
-        (d.id ?? "").startsWith(layout.root),
+        d.id.startsWith(layout.root),
     );
   } catch {
     return false; // engine down: it cannot be serving the files
