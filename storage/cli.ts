@@ -4,17 +4,21 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
-import { downloadModel, type EngineTuning, useInPlace } from "./download.ts";
+import { downloadModel, type EngineTuning, resolveTarget, useInPlace } from "./download.ts";
+import { createProgressUi, summaryLine } from "./cli-progress.ts";
 import { printFailure } from "../exit.ts";
 import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
-import { fmtBytes } from "./plan.ts";
+import { fmtBytes, listFiles } from "./plan.ts";
+import { createSource } from "./sources/index.ts";
+import { registerSecret } from "../redact.ts";
+import { parseFlags, UsageError, usageErrorText } from "../flags.ts";
 import { ExtraConfig, extraCredentials } from "./extra-config.ts";
 import { parseUri, refuseBucketRoot } from "./uri.ts";
-import type { Credentials, DownloadProgress } from "./types.ts";
+import type { Credentials } from "./types.ts";
 
 export const DOWNLOAD_USAGE = `usage: airuntime download <uri> [--local-dir D] [--model-name N] [--revision R]
-                          [--allow GLOB]... [--ignore GLOB]... [--force] [--in-place] [--allow-bucket-root]
-                          [--no-sign-request]
+                          [--include GLOB]... [--exclude GLOB]... [--token T] [--force] [--offline]
+                          [--dry-run] [--quiet] [--in-place] [--allow-bucket-root] [--no-sign-request]
        airuntime download <uri> <dest>      (KServe storage-initializer convention: files land in <dest>)
 
 Download a model (or any artifact) and print its local path on stdout.
@@ -25,8 +29,13 @@ http(s)://host/file, /abs/path or file:///abs/path. Credentials and tuning come 
   --local-dir D    root directory (default DOWNLOADER_LOCAL_DIR, /tmp/aibrix/models/)
   --model-name N   directory name under the root (default: inferred from the URI)
   --revision R     Hugging Face branch, tag or commit (default HF_REVISION or main)
-  --allow GLOB     only files matching (repeatable); --ignore GLOB skips files (repeatable)
+  --include GLOB   only files matching (repeatable; alias --allow)
+  --exclude GLOB   skip files matching (repeatable; alias --ignore)
+  --token T        Hugging Face token (instead of HF_TOKEN; never printed)
   --force          download again even if the model is complete
+  --offline        do not ask the source whether a complete model's revision moved (fail if incomplete)
+  --dry-run        print the plan (files, sizes, revision, destination) and download nothing
+  -q, --quiet      no progress and no summary (failures still print)
   --in-place       local paths only: use the directory where it is (nothing copied) and print its path
   --allow-bucket-root  allow s3://bucket (no path): download the whole bucket (refused otherwise)
   --no-sign-request  s3://, gs://: unauthenticated requests for a public bucket (AIRUNTIME_S3_ANONYMOUS,
@@ -43,58 +52,77 @@ exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 n
 export type ConfigOrExit = () => Config | number;
 
 export async function runDownloadCommand(args: string[], configOrExit: ConfigOrExit): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof parseFlags>;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "local-dir": { type: "string" },
-        "model-name": { type: "string" },
-        revision: { type: "string" },
-        allow: { type: "string", multiple: true },
-        ignore: { type: "string", multiple: true },
-        force: { type: "boolean" },
-        "in-place": { type: "boolean" },
-        "allow-bucket-root": { type: "boolean" },
-        "no-sign-request": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
+    parsed = parseFlags(args, {
+      "local-dir": { type: "string" },
+      "model-name": { type: "string" },
+      revision: { type: "string" },
+      allow: { type: "string", multiple: true },
+      ignore: { type: "string", multiple: true },
+      include: { type: "string", multiple: true },
+      exclude: { type: "string", multiple: true },
+      token: { type: "string" },
+      force: { type: "boolean" },
+      offline: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      "in-place": { type: "boolean" },
+      "allow-bucket-root": { type: "boolean" },
+      "no-sign-request": { type: "boolean" },
     });
   } catch (e) {
-    process.stderr.write(`airuntime download: ${(e as Error).message}\n\n${DOWNLOAD_USAGE}\n`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(usageErrorText("airuntime download", e.message));
     return 2;
   }
   const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
-  if (v.help) {
+  if (parsed.help) {
     process.stdout.write(`${DOWNLOAD_USAGE}\n`);
     return 0;
   }
   const [uri, dest, ...more] = parsed.positionals;
   if (uri === undefined || more.length > 0 || (dest !== undefined && (v["local-dir"] || v["model-name"]))) {
     process.stderr.write(
-      `airuntime download: expected <uri> or <uri> <dest> (not with --local-dir/--model-name)\n\n${DOWNLOAD_USAGE}\n`,
+      usageErrorText(
+        "airuntime download",
+        "expected <uri> or <uri> <dest> (not with --local-dir/--model-name)",
+      ),
     );
     return 2;
   }
   const loaded = configOrExit();
   if (typeof loaded === "number") return loaded;
-  const config = v["no-sign-request"] ? anonymousConfig(loaded) : loaded;
+  const anonymous = v["no-sign-request"] ? anonymousConfig(loaded) : loaded;
+  // --token: this run's Hugging Face token (registered as a secret: never logged).
+  const config = typeof v.token === "string" ? withHfToken(anonymous, v.token) : anonymous;
   return runDownload(config, {
     uri,
     root: dest === undefined ? undefined : absolute(dest),
     localDir: (v["local-dir"] as string | undefined) ?? config.downloader.localDir,
     modelName: v["model-name"] as string | undefined,
     revision: v.revision as string | undefined,
-    allow: v.allow as string[] | undefined,
-    ignore: v.ignore as string[] | undefined,
+    allow: joined(v.allow, v.include),
+    ignore: joined(v.ignore, v.exclude),
     force: v.force as boolean | undefined,
+    offline: v.offline as boolean | undefined,
+    dryRun: v["dry-run"] as boolean | undefined,
+    quiet: v.quiet as boolean | undefined,
     inPlace: v["in-place"] as boolean | undefined,
     allowBucketRoot: v["allow-bucket-root"] as boolean | undefined,
     exitCode: (e) => (e instanceof DownloadError ? EXIT_CODES[e.reason] : 1),
     command: "airuntime download",
   });
+}
+
+const joined = (a: unknown, b: unknown): string[] | undefined => {
+  const all = [...((a as string[] | undefined) ?? []), ...((b as string[] | undefined) ?? [])];
+  return all.length > 0 ? all : undefined;
+};
+
+function withHfToken(c: Config, token: string): Config {
+  registerSecret(token);
+  return { ...c, hf: { ...c.hf, token } };
 }
 
 /** --no-sign-request: no credentials of any kind are looked up or sent to S3 or GCS. */
@@ -114,6 +142,9 @@ interface RunOptions {
   allow?: string[];
   ignore?: string[];
   force?: boolean;
+  offline?: boolean;
+  dryRun?: boolean;
+  quiet?: boolean;
   inPlace?: boolean;
   allowBucketRoot?: boolean;
   credentials?: Credentials;
@@ -127,17 +158,26 @@ interface RunOptions {
 
 async function runDownload(config: Config, o: RunOptions): Promise<number> {
   const tty = process.stderr.isTTY === true;
-  // On a terminal the progress bar tells the story; info lines would tear it (LOG_LEVEL=debug keeps them).
   const level = parseLevel(config.logLevel);
+  const ui = createProgressUi({
+    tty,
+    quiet: o.quiet === true,
+    columns: () => process.stderr.columns,
+    write: (s) => void process.stderr.write(s),
+    verbose: level === "debug",
+  });
+  // On a terminal the log lines that matter (resuming, retries, warnings) become human lines between bar
+  // redraws; elsewhere they stay JSON lines.
   const log = createLogger({
-    level: tty && level === "info" ? "warn" : level,
+    level: tty && level !== "debug" ? "info" : level,
     base: { app: "airuntime", cmd: "download" },
-    sink: (line) => process.stderr.write(`${line}\n`),
+    sink: (line) => ui.logLine(line),
   });
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  const started = performance.now();
   try {
     const parsedUri = parseUri(o.uri);
     refuseBucketRoot(parsedUri, o.allowBucketRoot);
@@ -147,17 +187,41 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
       process.stdout.write(`${r.path}\n`);
       return 0;
     }
-    const r = await downloadModel({
-      uri: parsedUri,
-      // With <dest> (KServe) the trusted base is its parent, as for fetchToDir's staging.
-      localDir: o.root !== undefined ? dirname(o.root) : absolute(o.localDir),
-      root: o.root,
-      modelName: o.modelName,
-      revision: o.revision,
+    const localDir = o.root !== undefined ? dirname(o.root) : absolute(o.localDir);
+    const filters = {
       allow: o.allow,
       ignore: o.ignore,
       allowSuffix: o.allowSuffix ?? config.downloader.allowFileSuffix,
+    };
+    if (o.dryRun) {
+      const target = resolveTarget({
+        uri: parsedUri,
+        localDir,
+        root: o.root,
+        modelName: o.modelName,
+        revision: o.revision,
+        layout: config.downloader.layout,
+      });
+      const source = createSource(target.uri, config, o.credentials);
+      const files = await listFiles(source, target.uri, filters, ac.signal);
+      const total = files.reduce((n, f) => n + f.size, 0);
+      const commit = source.pinnedRevision?.(target.uri);
+      for (const f of files) process.stdout.write(`${fmtBytes(f.size).padStart(10)}  ${f.path}\n`);
+      process.stdout.write(
+        `${files.length} file${files.length === 1 ? "" : "s"}, ${fmtBytes(total)}${commit ? ` at ${commit}` : ""} -> ${target.layout.modelPath(commit)} (dry run: nothing downloaded)\n`,
+      );
+      return 0;
+    }
+    const r = await downloadModel({
+      uri: parsedUri,
+      // With <dest> (KServe) the trusted base is its parent, as for fetchToDir's staging.
+      localDir,
+      root: o.root,
+      modelName: o.modelName,
+      revision: o.revision,
+      ...filters,
       force: o.force || config.downloader.forceDownload,
+      offline: o.offline,
       checkExisting: config.downloader.checkFileExist,
       layout: config.downloader.layout,
       settings: config,
@@ -165,13 +229,18 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
       tuning: { ...config.downloader.tuning, ...o.tuning },
       signal: ac.signal,
       log,
-      onProgress: (p) => (tty ? drawBar(p) : log.info("progress", { ...p })),
+      onProgress: (p) => ui.progress(p),
     });
-    if (tty) process.stderr.write("\n");
+    const seconds = (performance.now() - started) / 1000;
+    ui.say(
+      r.alreadyComplete
+        ? `already complete${r.commit ? ` at ${r.commit}` : ""}: ${r.files} file${r.files === 1 ? "" : "s"}, ${fmtBytes(r.bytes)} in ${r.path}`
+        : summaryLine(r, seconds, config.downloader.tuning.verify !== false),
+    );
     process.stdout.write(`${r.path}\n`);
     return 0;
   } catch (e) {
-    if (tty) process.stderr.write("\n");
+    ui.clear();
     const err = asDownloadError(e);
     const exitCode = o.exitCode(err);
     printFailure(
@@ -272,14 +341,4 @@ export async function runAibrixDownload(args: string[], configOrExit: ConfigOrEx
     exitCode: (e) => (e instanceof DownloadError && e.reason === "cancelled" ? 130 : 1),
     command: "aibrix_download",
   });
-}
-
-function drawBar(p: DownloadProgress): void {
-  const width = 30;
-  const frac = p.bytes_total > 0 ? p.bytes_done / p.bytes_total : 0;
-  const filled = Math.round(frac * width);
-  const eta = p.eta === null ? "--" : `${p.eta}s`;
-  process.stderr.write(
-    `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(1)}% ${fmtBytes(p.bytes_done)}/${fmtBytes(p.bytes_total)} ${fmtBytes(p.rate)}/s eta ${eta} files ${p.files_done}/${p.files_total} ${p.phase}   `,
-  );
 }

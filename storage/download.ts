@@ -91,6 +91,8 @@ export interface DownloadRequest extends Filters {
   log?: Logger;
   /** Take the model lock (default true). */
   lock?: boolean;
+  /** Never ask the source whether a complete model's revision moved; fail when the model is not complete. */
+  offline?: boolean;
   /** Written into the status file: how the download starts again after a shutdown (API downloads). */
   resume?: ResumeInfo;
 }
@@ -105,6 +107,10 @@ export interface DownloadResult {
   bytes: number;
   /** Bytes fetched from the source by this call (0 when everything was already there). */
   fetchedBytes: number;
+  /** The commit downloaded (Hugging Face). */
+  commit?: string;
+  /** Nothing was fetched: the model was complete (and, for a moving revision, still current). */
+  alreadyComplete?: boolean;
 }
 
 export interface ModelTarget {
@@ -209,14 +215,35 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
     // Checked under the lock (B13): a model finished by another process is reused, not fetched again.
     if (!req.force) {
       const done = await readMarker(layout, tree);
-      if (done) {
+      // A complete model of a moving revision (a branch) is checked with one call: unchanged, it is
+      // reused; moved, the download goes on and fetches only the files that changed (ETags differ).
+      const now =
+        done?.commit && !req.offline && source.resolveRevision
+          ? await withRetries(() => source.resolveRevision!(t.uri, signal), tune.maxRetries, log, signal)
+          : done?.commit;
+      if (done && now === done.commit) {
         progress.setTotals(done.files, done.bytes);
         progress.addResumed(done.bytes);
         progress.setPhase("done");
         observer.progress(done.bytes, done.bytes);
         observer.end("ok");
-        return { ...done, modelName: t.modelName, root: layout.root, source: t.source, fetchedBytes: 0 };
+        return {
+          ...done,
+          modelName: t.modelName,
+          root: layout.root,
+          source: t.source,
+          fetchedBytes: 0,
+          alreadyComplete: true,
+        };
       }
+      if (done) {
+        log.info("revision moved; fetching what changed", { from: done.commit, to: now });
+        await rm(layout.marker, { force: true });
+      } else if (req.offline)
+        throw new DownloadError(
+          "not_found",
+          `--offline: ${layout.root} holds no complete download of ${t.uri.raw}; run without --offline to download it`,
+        );
     }
     await saveStatus({ ...card, status: "downloading", progress: progress.snapshot() });
     const files = await withRetries(
@@ -339,6 +366,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
       root: layout.root,
       source: t.source,
       fetchedBytes: progress.fetched(),
+      ...(commit ? { commit } : {}),
     };
   } catch (e) {
     // A file-system error after a directory of ours became a link is reported as that (forbidden).
@@ -594,15 +622,16 @@ async function fsyncDir(dir: string): Promise<void> {
 async function readMarker(
   layout: Layout,
   tree: DirTree,
-): Promise<{ files: number; bytes: number; path: string } | null> {
+): Promise<{ files: number; bytes: number; path: string; commit?: string } | null> {
   await tree.check(layout.marker);
   try {
     const m = JSON.parse(await readFile(layout.marker, { encoding: "utf8", flag: READ })) as {
       files: number;
       bytes: number;
       path: string;
+      commit?: string;
     };
-    return { files: m.files, bytes: m.bytes, path: m.path ?? layout.modelPath() };
+    return { files: m.files, bytes: m.bytes, path: m.path ?? layout.modelPath(), commit: m.commit };
   } catch {
     return null;
   }

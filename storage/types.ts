@@ -40,6 +40,8 @@ export interface Source {
   /** Obtain the credentials the source signs with (a credential chain, a token exchange) before anything is
    *  written, so a missing or refused credential fails the way a missing key does. */
   authenticate?(signal: AbortSignal): Promise<void>;
+  /** The commit a revision (branch, tag) points at now: one call, no listing (HF). */
+  resolveRevision?(uri: ParsedUri, signal: AbortSignal): Promise<string>;
   /** The immutable revision the listing was pinned to (HF commit), once list() has run. */
   pinnedRevision?(uri: ParsedUri): string | undefined;
 }

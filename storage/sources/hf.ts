@@ -68,25 +68,33 @@ export function createHfSource(opts: HfOptions): Source {
     return failFor(res, what);
   }
 
+  async function resolveRevision(uri: ParsedUri, signal: AbortSignal): Promise<string> {
+    const repo = uri.bucket!;
+    const rev = uri.revision ?? opts.revision ?? "main";
+    const info = (await (
+      await api(`/api/models/${repo}/revision/${encodeURIComponent(rev)}`, signal, `hf://${repo}@${rev}`, {
+        repo,
+        rev,
+      })
+    ).json()) as { sha?: string };
+    if (!info.sha || !/^[0-9a-f]{40}$/.test(info.sha))
+      throw new DownloadError(
+        "not_found",
+        `hf://${repo}@${rev}: the hub returned no commit for this revision`,
+      );
+    commits.set(repo, info.sha);
+    return info.sha;
+  }
+
   return {
     pinnedRevision: (uri) => commits.get(uri.bucket!),
 
+    resolveRevision,
+
     async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
       const repo = uri.bucket!;
-      const rev = uri.revision ?? opts.revision ?? "main";
-      const info = (await (
-        await api(`/api/models/${repo}/revision/${encodeURIComponent(rev)}`, signal, `hf://${repo}@${rev}`, {
-          repo,
-          rev,
-        })
-      ).json()) as { sha?: string };
-      if (!info.sha || !/^[0-9a-f]{40}$/.test(info.sha))
-        throw new DownloadError(
-          "not_found",
-          `hf://${repo}@${rev}: the hub returned no commit for this revision`,
-        );
-      commits.set(repo, info.sha);
-      let next: string | undefined = `/api/models/${repo}/tree/${info.sha}?recursive=true&expand=false`;
+      const sha = await resolveRevision(uri, signal);
+      let next: string | undefined = `/api/models/${repo}/tree/${sha}?recursive=true&expand=false`;
       while (next) {
         const res = await api(next, signal, `hf://${repo} tree`, { repo });
         const entries = (await res.json()) as TreeEntry[];
