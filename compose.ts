@@ -93,17 +93,15 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     specs: lifecycleSpecs,
   });
 
-  // LoRA adapters (load/unload/list, self-healing). Engine calls and request waits both stay under the
-  // AIBrix controller's 30 s client timeout.
+  // LoRA adapters (load/unload/list, self-healing), with the same engine call deadline.
   const loraLog = log.child({ component: "lora" });
-  const loraTimeoutMs = Math.min(config.engineTimeoutMs, 25_000);
   const lora = await createLoraService(
     {
       stateDir: config.stateDir,
       adaptersDir: config.adaptersDir,
       credentialsDir: config.credentialsDir,
       allowedSources: config.downloader.allowedSources,
-      engineTimeoutMs: loraTimeoutMs,
+      engineTimeoutMs: engineCallMs,
       readyIntervalMs: config.readyIntervalMs,
     },
     {
