@@ -230,6 +230,25 @@ const portRange = z
     return [lo, hi] as [number, number];
   });
 
+/** How every download runs (API, CLI, LoRA artifacts, lifecycle weights): storage/download.ts's tuning. */
+const downloadTuning = z.object({
+  // Unset: each download finds its connection count, starting at startConnections, up to the automatic
+  // ceiling of 64 (~64 x 90 MB/s per connection fills a 50 Gbit/s NIC from a store that caps each
+  // connection; where the CPU or disk is the limit the tuner stops growing first); set: at most that many.
+  connections: env("DOWNLOADER_NUM_THREADS", int(64, 1, 256)),
+  startConnections: env("AIRUNTIME_DOWNLOAD_START_CONNECTIONS", int(4, 1, 256)),
+  partSize: env("DOWNLOADER_PART_CHUNKSIZE", size(16 * 1024 * 1024, 64 * 1024)),
+  /** A request that delivers no bytes for this long is retried. */
+  stallMs: env("AIRUNTIME_DOWNLOAD_STALL_TIMEOUT", seconds(10, 0.05)),
+  maxRetries: env("AIRUNTIME_DOWNLOAD_RETRIES", int(8, 0, 100)),
+  /** Hash files whose digest is known (SHA-256 / git SHA-1 / MD5). */
+  verify: env("AIRUNTIME_DOWNLOAD_VERIFY", bool(true)),
+  /** fsync files before publishing them (turn off only on scratch volumes). */
+  fsync: env("AIRUNTIME_DOWNLOAD_FSYNC", bool(true)),
+});
+/** The download settings when nothing is set (storage/download.ts's defaults for direct calls). */
+export const DEFAULT_DOWNLOAD_TUNING = downloadTuning.parse({});
+
 const settings = z.object({
   host: from({ flag: "--host" }, z.string().default("0.0.0.0")),
   port: from(
@@ -281,21 +300,7 @@ const settings = z.object({
       allowedSources: env("AIRUNTIME_ALLOWED_SOURCES", list),
       /** Directories a request's local_dir may name (DOWNLOADER_LOCAL_DIR always included, below). */
       roots: env("AIRUNTIME_DOWNLOAD_ROOTS", list),
-      /** How every download runs (API, CLI, LoRA artifacts, lifecycle weights): storage/download.ts's tuning. */
-      tuning: z.object({
-        // Unset: each download finds its connection count, starting at startConnections, up to the automatic
-        // ceiling of 64; set: at most that many (AIBrix's meaning).
-        connections: env("DOWNLOADER_NUM_THREADS", int(64, 1, 256)),
-        startConnections: env("AIRUNTIME_DOWNLOAD_START_CONNECTIONS", int(4, 1, 256)),
-        partSize: env("DOWNLOADER_PART_CHUNKSIZE", size(16 * 1024 * 1024, 64 * 1024)),
-        /** A request that delivers no bytes for this long is retried. */
-        stallMs: env("AIRUNTIME_DOWNLOAD_STALL_TIMEOUT", seconds(10, 0.05)),
-        maxRetries: env("AIRUNTIME_DOWNLOAD_RETRIES", int(8, 0, 100)),
-        /** Hash files whose digest is known (SHA-256 / git SHA-1 / MD5). */
-        verify: env("AIRUNTIME_DOWNLOAD_VERIFY", bool(true)),
-        /** fsync files before publishing them (turn off only on scratch volumes). */
-        fsync: env("AIRUNTIME_DOWNLOAD_FSYNC", bool(true)),
-      }),
+      tuning: downloadTuning,
     })
     .transform((d) => ({ ...d, roots: [d.localDir, ...(d.roots ?? [])] })),
 

@@ -7,6 +7,7 @@ import { backoffMs } from "../lib/backoff.ts";
 import { constants } from "node:fs";
 import { lstat, open, readFile, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
+import { DEFAULT_DOWNLOAD_TUNING, type DownloadTuning } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { redactString, redactUrlCredentials } from "../redact.ts";
 import { type DirTree, O_NOFOLLOW, openTree } from "../validate/roots.ts";
@@ -33,43 +34,27 @@ import type {
 import { inferModelName, parseUri, sourceName } from "./uri.ts";
 import { createVerifier } from "./verify.ts";
 
-export interface EngineTuning {
-  /** The most connections (DOWNLOADER_NUM_THREADS, or the automatic ceiling); a download starts with
-   *  `startConnections` and doubles while that pays (storage/concurrency.ts). */
-  connections: number;
-  startConnections: number;
+/** The download settings of the Config (connections, startConnections, partSize, stallMs, maxRetries, verify,
+ *  fsync: config.ts) plus the engine's own constants. `connections` is the most a download grows to; it
+ *  starts with `startConnections` and doubles while that pays (storage/concurrency.ts). */
+export type EngineTuning = DownloadTuning & {
   /** Throughput is judged over windows of this length (storage/concurrency.ts). */
   tuneWindowMs: number;
-  partSize: number;
-  stallMs: number;
-  maxRetries: number;
   hedgeAfterMs: number;
   writeBuffer: number;
   /** Bytes in flight (held in memory) across all connections, whatever their number: each connection's write
    *  buffer is budget / (2 x connections), and received buffers are collected every budget / 2 bytes. */
   memoryBudget: number;
   lockStaleMs: number;
-  /** Hash files whose expected digest is known (SHA-256, git SHA-1, MD5). */
-  verify: boolean;
-  /** fsync files before publishing (off only for scratch volumes where a power loss loses the pod anyway). */
-  fsync: boolean;
-}
+};
 
 export const DEFAULT_TUNING: EngineTuning = {
-  // The automatic ceiling: ~64 x 90 MB/s per connection fills a 50 Gbit/s NIC from a store that caps each
-  // connection; links where the CPU or disk is the limit never get there (the tuner stops growing).
-  connections: 64,
-  startConnections: 4,
+  ...DEFAULT_DOWNLOAD_TUNING,
   tuneWindowMs: 1000,
-  partSize: 16 * 1024 * 1024,
-  stallMs: 10_000,
-  maxRetries: 8,
   hedgeAfterMs: 2000,
   writeBuffer: 512 * 1024,
   memoryBudget: 32 * 1024 * 1024,
   lockStaleMs: 30_000,
-  verify: true,
-  fsync: true,
 };
 
 export interface DownloadRequest extends Filters {
