@@ -1,16 +1,16 @@
-// Serving /metrics from the binary: no redirect, content negotiation (text 0.0.4, OpenMetrics, gzip),
+// Serving /metrics (the sidecar in process, app.request): no redirect, content negotiation (text 0.0.4, OpenMetrics, gzip),
 // several endpoints aggregated (rank label in passthrough, sums in aibrix:*), API request metrics by route
 // template, and LoRA info synthesized from the sidecar's adapter registry for an engine without it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { type MockEngine, startMockEngine } from "../mock/index.ts";
 import { parseExposition } from "../metrics/parse.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
 import { call, writeAdapterDir } from "./helpers/lora.ts";
-import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
@@ -25,24 +25,27 @@ async function mock(engine: "vllm" | "sglang", model: string, seed: number): Pro
   return m;
 }
 
-async function sidecar(env: Record<string, string>): Promise<Proc> {
-  const p = await startSidecar({ AIRUNTIME_METRICS_INTERVAL: "0.05", ...env });
-  cleanup.push(() => p.stop("SIGKILL"));
+async function sidecar(env: Record<string, string>): Promise<InProcessSidecar> {
+  const p = await startInProcess({ AIRUNTIME_METRICS_INTERVAL: "0.05", ...env });
+  cleanup.push(() => p.stop());
   return p;
 }
 
-/** Raw bytes and headers, without fetch's automatic decompression. */
-function rawGet(
-  url: string,
+/** A request through the app, as a client would send it. */
+const req = (s: InProcessSidecar, path: string, init: RequestInit = {}) =>
+  Promise.resolve(s.app.request(path, init));
+
+/** Raw bytes and headers (app.request never decompresses). */
+async function rawGet(
+  s: InProcessSidecar,
+  path: string,
   headers: Record<string, string>,
 ): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    get(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on("error", reject);
-  });
+  const r = await req(s, path, { headers });
+  return {
+    headers: Object.fromEntries(r.headers.entries()),
+    body: Buffer.from(await r.arrayBuffer()),
+  };
 }
 
 const value = (text: string, name: string, match: Record<string, string> = {}) =>
@@ -57,12 +60,12 @@ describe("/metrics serving", () => {
     const b = await mock("vllm", "dp-model", 2);
     const s = await sidecar({ INFERENCE_ENGINE: "vllm", INFERENCE_ENGINE_ENDPOINT: `${a.url},${b.url}` });
     const text = (await waitUntil(async () => {
-      const t = await (await fetch(`${s.url}/metrics`)).text();
+      const t = await (await req(s, "/metrics")).text();
       return t.includes('rank="1"') && t.includes("aibrix:queue_size") && t;
     })) as string;
 
     for (const path of ["/metrics", "/metrics/"]) {
-      const r = await fetch(`${s.url}${path}`, { redirect: "manual" });
+      const r = await req(s, path);
       expect(r.status).toBe(200);
       expect(r.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
       await r.arrayBuffer();
@@ -87,7 +90,7 @@ describe("/metrics serving", () => {
     expect(text).toContain('aibrix:engine_up{rank="1"} 1');
 
     // OpenMetrics on request, ending in # EOF, counters named without _total in TYPE.
-    const om = await fetch(`${s.url}/metrics`, {
+    const om = await req(s, "/metrics", {
       headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5" },
     });
     expect(om.headers.get("content-type")).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8");
@@ -97,17 +100,15 @@ describe("/metrics serving", () => {
     expect(parseExposition(omText).errorCount).toBe(0);
 
     // gzip on request: one valid stream (members concatenated) holding the same families.
-    const gz = await rawGet(`${s.url}/metrics`, { "accept-encoding": "gzip, deflate" });
+    const gz = await rawGet(s, "/metrics", { "accept-encoding": "gzip, deflate" });
     expect(gz.headers["content-encoding"]).toBe("gzip");
     const unzipped = gunzipSync(gz.body).toString();
     const names = (t: string) => parseExposition(t).families.map((f) => f.name);
-    expect(names(unzipped)).toEqual(names(await (await fetch(`${s.url}/metrics`)).text()));
+    expect(names(unzipped)).toEqual(names(await (await req(s, "/metrics")).text()));
     // ?name[]= keeps only the named families (prometheus_client's filter, which the AIBrix runtime has).
-    const filtered = await (
-      await fetch(`${s.url}/metrics?name[]=aibrix:queue_size&name[]=aibrix:engine_up`)
-    ).text();
+    const filtered = await (await req(s, "/metrics?name[]=aibrix:queue_size&name[]=aibrix:engine_up")).text();
     expect(names(filtered)).toEqual(["aibrix:engine_up", "aibrix:queue_size"]);
-    const gzOm = await rawGet(`${s.url}/metrics`, {
+    const gzOm = await rawGet(s, "/metrics", {
       "accept-encoding": "gzip",
       accept: "application/openmetrics-text",
     });
@@ -116,11 +117,11 @@ describe("/metrics serving", () => {
 
   test("API request metrics use the route template (bounded cardinality)", async () => {
     const s = await sidecar({ INFERENCE_ENGINE: "vllm" });
-    await fetch(`${s.url}/v1/model/first-model`, { method: "DELETE" });
-    await fetch(`${s.url}/v1/model/second-model`, { method: "DELETE" });
-    await fetch(`${s.url}/no/such/path/123`);
-    await fetch(`${s.url}/healthz`);
-    const text = await (await fetch(`${s.url}/metrics`)).text();
+    await req(s, "/v1/model/first-model", { method: "DELETE" });
+    await req(s, "/v1/model/second-model", { method: "DELETE" });
+    await req(s, "/no/such/path/123");
+    await req(s, "/healthz");
+    const text = await (await req(s, "/metrics")).text();
     const endpoints = parseExposition(text)
       .families.find((f) => f.name === "aibrix:api_request_total")!
       .samples.map((x) => x.labels.endpoint);
@@ -145,11 +146,11 @@ describe("/metrics serving", () => {
       AIRUNTIME_ADAPTERS_DIR: join(dir, "adapters"),
     });
     const path = await writeAdapterDir(join(dir, "src", "sql-lora"), "sql-lora");
-    await waitUntil(async () => (await fetch(`${s.url}/ready`)).status === 200);
-    const load = await call(s.url, "/v1/lora_adapter/load", { lora_name: "sql-lora", lora_path: path });
+    await waitUntil(async () => (await req(s, "/ready")).status === 200);
+    const load = await call(s.app, "/v1/lora_adapter/load", { lora_name: "sql-lora", lora_path: path });
     expect(load.status).toBe(200);
     const text = (await waitUntil(async () => {
-      const t = await (await fetch(`${s.url}/metrics`)).text();
+      const t = await (await req(s, "/metrics")).text();
       return /running_lora_adapters="sql-lora"/.test(t) && t;
     })) as string;
     const info = parseExposition(text).families.find((f) => f.name === "aibrix:lora_requests_info")!;
