@@ -1,4 +1,4 @@
-// The model API of the compiled binary: /v1/model/download (AIBrix body and card, single download for
+// The model API (the sidecar in process, app.request): /v1/model/download (AIBrix body and card, single download for
 // repeated calls, failures as status "failed"), /v1/model/list (from disk, B11, B12, survives restarts),
 // /v1/model/status with progress, DELETE /v1/model/{name} (refused while downloading or in use).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { serve, type Server } from "../../platform/serve.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { type Proc, startSidecar, waitUntil } from "../helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "../helpers/inproc.ts";
+import { waitUntil } from "../helpers/sidecar.ts";
 import { MiB, randomPayload, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
 const AK = "AKIDAPI";
@@ -16,7 +17,7 @@ let s3: FakeS3;
 let hub: FakeHfHub;
 let engine: Server;
 let engineModels: string[] = [];
-let sidecar: Proc;
+let sidecar: InProcessSidecar;
 let local: string;
 let staged: string;
 let env: Record<string, string>;
@@ -53,7 +54,7 @@ beforeAll(async () => {
     DOWNLOADER_PART_CHUNKSIZE: "1MiB",
     INFERENCE_ENGINE_ENDPOINT: engine.url,
   };
-  sidecar = await startSidecar(env);
+  sidecar = await startInProcess(env);
 });
 afterAll(async () => {
   await sidecar?.stop();
@@ -62,23 +63,38 @@ afterAll(async () => {
   await engine.stop(0);
 });
 
+const req = (path: string, init: RequestInit = {}) => Promise.resolve(sidecar.app.request(path, init));
+/** A sample's value in the exposition text (0 when absent). */
+const sample = (text: string, series: string) =>
+  Number(
+    text
+      .split("\n")
+      .find((l) => l.startsWith(`${series} `))
+      ?.slice(series.length + 1) ?? 0,
+  );
+const S3_BYTES = 'aibrix:model_download_bytes_total{source="s3"}';
+const S3_AUTH_FAILURES = 'aibrix:model_download_failures_total{source="s3",reason="auth"}';
+// Download metrics live in the process-wide registry, which other in-process sidecars of this test process
+// add to: what this file's downloads counted is the difference from the value before them.
+const metricsText = async () => (await req("/metrics")).text();
+
 const post = (body: unknown) =>
-  fetch(`${sidecar.url}/v1/model/download`, {
+  req(`/v1/model/download`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 const status = async (name: string) =>
-  (await fetch(`${sidecar.url}/v1/model/status?model_name=${encodeURIComponent(name)}`)).json() as Promise<
+  (await req(`/v1/model/status?model_name=${encodeURIComponent(name)}`)).json() as Promise<
     Record<string, any>
   >;
 const list = async () =>
-  ((await (await fetch(`${sidecar.url}/v1/model/list`)).json()) as { data: Array<Record<string, string>> })
-    .data;
+  ((await (await req(`/v1/model/list`)).json()) as { data: Array<Record<string, string>> }).data;
 
 describe("model API", () => {
   test("download returns at once; repeated calls never start a second transfer; status shows progress", async () => {
     s3.resetStats();
+    const before = await metricsText();
     s3.throttle.bytesPerSec = 2 * MiB; // per connection: ~2 s for the model
     const r1 = await post({ model_uri: "s3://bkt/llm/m1" });
     expect(r1.status).toBe(200);
@@ -105,17 +121,15 @@ describe("model API", () => {
       "rate",
     ]);
     expect(mid!.progress.bytes_total).toBe(big.length + cfg.length);
-    const del = await fetch(`${sidecar.url}/v1/model/m1`, { method: "DELETE" });
+    const del = await req(`/v1/model/m1`, { method: "DELETE" });
     expect(del.status).toBe(409);
     s3.throttle.bytesPerSec = 0;
     await waitUntil(async () => (await status("m1")).model_status === "downloaded", 20_000);
     expect(s3.totalBytes()).toBe(big.length + cfg.length);
     expect(await sha256File(join(local, "m1", "model.bin"))).toBe(sha256(big));
-    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
+    const metrics = await metricsText();
     expect(metrics).toMatch(/aibrix:model_download_bytes_total\{source="s3"\} (\d+)/);
-    expect(Number(/aibrix:model_download_bytes_total\{source="s3"\} (\d+)/.exec(metrics)![1])).toBe(
-      big.length + cfg.length,
-    );
+    expect(sample(metrics, S3_BYTES) - sample(before, S3_BYTES)).toBe(big.length + cfg.length);
     expect(metrics).toContain("aibrix:model_download_duration_seconds_bucket");
     const again = await post({ model_uri: "s3://bkt/llm/m1" });
     expect((await again.json()).model_status).toBe("downloaded");
@@ -123,6 +137,7 @@ describe("model API", () => {
   });
 
   test("a failure after the listing shows as status failed with its reason (B14)", async () => {
+    const before = await metricsText();
     const r = await post({ model_uri: "s3://bkt/llm/broken" });
     expect((await r.json()).model_status).toBe("downloading");
     const s = await waitUntil(async () => {
@@ -131,8 +146,8 @@ describe("model API", () => {
     });
     expect(s!.error.reason).toBe("auth");
     expect(s!.error.message).toContain("llm/broken/model.bin");
-    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
-    expect(metrics).toMatch(/aibrix:model_download_failures_total\{source="s3",reason="auth"\} 1/);
+    const metrics = await metricsText();
+    expect(sample(metrics, S3_AUTH_FAILURES) - sample(before, S3_AUTH_FAILURES)).toBe(1);
     // A source that does not exist is 404 at once, as AIBrix answers (nothing is started).
     const missing = await post({ model_uri: "s3://bkt/llm/nope" });
     expect(missing.status).toBe(404);
@@ -194,19 +209,19 @@ describe("model API", () => {
     await post({ model_uri: "s3://bkt/llm/served" });
     await waitUntil(async () => (await status("served")).model_status === "downloaded");
     engineModels = ["served"];
-    const refused = await fetch(`${sidecar.url}/v1/model/served`, { method: "DELETE" });
+    const refused = await req(`/v1/model/served`, { method: "DELETE" });
     expect(refused.status).toBe(409);
     expect((await refused.json()).message).toContain("in use");
     engineModels = [];
-    const ok = await fetch(`${sidecar.url}/v1/model/served`, { method: "DELETE" });
+    const ok = await req(`/v1/model/served`, { method: "DELETE" });
     expect(ok.status).toBe(200);
     expect((await list()).some((d) => d.model_name === "served")).toBe(false);
-    expect((await fetch(`${sidecar.url}/v1/model/served`, { method: "DELETE" })).status).toBe(404);
+    expect((await req(`/v1/model/served`, { method: "DELETE" })).status).toBe(404);
   });
 
   test("list and status survive a restart", async () => {
     await sidecar.stop();
-    sidecar = await startSidecar(env);
+    sidecar = await startInProcess(env);
     const data = await list();
     expect(data.find((d) => d.model_name === "m1")?.model_status).toBe("downloaded");
     expect((await status("broken")).model_status).toBe("failed");
