@@ -1,33 +1,49 @@
-// Issue 7 (access, input limits) against the compiled binary.
+// Issue 7 (access, input limits): routes through app.request (the sidecar in process); the Unix socket
+// against the compiled binary.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keyMatches } from "../security/auth.ts";
 import { jsonShape } from "../security/limits.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
 import { type Proc, startSidecar } from "./helpers/sidecar.ts";
 
 const KEY = "sidecar-key-Zq81kTnLmP";
 const procs: Proc[] = [];
+const sides: InProcessSidecar[] = [];
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop("SIGKILL")));
+  await Promise.all(sides.map((s) => s.stop()));
 });
-async function sidecar(env: Record<string, string>) {
+const dirs = () => {
   const state = mkdtempSync(join(tmpdir(), "airuntime-sec-"));
-  const p = await startSidecar({
+  return {
     AIRUNTIME_STATE_DIR: state,
     AIRUNTIME_ADAPTERS_DIR: join(state, "adapters"),
     DOWNLOADER_LOCAL_DIR: join(state, "models"),
-    ...env,
-  });
+  };
+};
+/** The compiled binary (for what only it does: listening). */
+async function binary(env: Record<string, string>) {
+  const p = await startSidecar({ ...dirs(), ...env });
   procs.push(p);
   return p;
 }
+/** The sidecar in process; `fetch(path, init)` goes through app.request. */
+async function sidecar(env: Record<string, string>) {
+  const s = await startInProcess({ ...dirs(), ...env });
+  sides.push(s);
+  return {
+    output: s.output,
+    fetch: (path: string, init: RequestInit = {}) => Promise.resolve(s.app.request(path, init)),
+  };
+}
 
 type Op = { method: string; path: string };
-async function managementRoutes(url: string): Promise<Op[]> {
+async function managementRoutes(p: Awaited<ReturnType<typeof sidecar>>): Promise<Op[]> {
   const doc = (await (
-    await fetch(`${url}/openapi.json`, { headers: { authorization: `Bearer ${KEY}` } })
+    await p.fetch("/openapi.json", { headers: { authorization: `Bearer ${KEY}` } })
   ).json()) as {
     paths: Record<string, Record<string, unknown>>;
   };
@@ -41,7 +57,7 @@ async function managementRoutes(url: string): Promise<Op[]> {
 describe("API key", () => {
   test("without the key: 401 on every management route; with it: not 401; probes and metrics open", async () => {
     const p = await sidecar({ AIRUNTIME_API_KEY: KEY });
-    const routes = await managementRoutes(p.url);
+    const routes = await managementRoutes(p);
     expect(routes.length).toBeGreaterThanOrEqual(15);
     for (const r of routes) {
       const init = {
@@ -49,30 +65,30 @@ describe("API key", () => {
         headers: { "content-type": "application/json" },
         body: r.method === "GET" ? undefined : "{}",
       };
-      const anon = await fetch(p.url + r.path, init);
+      const anon = await p.fetch(r.path, init);
       expect(`${r.method} ${r.path} -> ${anon.status}`).toBe(`${r.method} ${r.path} -> 401`);
       expect(((await anon.json()) as { detail: string }).detail).toContain("API key");
-      const wrong = await fetch(p.url + r.path, {
+      const wrong = await p.fetch(r.path, {
         ...init,
         headers: { ...init.headers, authorization: "Bearer nope" },
       });
       expect(wrong.status).toBe(401);
-      const ok = await fetch(p.url + r.path, {
+      const ok = await p.fetch(r.path, {
         ...init,
         headers: { ...init.headers, authorization: `Bearer ${KEY}` },
       });
       expect(`${r.method} ${r.path} -> ${ok.status === 401 ? 401 : "authorized"}`).toBe(
         `${r.method} ${r.path} -> authorized`,
       );
-      const viaHeader = await fetch(p.url + r.path, {
+      const viaHeader = await p.fetch(r.path, {
         ...init,
         headers: { ...init.headers, "x-airuntime-key": KEY },
       });
       expect(viaHeader.status).not.toBe(401);
     }
-    expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${p.url}/ready`)).status).not.toBe(401);
-    expect((await fetch(`${p.url}/metrics`)).status).not.toBe(401);
+    expect((await p.fetch("/healthz")).status).toBe(200);
+    expect((await p.fetch("/ready")).status).not.toBe(401);
+    expect((await p.fetch("/metrics")).status).not.toBe(401);
     expect(p.output()).not.toContain(KEY);
   });
 
@@ -80,11 +96,9 @@ describe("API key", () => {
     const dir = mkdtempSync(join(tmpdir(), "airuntime-keyfile-"));
     writeFileSync(join(dir, "key"), `${KEY}\n`);
     const p = await sidecar({ AIRUNTIME_API_KEY_FILE: join(dir, "key"), AIRUNTIME_METRICS_AUTH: "1" });
-    expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(
-      200,
-    );
-    expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
+    expect((await p.fetch("/metrics")).status).toBe(401);
+    expect((await p.fetch("/metrics", { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+    expect((await p.fetch("/healthz")).status).toBe(200);
     expect(p.output()).not.toContain(KEY);
   });
 
@@ -99,13 +113,13 @@ describe("API key", () => {
 describe("input limits", () => {
   test("oversized body: 413; deep JSON: 400 naming the nesting", async () => {
     const p = await sidecar({ AIRUNTIME_MAX_BODY_BYTES: "4096" });
-    const big = await fetch(`${p.url}/v1/lora_adapter/load`, {
+    const big = await p.fetch("/v1/lora_adapter/load", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ lora_name: "x", lora_path: "/tmp/" + "a".repeat(10_000) }),
     });
     expect(big.status).toBe(413);
-    const deep = await fetch(`${p.url}/v1/lora_adapter/load`, {
+    const deep = await p.fetch("/v1/lora_adapter/load", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: "[".repeat(100) + "]".repeat(100),
@@ -117,7 +131,7 @@ describe("input limits", () => {
   test("limits at their edges: 32 levels pass, 33 do not; a 64 KiB string passes, one character more does not", async () => {
     const p = await sidecar({});
     const post = (body: string) =>
-      fetch(`${p.url}/v1/lora_adapter/load`, {
+      p.fetch("/v1/lora_adapter/load", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body,
@@ -147,7 +161,7 @@ describe("listening", () => {
   test("AIRUNTIME_UNIX_SOCKET serves on a Unix socket only (no TCP port)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "airuntime-sock-"));
     const sock = join(dir, "airuntime.sock");
-    const p = await sidecar({ AIRUNTIME_UNIX_SOCKET: sock });
+    const p = await binary({ AIRUNTIME_UNIX_SOCKET: sock });
     expect(p.url).toBe(`unix:${sock}`);
     const r = await fetch("http://localhost/healthz", { unix: sock } as RequestInit);
     expect(await r.json()).toEqual({ status: "ok" });
@@ -166,7 +180,7 @@ describe("deadline", () => {
         AIRUNTIME_REQUEST_TIMEOUT: "1",
       });
       // The engine never answers: a 504 naming the timeout at all is the deadline at work.
-      const r = await fetch(`${p.url}/v1/models`);
+      const r = await p.fetch("/v1/models");
       expect(r.status).toBe(504);
       expect(await r.text()).toContain("timeout");
     } finally {
