@@ -15,13 +15,13 @@ import { join } from "node:path";
 import { type MockEngine, startMockEngine } from "../mock/index.ts";
 import { type FakeS3, startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call } from "./helpers/lora.ts";
-import { type Proc, startSidecar } from "./helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
 
 let root: string;
 let outside: string;
 let engine: MockEngine;
 let s3: FakeS3;
-let sidecar: Proc;
+let sidecar: InProcessSidecar;
 const snapshot = () =>
   readdirSync(outside, { recursive: true })
     .map(String)
@@ -49,7 +49,7 @@ beforeAll(async () => {
   engine = await startMockEngine({ engine: "vllm", port: 0 });
   s3 = startFakeS3({ anonymous: true });
   for (const [f, bytes] of Object.entries(adapterFiles("evil"))) await s3.put("adapters", `evil/${f}`, bytes);
-  sidecar = await startSidecar({
+  sidecar = await startInProcess({
     INFERENCE_ENGINE_ENDPOINT: engine.url,
     AIRUNTIME_ADAPTERS_DIR: adapters,
     DOWNLOADER_LOCAL_DIR: models,
@@ -61,25 +61,25 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await sidecar?.stop("SIGKILL");
+  await sidecar?.stop();
   await engine?.stop();
   await s3?.stop();
 });
 
 test("LoRA: a symlinked adapter dir pointing outside is refused for load and never cleaned up", async () => {
-  const load = await call(sidecar.url, "/v1/lora_adapter/load", {
+  const load = await call(sidecar.app, "/v1/lora_adapter/load", {
     lora_name: "evil",
     artifact_url: "s3://adapters/evil/",
   });
   expect(load.status).toBe(400);
   expect(load.text).toMatch(/outside/);
-  const unload = await call(sidecar.url, "/v1/lora_adapter/unload", {
+  const unload = await call(sidecar.app, "/v1/lora_adapter/unload", {
     lora_name: "evil",
     cleanup_local: true,
   });
   expect(unload.status).toBeGreaterThanOrEqual(400);
   for (const bad of ["../x", "a/b", "x".repeat(200)]) {
-    const r = await call(sidecar.url, "/v1/lora_adapter/load", {
+    const r = await call(sidecar.app, "/v1/lora_adapter/load", {
       lora_name: bad,
       artifact_url: "s3://adapters/evil/",
     });
@@ -91,7 +91,7 @@ test("LoRA: a symlinked adapter dir pointing outside is refused for load and nev
 
 test("LoRA: credentials_secret cannot name a directory outside the secrets root", async () => {
   for (const secret of ["../outside/victim", "evil-secret"]) {
-    const r = await call(sidecar.url, "/v1/lora_adapter/load", {
+    const r = await call(sidecar.app, "/v1/lora_adapter/load", {
       lora_name: "secret-probe",
       artifact_url: "s3://adapters/evil/",
       credentials_secret: secret,
@@ -103,32 +103,32 @@ test("LoRA: credentials_secret cannot name a directory outside the secrets root"
 });
 
 test("models: symlinked model dirs, '../' names and foreign local_dir are refused; delete touches nothing outside", async () => {
-  const viaLink = await call(sidecar.url, "/v1/model/download", {
+  const viaLink = await call(sidecar.app, "/v1/model/download", {
     model_uri: "s3://adapters/evil/",
     model_name: "evil",
   });
   expect(viaLink.status).toBe(400);
-  const nested = await call(sidecar.url, "/v1/model/download", {
+  const nested = await call(sidecar.app, "/v1/model/download", {
     model_uri: "s3://adapters/evil/",
     model_name: "evil/sub",
   });
   expect(nested.status).toBe(400);
-  const dotdot = await call(sidecar.url, "/v1/model/download", {
+  const dotdot = await call(sidecar.app, "/v1/model/download", {
     model_uri: "s3://adapters/evil/",
     model_name: "../outside",
   });
   expect(dotdot.status).toBeGreaterThanOrEqual(400);
-  const foreign = await call(sidecar.url, "/v1/model/download", {
+  const foreign = await call(sidecar.app, "/v1/model/download", {
     model_uri: "s3://adapters/evil/",
     local_dir: outside,
   });
   expect(foreign.status).toBe(400);
   expect(foreign.text).toMatch(/outside the download roots/);
-  const del = await fetch(`${sidecar.url}/v1/model/evil/sub`, { method: "DELETE" });
+  const del = await sidecar.app.request("/v1/model/evil/sub", { method: "DELETE" });
   expect(del.status).toBeGreaterThanOrEqual(400);
-  const del2 = await fetch(`${sidecar.url}/v1/model/evil`, { method: "DELETE" });
+  const del2 = await sidecar.app.request("/v1/model/evil", { method: "DELETE" });
   expect(del2.status).toBeGreaterThanOrEqual(400);
-  const list = await fetch(`${sidecar.url}/v1/model/list`, { method: "GET" });
+  const list = await sidecar.app.request("/v1/model/list", { method: "GET" });
   expect(list.status).toBe(200);
   expect(snapshot()).toEqual(before);
 });

@@ -8,14 +8,15 @@ import { join } from "node:path";
 import { type MockEngine, startMockEngine } from "../mock/index.ts";
 import { type FakeS3, startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call } from "./helpers/lora.ts";
-import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 let connections = 0;
 let trap: Server;
 let trapUrl: string;
 let engine: MockEngine;
 let s3: FakeS3;
-let sidecar: Proc;
+let sidecar: InProcessSidecar;
 
 beforeAll(async () => {
   // Stands in for an internal address (e.g. a metadata service): counts every TCP connection it receives.
@@ -32,7 +33,7 @@ beforeAll(async () => {
     await s3.put("allowed", `ok-lora/${f}`, bytes);
   for (const [f, bytes] of Object.entries(adapterFiles("other"))) await s3.put("other", `other/${f}`, bytes);
   const root = mkdtempSync(join(tmpdir(), "airuntime-sources-"));
-  sidecar = await startSidecar({
+  sidecar = await startInProcess({
     INFERENCE_ENGINE_ENDPOINT: engine.url,
     AIRUNTIME_ADAPTERS_DIR: join(root, "adapters"),
     DOWNLOADER_LOCAL_DIR: join(root, "models"),
@@ -45,14 +46,14 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await sidecar?.stop("SIGKILL");
+  await sidecar?.stop();
   await engine?.stop();
   await s3?.stop();
   trap?.close();
 });
 
 test("an allowed source loads", async () => {
-  const r = await call(sidecar.url, "/v1/lora_adapter/load", {
+  const r = await call(sidecar.app, "/v1/lora_adapter/load", {
     lora_name: "ok-lora",
     artifact_url: "s3://allowed/ok-lora/",
   });
@@ -63,20 +64,20 @@ test("disallowed sources are refused before any connection is made", async () =>
   const before = s3.totalBytes();
   const listsBefore = s3.counts.list ?? 0;
   const attempts = [
-    call(sidecar.url, "/v1/lora_adapter/load", {
+    call(sidecar.app, "/v1/lora_adapter/load", {
       lora_name: "trap-1",
       artifact_url: `${trapUrl}/adapter.tar`,
     }),
-    call(sidecar.url, "/v1/lora_adapter/load", { lora_name: "trap-2", artifact_url: "s3://other/other/" }),
-    call(sidecar.url, "/v1/lora_adapter/load", {
+    call(sidecar.app, "/v1/lora_adapter/load", { lora_name: "trap-2", artifact_url: "s3://other/other/" }),
+    call(sidecar.app, "/v1/lora_adapter/load", {
       lora_name: "trap-3",
       artifact_url: "hf://evil-org/adapter",
     }),
-    call(sidecar.url, "/v1/model/download", {
+    call(sidecar.app, "/v1/model/download", {
       model_uri: `${trapUrl}/weights.safetensors`,
       model_name: "trap-m",
     }),
-    call(sidecar.url, "/v1/model/download", { model_uri: "s3://other/other/", model_name: "trap-s3" }),
+    call(sidecar.app, "/v1/model/download", { model_uri: "s3://other/other/", model_name: "trap-s3" }),
   ];
   for (const r of await Promise.all(attempts)) {
     expect(r.status).toBe(403);
@@ -91,18 +92,18 @@ test("a source larger than AIRUNTIME_MAX_DOWNLOAD_BYTES fails before any byte is
   const big = new Uint8Array(300 * 1024).fill(7);
   await s3.put("allowed", "big-model/model.safetensors", big);
   s3.resetStats();
-  const r = await call(sidecar.url, "/v1/model/download", {
+  const r = await call(sidecar.app, "/v1/model/download", {
     model_uri: "s3://allowed/big-model/",
     model_name: "big",
   });
   expect(r.status).toBe(200);
   const status = await waitUntil(async () => {
-    const s = await call(sidecar.url, "/v1/model/status?model_name=big");
+    const s = await call(sidecar.app, "/v1/model/status?model_name=big");
     return s.json?.model_status === "failed" ? s.json : null;
   });
   expect(JSON.stringify(status.error)).toContain("AIRUNTIME_MAX_DOWNLOAD_BYTES");
   expect(s3.stats("allowed", "big-model/model.safetensors").bytes).toBe(0);
-  const lora = await call(sidecar.url, "/v1/lora_adapter/load", {
+  const lora = await call(sidecar.app, "/v1/lora_adapter/load", {
     lora_name: "big-lora",
     artifact_url: "s3://allowed/big-model/",
   });
