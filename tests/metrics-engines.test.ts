@@ -1,4 +1,4 @@
-// For every mock personality, the sidecar binary's /metrics: passes `promtool check metrics` (no parse
+// For every mock personality, the sidecar's /metrics (in process, app.request): passes `promtool check metrics` (no parse
 // error; no lint finding but "should not contain ':'", beyond those the engine's own names already carry
 // in passthrough), holds no series or family twice, and its standardized families equal what this test
 // computes from the mock's raw output (unit conversions included). The mock runs frozen (tickMs huge), so
@@ -9,7 +9,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MOCK_ENGINES, type MockEngine, type MockEngineName, startMockEngine } from "../mock/index.ts";
 import { checkMetrics, promtool } from "./helpers/promtool.ts";
-import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 interface Series {
   name: string;
@@ -167,9 +168,9 @@ async function sidecarFor(
   mock: MockEngine,
   engine: MockEngineName,
   env: Record<string, string> = {},
-): Promise<Proc> {
+): Promise<InProcessSidecar> {
   const metricsOrigin = new URL(mock.metricsUrl).origin;
-  const p = await startSidecar({
+  const p = await startInProcess({
     INFERENCE_ENGINE: engine,
     INFERENCE_ENGINE_ENDPOINT: mock.url,
     // Triton serves Prometheus on its own port: a full URL, as AIBrix's urljoin allows.
@@ -177,7 +178,7 @@ async function sidecarFor(
     AIRUNTIME_METRICS_INTERVAL: "0.05",
     ...env,
   });
-  started.push({ stop: () => p.stop("SIGKILL") });
+  started.push(p);
   return p;
 }
 
@@ -215,7 +216,7 @@ describe("standardized metrics for every mock personality", () => {
         const sidecar = await sidecarFor(mock, engine, { AIRUNTIME_METRICS_MODE: mode });
         // Ready once the standardized queue size carries the model name (TGI, llama.cpp: resolved via /v1/models).
         const text = await waitUntil(async () => {
-          const t = await (await fetch(`${sidecar.url}/metrics`)).text();
+          const t = await (await sidecar.app.request("/metrics")).text();
           return (
             series(t).some((s) => s.name === "aibrix:queue_size" && s.labels.model_name !== undefined) && t
           );
@@ -269,16 +270,16 @@ test("Triton (fixture with the opt-in ms histogram): bucket bounds, sums and µs
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   started.push({ stop: () => new Promise((r) => server.close(r)) });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const sidecar = await startSidecar({
+  const sidecar = await startInProcess({
     INFERENCE_ENGINE: "triton",
     INFERENCE_ENGINE_ENDPOINT: url,
     METRIC_SCRAPE_PATH: `${url}/metrics`,
     AIRUNTIME_METRICS_INTERVAL: "0.05",
   });
-  started.push({ stop: () => sidecar.stop("SIGKILL") });
+  started.push(sidecar);
   const raw = series(fixture);
   const text = (await waitUntil(async () => {
-    const t = await (await fetch(`${sidecar.url}/metrics`)).text();
+    const t = await (await sidecar.app.request("/metrics")).text();
     return t.includes("aibrix:time_to_first_token_seconds_bucket") && t;
   })) as string;
   tritonText = text;
