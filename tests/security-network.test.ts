@@ -1,4 +1,5 @@
-// Issue 12, the network/source trust boundary, against the compiled binary over real sockets:
+// Issue 12, the network/source trust boundary: the sidecar in process (routes through app.request), its
+// outbound calls over real sockets to catch servers:
 //   F5/F6  environment credentials (HF_TOKEN, AWS_*) go only to environment endpoints; an endpoint named by
 //          the request (hf_endpoint, credentials.endpoint, download_extra_config.endpoint) passes
 //          AIRUNTIME_ALLOWED_SOURCES and is sent only the request's own credentials;
@@ -18,8 +19,9 @@ import { type MockEngine, startMockEngine } from "../mock/index.ts";
 import { serve, type Server } from "../platform/serve.ts";
 import { type FakeHfHub, startFakeHfHub } from "./fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "./fakes/s3.ts";
-import { adapterFiles, call, mockStats, writeAdapterDir } from "./helpers/lora.ts";
-import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { adapterFiles, call, mockStats, type Target, writeAdapterDir } from "./helpers/lora.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 const HF_ENV_TOKEN = "hf_ENVTOKEN_must_not_leave_7f3a";
 const AWS_ENV_KEY = "AKIAENVKEYMUSTNOTLEAVE";
@@ -63,8 +65,8 @@ let redirects = 0;
 let hub: FakeHfHub;
 let s3: FakeS3;
 let engine: MockEngine;
-let side: Proc;
-let open: Proc; // no allow-list: the defaults
+let side: InProcessSidecar;
+let open: InProcessSidecar; // no allow-list: the defaults
 let root: string;
 let allowedLocal: string;
 let outside: string;
@@ -116,7 +118,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: AWS_ENV_SECRET,
     AWS_SESSION_TOKEN: AWS_ENV_SESSION,
   };
-  side = await startSidecar({
+  side = await startInProcess({
     ...common,
     AIRUNTIME_ADAPTERS_DIR: join(root, "adapters"),
     DOWNLOADER_LOCAL_DIR: join(root, "models"),
@@ -130,7 +132,7 @@ beforeAll(async () => {
       allowedLocal,
     ].join(","),
   });
-  open = await startSidecar({
+  open = await startInProcess({
     ...common,
     AIRUNTIME_ADAPTERS_DIR: join(root, "adapters2"),
     DOWNLOADER_LOCAL_DIR: join(root, "models2"),
@@ -140,8 +142,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await side?.stop("SIGKILL");
-  await open?.stop("SIGKILL");
+  await side?.stop();
+  await open?.stop();
   await engine?.stop();
   await hub?.stop();
   await s3?.stop();
@@ -164,7 +166,7 @@ const noEnvSecrets = (heads: string[]) => {
  * accepted (issue 16 item 3), so a refusal can also come as the answer itself: then `final` is
  * `{model_status: "failed", error: <the error body>}`.
  */
-async function download(base: string, body: Record<string, unknown>) {
+async function download(base: Target, body: Record<string, unknown>) {
   const r = await call(base, "/v1/model/download", body);
   if (r.status >= 400) return { start: r, final: { model_status: "failed", error: r.json } };
   if (r.status !== 200) return { start: r, final: null };
@@ -178,9 +180,9 @@ async function download(base: string, body: Record<string, unknown>) {
 
 describe("F5/F6: environment credentials go only to environment endpoints", () => {
   test("the environment's own endpoints still get the environment's credentials", async () => {
-    const hf = await download(side.url, { model_uri: "hf://allowedorg/x", model_name: "env-hf" });
+    const hf = await download(side.app, { model_uri: "hf://allowedorg/x", model_name: "env-hf" });
     expect(hf.final?.model_status).toBe("downloaded");
-    const lora = await call(side.url, "/v1/lora_adapter/load", {
+    const lora = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "ok-lora",
       artifact_url: "s3://allowedbucket/ok-lora/",
     });
@@ -188,27 +190,27 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
   });
 
   test("a request's hf_endpoint / credentials.endpoint not in the allow-list: refused, no connection", async () => {
-    const hf = await call(side.url, "/v1/model/download", {
+    const hf = await call(side.app, "/v1/model/download", {
       model_uri: "hf://allowedorg/x",
       model_name: "leak-hf",
       download_extra_config: { hf_endpoint: blocked.url },
     });
     expect(hf.status).toBe(403);
     expect(hf.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
-    const dl = await call(side.url, "/v1/model/download", {
+    const dl = await call(side.app, "/v1/model/download", {
       model_uri: "s3://allowedbucket/ok-lora/",
       model_name: "leak-s3",
       download_extra_config: { endpoint: blocked.url },
     });
     expect(dl.status).toBe(403);
-    const lora = await call(side.url, "/v1/lora_adapter/load", {
+    const lora = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "leak-lora",
       artifact_url: "s3://allowedbucket/ok-lora/",
       credentials: { endpoint: blocked.url },
     });
     expect(lora.status).toBe(403);
     expect(lora.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
-    const awsEp = await call(side.url, "/v1/lora_adapter/load", {
+    const awsEp = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "leak-lora2",
       artifact_url: "s3://allowedbucket/ok-lora/",
       credentials: { aws_endpoint_url: blocked.url },
@@ -220,7 +222,7 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
 
   test("an allowed request endpoint gets no environment credentials, only the request's own", async () => {
     // No keys in the request: refused before connecting (the environment's keys are not an option).
-    const lora = await call(side.url, "/v1/lora_adapter/load", {
+    const lora = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "own-ep",
       artifact_url: "s3://allowedbucket/ok-lora/",
       credentials: { endpoint: listed.url },
@@ -229,7 +231,7 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
     expect(lora.text).toContain("never sent the environment's credentials");
     expect(listed.connections).toBe(0);
     // HF without a request token: the hub named by the request is asked with no Authorization at all.
-    const hf = await download(side.url, {
+    const hf = await download(side.app, {
       model_uri: "hf://allowedorg/x",
       model_name: "own-hf",
       download_extra_config: { hf_endpoint: listed.url },
@@ -239,7 +241,7 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
     expect(listed.heads.join("\n").toLowerCase()).not.toContain("authorization");
     // With the request's own keys and token: those are what is sent.
     const seen = listed.heads.length;
-    await call(side.url, "/v1/lora_adapter/load", {
+    await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "own-keys",
       artifact_url: "s3://allowedbucket/ok-lora/",
       credentials: {
@@ -248,7 +250,7 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
         aws_secret_access_key: "req-sk",
       },
     });
-    await download(side.url, {
+    await download(side.app, {
       model_uri: "hf://allowedorg/x",
       model_name: "own-hf-token",
       download_extra_config: { hf_endpoint: listed.url, hf_token: "hf_request_token" },
@@ -260,7 +262,7 @@ describe("F5/F6: environment credentials go only to environment endpoints", () =
   });
 
   test("a request-supplied region cannot become a host", async () => {
-    const r = await call(side.url, "/v1/model/download", {
+    const r = await call(side.app, "/v1/model/download", {
       model_uri: "s3://allowedbucket/ok-lora/",
       model_name: "region",
       download_extra_config: { region: `x.127.0.0.1.nip.io:${new URL(blocked.url).port}/#` },
@@ -275,7 +277,7 @@ describe("F4: every redirect hop passes the allow-list", () => {
   test("an allowed host's 302 to a disallowed port or to [::1] is refused before connecting", async () => {
     for (const target of [`${blocked.url}/w.bin`, `${blocked6.url}/w.bin`]) {
       const before = redirects;
-      const r = await download(side.url, {
+      const r = await download(side.app, {
         model_uri: `${redirector.url}/to/w.bin?u=${encodeURIComponent(target)}`,
         model_name: `redir-${target.includes("[") ? "v6" : "v4"}`,
       });
@@ -288,7 +290,7 @@ describe("F4: every redirect hop passes the allow-list", () => {
   });
 
   test("the bulk client's ranged reads check their hops too", async () => {
-    const r = await download(side.url, {
+    const r = await download(side.app, {
       model_uri: `${redirector.url}/switch/w.bin?u=${encodeURIComponent(`${blocked.url}/w.bin`)}`,
       model_name: "redir-bulk",
     });
@@ -306,7 +308,7 @@ describe("defaults: link-local and metadata addresses", () => {
       ["ll6", "http://[fe80::1]/w.bin"],
       ["hop", `${redirector.url}/to/w.bin?u=${encodeURIComponent("http://169.254.169.254/latest/x.json")}`],
     ] as const) {
-      const r = await download(open.url, { model_uri: uri, model_name: name });
+      const r = await download(open.app, { model_uri: uri, model_name: name });
       expect(r.final?.model_status).toBe("failed");
       expect(JSON.stringify(r.final?.error)).toContain("link-local / metadata address");
     }
@@ -316,17 +318,17 @@ describe("defaults: link-local and metadata addresses", () => {
 describe("C2/C3: local paths pass the allow-list with symlinks resolved", () => {
   test("a symlink inside an allowed prefix pointing outside is refused; a real directory loads", async () => {
     const before = await engineLoads();
-    const direct = await call(side.url, "/v1/lora_adapter/load", {
+    const direct = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "via-link",
       lora_path: join(allowedLocal, "link"),
     });
     expect(direct.status).toBe(403);
-    const delegated = await call(side.url, "/v1/lora_adapter/load", {
+    const delegated = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "via-link2",
       artifact_url: join(allowedLocal, "link"),
     });
     expect(delegated.status).toBe(403);
-    const copied = await download(side.url, {
+    const copied = await download(side.app, {
       model_uri: join(allowedLocal, "link"),
       model_name: "via-link3",
     });
@@ -336,7 +338,7 @@ describe("C2/C3: local paths pass the allow-list with symlinks resolved", () => 
       "adapter_model.safetensors",
     );
     expect(await engineLoads()).toBe(before);
-    const real = await call(side.url, "/v1/lora_adapter/load", {
+    const real = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "real",
       lora_path: join(allowedLocal, "real"),
     });
@@ -345,28 +347,28 @@ describe("C2/C3: local paths pass the allow-list with symlinks resolved", () => 
 
   test("direct lora_path and a lifecycle local artifact_url outside the allow-list are refused", async () => {
     const before = await engineLoads();
-    const direct = await call(side.url, "/v1/lora_adapter/load", {
+    const direct = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "direct-out",
       lora_path: outside,
     });
     expect(direct.status).toBe(403);
     expect(direct.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
     expect(await engineLoads()).toBe(before);
-    const act = await call(side.url, "/v1/runtime/models/activate", {
+    const act = await call(side.app, "/v1/runtime/models/activate", {
       model_name: "outside-model",
       artifact_url: outside,
       engine: "vllm",
     });
     expect(act.status).toBe(400);
     expect(act.text).toContain("AIRUNTIME_ALLOWED_SOURCES");
-    const models = await call(side.url, "/v1/runtime/models");
+    const models = await call(side.app, "/v1/runtime/models");
     expect(JSON.stringify(models.json)).not.toContain("outside-model");
   });
 });
 
 describe("C10: in_place stays inside the download roots", () => {
   test("/usr is refused; a directory under DOWNLOADER_LOCAL_DIR is used in place", async () => {
-    const usr = await call(open.url, "/v1/model/download", {
+    const usr = await call(open.app, "/v1/model/download", {
       model_uri: "/usr",
       model_name: "usr",
       download_extra_config: { in_place: true },
@@ -374,7 +376,7 @@ describe("C10: in_place stays inside the download roots", () => {
     expect(usr.status).toBe(400);
     expect(usr.text).toContain("outside the download roots");
     const inside = await writeAdapterDir(join(root, "models2", "staged"), "staged");
-    const ok = await call(open.url, "/v1/model/download", {
+    const ok = await call(open.app, "/v1/model/download", {
       model_uri: inside,
       model_name: "staged",
       download_extra_config: { in_place: true },
