@@ -19,7 +19,8 @@ import { healthRoutes, healthSpecs } from "./routes/health.ts";
 import { lifecycleRoutes, lifecycleSpecs } from "./routes/lifecycle.ts";
 import { loraRoutes, loraSpecs } from "./routes/lora.ts";
 import { metricsRoutes, metricsSpecs } from "./routes/metrics.ts";
-import { modelRoutes } from "./routes/models.ts";
+import { modelRoutes, modelSpecs } from "./routes/models.ts";
+import { createDownloadJobs } from "./storage/jobs.ts";
 import { securityGuards } from "./security/guards.ts";
 import { makeFetchToDir } from "./storage/download.ts";
 
@@ -52,14 +53,13 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
   // Engine calls and request waits both stay under the AIBrix controller's 30 s client timeout.
   const engineCallMs = Math.min(config.engineTimeoutMs, 25_000);
   // Model downloads (storage/): /v1/model/download|list|status, DELETE /v1/model/{name}.
-  const models = modelRoutes({
-    config,
+  const downloads = createDownloadJobs(config, {
     log: log.child({ component: "models" }),
     engine,
     pathsInUse: () => launchedModelPaths(),
   });
-  closers.push(() => models.stop());
-  areas.push({ app: models.app, specs: models.specs });
+  closers.push(() => downloads.stop());
+  areas.push({ app: modelRoutes(downloads), specs: modelSpecs });
 
   // ModelClaim engine lifecycle (lifecycle/), with sleep/wake for launched engines and the attached one.
   // Sidecar stop() leaves launched engines running: they belong to the pod and the next sidecar re-adopts

@@ -1,43 +1,27 @@
-// AIBrix's model download API plus status and delete:
-//   POST   /v1/model/download   AIBrix body -> ModelStatusCard at once; a repeated call returns the current
-//                               status (never a second download); failures show as status "failed".
-//   GET    /v1/model/list       AIBrix shape, read from disk (survives restarts; right `source`, B12; an
-//                               empty directory is not "downloaded", B11).
-//   GET    /v1/model/status?model_name=   card + progress {phase, files_done, ..., rate, eta} + error.
-//   DELETE /v1/model/{name}     refused while downloading or while the engine serves it.
-import { checkLocalDir, checkModelRoot } from "../validate/roots.ts";
-import { rm, stat } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+// AIBrix's model download API plus status and delete, a thin adapter over the download-job service
+// (storage/jobs.ts, which says what each does): validation of bodies and query parameters, then one call.
+//   POST   /v1/model/download   AIBrix body -> ModelStatusCard at once
+//   GET    /v1/model/list       AIBrix shape (local_dir from the query or AIBrix's JSON body)
+//   GET    /v1/model/status?model_name=[&local_dir=]
+//   DELETE /v1/model/{name}[?local_dir=]
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Config } from "../config.ts";
-import type { EngineAdapter } from "../engines/types.ts";
-import { AppError, errorMessage, reshaped } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { downloadModel, type ModelTarget, resolveTarget, useInPlace } from "../storage/download.ts";
-import { ExtraConfig, extraCredentials } from "../storage/extra-config.ts";
-import { probeSource } from "../storage/plan.ts";
-import { refuseBucketRoot } from "../storage/uri.ts";
-import { asDownloadError, DownloadError, Shutdown } from "../storage/errors.ts";
-import { checkWritableTarget } from "../storage/preflight.ts";
-import { aibrixLayout, hfCacheLayout, type Layout } from "../storage/layout.ts";
-import {
-  listModels,
-  type ModelStatus,
-  modelStatus,
-  readStatusRecord,
-  type ResumeInfo,
-  type StatusRecord,
-} from "../storage/status.ts";
-import { createSource } from "../storage/sources/index.ts";
-import type { Credentials, DownloadProgress, Source } from "../storage/types.ts";
-import type { RouteSpec } from "./spec.ts";
-import { bounded, jsonBody, modelNameField, parseJsonBody, toFastApiDetail } from "./validate.ts";
-import { redactString, redactUrlCredentials, withSecretScope } from "../redact.ts";
 import { getRequestBody } from "../platform/serve.ts";
-import { modelCards } from "../lib/model-list.ts";
+import { ExtraConfig } from "../storage/extra-config.ts";
+import type { DownloadJobs } from "../storage/jobs.ts";
+import type { RouteSpec } from "./spec.ts";
+import {
+  bounded,
+  jsonBody,
+  modelNameField,
+  parseJsonBody,
+  queryParams,
+  toFastApiDetail,
+} from "./validate.ts";
 
 export const ListModelRequest = z.strictObject({ local_dir: z.string() });
+const StatusQuery = z.object({ model_name: z.string(), local_dir: z.string().optional() });
+const DeleteQuery = z.object({ local_dir: z.string().optional() });
 
 export const DownloadModelRequest = z.strictObject({
   model_uri: z.string(),
@@ -112,7 +96,7 @@ export const modelSpecs: RouteSpec[] = [
     path: "/v1/model/status",
     summary: "One model's status with progress and the failure reason",
     tags: ["models"],
-    query: z.object({ model_name: z.string(), local_dir: z.string().optional() }),
+    query: StatusQuery,
     responses: {
       200: { description: "status", schema: StatusBody },
       404: { description: "no such model", schema: ErrorBody },
@@ -123,7 +107,7 @@ export const modelSpecs: RouteSpec[] = [
     path: "/v1/model/{name}",
     summary: "Delete a downloaded model (refused while downloading or while the engine serves it)",
     tags: ["models"],
-    query: z.object({ local_dir: z.string().optional() }),
+    query: DeleteQuery,
     responses: {
       200: {
         description: "deleted",
@@ -135,248 +119,11 @@ export const modelSpecs: RouteSpec[] = [
   },
 ];
 
-// Errors here are rendered as AIBrix's ErrorResponse (errors.ts: the type from the table, the message
-// redacted: it can quote a signed source URI).
-function toHttp(e: unknown, uri?: string): AppError {
-  if (e instanceof DownloadError) {
-    if (e.reason === "not_found" && uri)
-      return reshaped(e, "openai", `Model not found at URI: ${uri}\nDetails: ${e.message}`);
-    if (e.reason === "network")
-      return new AppError(
-        e.code,
-        /service unavailable|timeout/i.test(e.message)
-          ? e.message
-          : `${e.message} (service unavailable, retry later)`,
-        { status: /timeout/i.test(e.message) ? 504 : 503, cause: e, form: "openai" },
-      );
-    return reshaped(e, "openai");
-  }
-  return e instanceof AppError ? e : new AppError("internal", (e as Error).message, { form: "openai" });
-}
-
-interface Job {
-  target: ModelTarget;
-  progress: DownloadProgress | null;
-  done: Promise<unknown>;
-  ac: AbortController;
-}
-
-export interface ModelRoutesDeps {
-  config: Config;
-  log: Logger;
-  engine?: EngineAdapter;
-  /** Local paths other parts of the sidecar serve from (engines it launched); deleting under them is refused. */
-  pathsInUse?: () => Iterable<string>;
-}
-
-export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpec[]; stop(): Promise<void> } {
-  const { config, log } = deps;
-  const jobs = new Map<string, Job>();
-  /** Failures of jobs that left no status file (e.g. the directory could not be created), by model root. */
-  const failures = new Map<
-    string,
-    {
-      name: string;
-      localDir: string;
-      card: ReturnType<typeof card>;
-      error: { reason: string; message: string };
-    }
-  >();
+export function modelRoutes(jobs: DownloadJobs): Hono {
   const app = new Hono();
-  // The pre-download listing: a missing or refusing source answers in milliseconds; one still listing after
-  // this long is accepted (the job's own listing decides) so the request answers at once.
-  const probeMs = Math.min(3000, Math.floor(config.requestTimeoutMs / 2));
-
-  const localDirOf = (v: string | null | undefined): string => {
-    const d = v?.trim() || config.downloader.localDir;
-    if (!isAbsolute(d) || d.split("/").includes(".."))
-      throw new AppError(
-        "invalid_argument",
-        `Argument \`local_dir\` must be an absolute path without '..' (got '${d}')`,
-      );
-    return d;
-  };
-
-  const card = (t: { modelName: string; layout: Layout; source: string }, status: ModelStatus) => ({
-    model_name: t.modelName,
-    model_root_path: t.layout.root,
-    source: t.source,
-    model_status: status,
-  });
-
-  app.post("/v1/model/download", jsonBody(DownloadModelRequest), async (c) => {
-    const body = c.req.valid("json");
-    const extra = body.download_extra_config ?? {};
-    const localDir = localDirOf(body.local_dir);
-    let target: ModelTarget;
-    let source: Source;
-    const creds: Credentials = extraCredentials(extra);
-    try {
-      target = resolveTarget({
-        uri: body.model_uri,
-        localDir,
-        modelName: body.model_name ?? undefined,
-        revision: extra.hf_revision,
-        layout: config.downloader.layout,
-      });
-      refuseBucketRoot(target.uri, extra.allow_bucket_root);
-      // Missing credentials (422) and AIRUNTIME_ALLOWED_SOURCES (403) fail now, not as a failed job later.
-      source = createSource(target.uri, config, creds);
-    } catch (e) {
-      throw toHttp(e);
-    }
-    if (extra.in_place) {
-      // Used where it is, so it must be where downloads may be: inside the download roots (symlinks resolved).
-      if (target.uri.scheme === "local")
-        await checkLocalDir(target.uri.path, config.downloader.roots, "in_place model_uri");
-      try {
-        const r = await useInPlace(target.uri, config, creds, c.req.raw.signal);
-        return c.json({ ...card(target, "downloaded"), model_root_path: r.path });
-      } catch (e) {
-        throw toHttp(e);
-      }
-    }
-    await checkLocalDir(localDir, config.downloader.roots);
-    const root = target.layout.root;
-    // (A finished model is answered as such even where nothing can be written any more.)
-    const finished = await stat(target.layout.marker).then(
-      () => true,
-      () => false,
-    );
-    if (!jobs.has(root) && !finished) await preflight(target, localDir);
-    await checkModelRoot(localDir, root);
-    const force = extra.force_download ?? config.downloader.forceDownload;
-    if (jobs.has(root)) return c.json(card(target, "downloading"));
-    const current = await modelStatus(target.layout);
-    if (current.status === "downloading" || (current.status === "downloaded" && !force))
-      return c.json(card(target, current.status));
-    // AIBrix answers 404 at once for a source that does not exist: list it before accepting the job
-    // (a missing bucket or repo is 404, an unreachable one 503/504 with retry words).
-    try {
-      if ((await probeSource(source, target.uri, probeMs, c.req.raw.signal)) === "slow")
-        log.info("source slow to list; download accepted, its status tells the outcome", {
-          model: target.modelName,
-        });
-    } catch (e) {
-      throw toHttp(e, body.model_uri);
-    }
-    const shownUri = redactUrlCredentials(body.model_uri);
-    startJob(target, {
-      localDir,
-      credentials: creds,
-      force,
-      resume: {
-        model_uri: shownUri,
-        local_dir: localDir,
-        model_name: target.modelName,
-        ...(extra.hf_revision ? { revision: extra.hf_revision } : {}),
-        ...(extra.allow_file_suffix ? { allow_file_suffix: extra.allow_file_suffix } : {}),
-        ...(extra.num_threads ? { num_threads: extra.num_threads } : {}),
-        ...(extra.part_chunksize ? { part_chunksize: extra.part_chunksize } : {}),
-        needs_credentials: Object.keys(creds).length > 0 || shownUri !== body.model_uri,
-      },
-    });
-    return c.json(card(target, "downloading"));
-  });
-
-  /** The target must be writable and have room before a job is accepted: a failure is 500 local_io or
-   *  507 no_space at once (and /v1/model/status tells it), never a job whose failure has nowhere to go. */
-  async function preflight(target: ModelTarget, localDir: string): Promise<void> {
-    try {
-      await checkWritableTarget(target.layout.root);
-    } catch (e) {
-      const err = asDownloadError(e);
-      failures.set(target.layout.root, {
-        name: target.modelName,
-        localDir,
-        card: card(target, "failed"),
-        error: { reason: err.reason, message: redactString(err.message) },
-      });
-      throw toHttp(err);
-    }
-  }
-
-  /** Run a download in the background; its outcome is on disk, or in `failures` when it never got there. */
-  function startJob(
-    target: ModelTarget,
-    o: { localDir: string; credentials: Credentials; force: boolean; resume: ResumeInfo },
-  ): void {
-    const root = target.layout.root;
-    const ac = new AbortController();
-    const job: Job = { target, progress: null, ac, done: Promise.resolve() };
-    jobs.set(root, job);
-    failures.delete(root);
-    // The job outlives the request: its credentials are held for redaction until it ends.
-    job.done = withSecretScope(() =>
-      downloadModel({
-        uri: target.uri,
-        localDir: o.localDir,
-        modelName: target.modelName,
-        layout: config.downloader.layout,
-        allowSuffix: o.resume.allow_file_suffix ?? config.downloader.allowFileSuffix,
-        force: o.force,
-        checkExisting: config.downloader.checkFileExist,
-        settings: config,
-        credentials: o.credentials,
-        tuning: {
-          ...config.downloader.tuning,
-          ...(o.resume.num_threads ? { connections: o.resume.num_threads } : {}),
-          ...(o.resume.part_chunksize ? { partSize: o.resume.part_chunksize } : {}),
-        },
-        signal: ac.signal,
-        log: log.child({ component: "download" }),
-        onProgress: (p) => {
-          job.progress = p;
-        },
-        resume: o.resume,
-      }),
-    )
-      .catch(async (e: unknown) => {
-        // Recorded on disk as status "failed" with its reason (B14); a failure that came before the status
-        // file could be written (or that could not write it) is kept here so /v1/model/status still tells it.
-        const rec = await readStatusRecord(target.layout);
-        if (rec?.status === "failed" || rec?.status === "interrupted") return;
-        const err = asDownloadError(e);
-        failures.set(root, {
-          name: target.modelName,
-          localDir: o.localDir,
-          card: card(target, "failed"),
-          error: { reason: err.reason, message: redactString(err.message) },
-        });
-      })
-      .finally(() => jobs.delete(root));
-  }
-
-  /** Downloads a shutdown interrupted start again, except those that need the request's credentials. */
-  async function resumeInterrupted(): Promise<void> {
-    for (const dir of new Set(config.downloader.roots)) {
-      const models = await listModels(dir).catch(() => []);
-      for (const m of models) {
-        const r = m.record?.resume;
-        if (m.model_status !== "interrupted" || !r || r.needs_credentials || stopped) continue;
-        try {
-          const target = resolveTarget({
-            uri: r.model_uri,
-            localDir: r.local_dir,
-            modelName: r.model_name,
-            revision: r.revision,
-            layout: config.downloader.layout,
-          });
-          if (target.layout.root !== m.model_root_path || jobs.has(target.layout.root)) continue;
-          createSource(target.uri, config, {}); // the allow-list may have changed since
-          log.info("resuming interrupted download", { model: r.model_name, uri: r.model_uri });
-          startJob(target, { localDir: r.local_dir, credentials: {}, force: false, resume: r });
-        } catch (e) {
-          log.warn("cannot resume interrupted download", { model: r.model_name, error: errorMessage(e) });
-        }
-      }
-    }
-  }
-  let stopped = false;
-  const resuming = resumeInterrupted().catch((e) =>
-    log.warn("resuming interrupted downloads failed", { error: errorMessage(e) }),
+  app.post("/v1/model/download", jsonBody(DownloadModelRequest), async (c) =>
+    c.json(await jobs.start(c.req.valid("json"), c.req.raw.signal)),
   );
-
   app.get("/v1/model/list", async (c) => {
     let localDir = c.req.query("local_dir");
     // AIBrix reads an optional JSON body {"local_dir": ...} on this GET (ListModelRequest, extra forbidden).
@@ -388,102 +135,15 @@ export function modelRoutes(deps: ModelRoutesDeps): { app: Hono; specs: RouteSpe
       if (!r.success) return c.json({ detail: bounded(toFastApiDetail(r.error.issues, parsed.value)) }, 422);
       localDir = r.data.local_dir;
     }
-    const models = await listModels(await checkLocalDir(localDirOf(localDir), config.downloader.roots));
-    return c.json({
-      object: "list",
-      data: models.map((m) => ({
-        model_name: m.model_name,
-        model_root_path: m.model_root_path,
-        source: m.source,
-        model_status: jobs.has(m.model_root_path) ? "downloading" : m.model_status,
-      })),
-    });
+    return c.json(await jobs.list(localDir));
   });
-
-  /** Find a model by name: AIBrix layout first, then the hf-cache repo folder. */
-  async function find(name: string, localDir: string) {
-    if (!name || name.startsWith("/") || name.split("/").some((s) => s === ".." || s === "."))
-      throw new AppError("invalid_argument", `invalid model_name '${name}'`);
-    const models = await listModels(localDir);
-    const m = models.find((x) => x.model_name === name);
-    if (!m) throw new AppError("model_not_found", `Model not found: ${name}`);
-    const layout = m.model_root_path.includes("/models--")
-      ? hfCacheLayout(localDir, name)
-      : aibrixLayout(join(localDir, name), m.source);
-    return { m, layout };
-  }
-
-  app.get("/v1/model/status", async (c) => {
-    const name = c.req.query("model_name") ?? "";
-    const localDir = await checkLocalDir(localDirOf(c.req.query("local_dir")), config.downloader.roots);
-    const found = await find(name, localDir).catch((e: unknown) => {
-      const f = [...failures.values()].find((x) => x.name === name && x.localDir === localDir);
-      if (!f) throw e;
-      return f;
-    });
-    if (!("m" in found)) return c.json({ ...found.card, progress: null, error: found.error });
-    const { m, layout } = found;
-    await checkModelRoot(localDir, layout.root);
-    const job = jobs.get(layout.root);
-    const rec: StatusRecord | null = m.record;
-    return c.json({
-      model_name: m.model_name,
-      model_root_path: m.model_root_path,
-      source: m.source,
-      model_status: job ? "downloading" : m.model_status,
-      model_path: rec?.model_path ?? (m.model_status === "downloaded" ? layout.modelPath() : undefined),
-      progress: job?.progress ?? rec?.progress ?? null,
-      error:
-        !job && (m.model_status === "failed" || m.model_status === "interrupted")
-          ? (rec?.error ?? null)
-          : null,
-    });
+  app.get("/v1/model/status", queryParams(StatusQuery), async (c) => {
+    const q = c.req.valid("query");
+    return c.json(await jobs.status(q.model_name, q.local_dir));
   });
-
-  app.delete("/v1/model/:name{.+}", async (c) => {
-    // Hono has decoded the path once already; a second decode of "%" would throw (a 500 before).
-    const name = c.req.param("name");
-    const localDir = localDirOf(c.req.query("local_dir"));
-    await checkLocalDir(localDir, config.downloader.roots);
-    const { m, layout } = await find(name, localDir);
-    await checkModelRoot(localDir, layout.root);
-    if (jobs.has(layout.root) || m.model_status === "downloading")
-      throw new AppError("model_busy", `model ${name} is downloading; delete it when the download has ended`);
-    if (deps.engine && (await engineUses(deps.engine, name, layout)))
-      throw new AppError("model_busy", `model ${name} is in use by the inference engine`);
-    for (const p of deps.pathsInUse?.() ?? [])
-      if (p === layout.root || p.startsWith(`${layout.root}/`))
-        throw new AppError("model_busy", `model ${name} is in use by an engine this sidecar launched`);
-    await rm(layout.root, { recursive: true, force: true });
-    log.info("model deleted", { model: name, root: layout.root });
-    return c.json({ model_name: name, status: "deleted" });
-  });
-
-  return {
-    app,
-    specs: modelSpecs,
-    async stop() {
-      stopped = true;
-      await resuming;
-      // Their status says "interrupted" and how they resume (storage/download.ts).
-      for (const j of jobs.values()) j.ac.abort(new Shutdown());
-      await Promise.all([...jobs.values()].map((j) => j.done));
-    },
-  };
-}
-
-/** Whether the engine's model list names this model or serves it from under its directory. */
-async function engineUses(engine: EngineAdapter, name: string, layout: Layout): Promise<boolean> {
-  try {
-    const list = await engine.listModels({ signal: AbortSignal.timeout(3000) });
-    return modelCards(list).some(
-      (d) =>
-        d.id === name ||
-        d.root === name ||
-        (d.root ?? "").startsWith(layout.root) ||
-        d.id.startsWith(layout.root),
-    );
-  } catch {
-    return false; // engine down: it cannot be serving the files
-  }
+  // Hono has decoded the path once already; a second decode of "%" would throw (a 500 before).
+  app.delete("/v1/model/:name{.+}", queryParams(DeleteQuery), async (c) =>
+    c.json(await jobs.delete(c.req.param("name"), c.req.valid("query").local_dir)),
+  );
+  return app;
 }
