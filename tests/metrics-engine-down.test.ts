@@ -1,4 +1,5 @@
-// With the engine hung (accepts the connection, never answers), /metrics keeps answering: engine families
+// With the engine hung (accepts the connection, never answers), /metrics (the sidecar in process,
+// app.request) keeps answering: engine families
 // drop out after the staleness bound and aibrix:engine_up turns 0; own metrics keep flowing. (The bound itself,
 // to the millisecond, is checked with an injected clock in metrics/poller.test.ts; no wall-clock bounds here.)
 import { afterAll, expect, test } from "bun:test";
@@ -6,13 +7,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { startMockEngine } from "../mock/index.ts";
 import { checkMetrics, promtool } from "./helpers/promtool.ts";
-import { type Proc, startSidecar, waitUntil } from "./helpers/sidecar.ts";
+import { type InProcessSidecar, startInProcess } from "./helpers/inproc.ts";
+import { waitUntil } from "./helpers/sidecar.ts";
 
 const VLLM = readFileSync(new URL("../metrics/fixtures/vllm.prom", import.meta.url), "utf8");
-let sidecar: Proc | undefined;
+let sidecar: InProcessSidecar | undefined;
 let engine: Server | undefined;
 afterAll(async () => {
-  await sidecar?.stop("SIGKILL");
+  await sidecar?.stop();
   engine?.closeAllConnections();
   engine?.close();
 });
@@ -26,14 +28,14 @@ test("hung engine: /metrics keeps answering, with aibrix:engine_up 0 once the da
   });
   await new Promise<void>((r) => engine!.listen(0, "127.0.0.1", r));
   const port = (engine.address() as { port: number }).port;
-  sidecar = await startSidecar({
+  sidecar = await startInProcess({
     INFERENCE_ENGINE: "vllm",
     INFERENCE_ENGINE_ENDPOINT: `http://127.0.0.1:${port}`,
     AIRUNTIME_METRICS_INTERVAL: "0.1",
     AIRUNTIME_METRICS_STALE_AFTER: "0.5",
   });
   const scrape = async () => {
-    const r = await fetch(`${sidecar!.url}/metrics`);
+    const r = await sidecar!.app.request("/metrics");
     return { status: r.status, text: await r.text() };
   };
   await waitUntil(async () =>
@@ -65,21 +67,21 @@ test("malformed engine text: bad lines are dropped and counted", async () => {
   const mock = await startMockEngine({ engine: "vllm", port: 0, tickMs: 1e9, model: "broken", seed: 9 });
   await mock.whenReady();
   mock.setFault({ malformedMetrics: true });
-  const s = await startSidecar({
+  const s = await startInProcess({
     INFERENCE_ENGINE: "vllm",
     INFERENCE_ENGINE_ENDPOINT: mock.url,
     AIRUNTIME_METRICS_INTERVAL: "0.05",
   });
   try {
     const text = await waitUntil(async () => {
-      const t = await (await fetch(`${s.url}/metrics`)).text();
+      const t = await (await s.app.request("/metrics")).text();
       return /aibrix:engine_scrape_errors_total\{reason="malformed_lines"\} [1-9]/.test(t) && t;
     });
     expect(text).not.toContain("mock_broken");
     expect(text).not.toContain("this is not");
     malformedText = text as string;
   } finally {
-    await s.stop("SIGKILL");
+    await s.stop();
     await mock.stop();
   }
 }, 20_000);
