@@ -11,7 +11,8 @@ import { EXIT } from "../exit.ts";
 import { startMockEngine } from "../mock/index.ts";
 import { startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call, writeAdapterDir } from "./helpers/lora.ts";
-import { BIN, startSidecar } from "./helpers/sidecar.ts";
+import { startInProcess } from "./helpers/inproc.ts";
+import { BIN } from "./helpers/sidecar.ts";
 
 let tmp: string;
 let plain: string;
@@ -44,14 +45,14 @@ test("LoRA: an adapters directory that cannot be written answers 500 local_io, n
   const s3 = startFakeS3({ credentials: [{ accessKeyId: "AKIDLIO", secretAccessKey: "lio-secret-key" }] });
   for (const [f, bytes] of Object.entries(adapterFiles("lio"))) await s3.put("bkt", `loras/lio/${f}`, bytes);
   const mock = await startMockEngine({ engine: "vllm", port: 0 });
-  const side = await startSidecar({
+  const side = await startInProcess({
     INFERENCE_ENGINE_ENDPOINT: mock.url,
     AIRUNTIME_ADAPTERS_DIR: join(plain, "adapters"),
     AIRUNTIME_STATE_DIR: join(tmp, "state"),
     AWS_ENDPOINT_URL: s3.url,
   });
   try {
-    const r = await call(side.url, "/v1/lora_adapter/load", {
+    const r = await call(side.app, "/v1/lora_adapter/load", {
       lora_name: "lio",
       artifact_url: "s3://bkt/loras/lio/",
       credentials: { aws_access_key_id: "AKIDLIO", aws_secret_access_key: "lio-secret-key" },
