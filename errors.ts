@@ -103,15 +103,12 @@ export interface AppErrorOptions {
   /** Only where a status is passed on from elsewhere (an engine's 4xx, a download's status, AIBrix 409). */
   status?: number;
   cause?: unknown;
-  /** Extra fields for problem+json. */
-  detail?: Record<string, unknown>;
   form?: ErrorForm;
 }
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  readonly detail?: Record<string, unknown>;
   readonly form?: ErrorForm;
 
   constructor(code: ErrorCode, message: string, opts: AppErrorOptions = {}) {
@@ -119,7 +116,6 @@ export class AppError extends Error {
     this.name = "AppError";
     this.code = code;
     this.status = opts.status ?? ERRORS[code].status;
-    this.detail = opts.detail;
     this.form = opts.form;
   }
 }
@@ -133,7 +129,7 @@ export const unsupported = (message: string, capability?: string, opts: AppError
 
 /** The same error shaped another way (the status and cause kept). */
 export const reshaped = (e: AppError, form: ErrorForm, message = e.message) =>
-  new AppError(e.code, message, { status: e.status, cause: e, detail: e.detail, form });
+  new AppError(e.code, message, { status: e.status, cause: e, form });
 
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
@@ -163,36 +159,23 @@ export function errorType(e: AppError): string {
   );
 }
 
-/** Problem+json (RFC 9457) body for routes that are ours, not AIBrix's. */
-export function problemBody(err: AppError, instance?: string): Record<string, unknown> {
-  return {
-    type: `urn:airuntime:error:${err.code}`,
-    title: err.code.replace(/_/g, " "),
-    status: err.status,
-    detail: redactString(err.message),
-    ...(instance ? { instance } : {}),
-    ...err.detail,
-  };
-}
-
 export interface RenderedError {
   status: number;
   body: Record<string, unknown>;
   headers: Record<string, string>;
 }
 
-/** The one place an error becomes a response body. */
+/** The one place an error becomes a response body. Problem+json (RFC 9457) on our own routes. */
 export function renderError(e: AppError, path: string): RenderedError {
   const form = e.form ?? (isAibrixPath(path) ? "openai" : "problem");
   const message = redactString(e.message);
-  const status = e.status;
-  const json = (body: Record<string, unknown>): RenderedError => ({ status, body, headers: {} });
-  if (form === "problem")
-    return {
-      status,
-      body: problemBody(e, path),
-      headers: { "content-type": "application/problem+json" },
-    };
+  const { code, status } = e;
+  const json = (body: Record<string, unknown>, headers = {}): RenderedError => ({ status, body, headers });
+  if (form === "problem") {
+    const title = code.replace(/_/g, " ");
+    const body = { type: `urn:airuntime:error:${code}`, title, status, detail: message, instance: path };
+    return json(body, { "content-type": "application/problem+json" });
+  }
   if (form === "detail") return json({ detail: message });
   if (form === "error") return json({ error: message });
   if (form === "openai")

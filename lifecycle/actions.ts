@@ -48,10 +48,10 @@ interface Target {
   phase(): string;
   /** Under the lock: the model is still there (404 otherwise). */
   check(ctx: CallCtx): Promise<void>;
-  /** Throws when the engine's state forbids a sleep (a launched engine that is not running). */
-  canSleep(): void;
-  slept(): void;
-  woke(): void;
+  /** Why it cannot sleep now (a launched engine that is not running), or null. */
+  notSleepable(): string | null;
+  /** After the engine call: asleep, or awake again. */
+  became(asleep: boolean): void;
 }
 
 const notActive = (model: string) => detailError("model_not_active", `model '${model}' is not active`);
@@ -71,14 +71,12 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
       async check() {
         if (core.get(model) !== inst) throw notActive(model);
       },
-      canSleep() {
-        const phase = inst.rec.phase;
-        if (phase !== "active" && phase !== "booting")
-          throw detailError("wrong_phase", `model '${model}' is ${phase}; only a running engine can sleep`);
-      },
-      slept: () => core.setPhase(inst, "sleeping"),
-      // The supervisor promotes it to active once /health answers.
-      woke: () => core.setPhase(inst, "booting"),
+      notSleepable: () =>
+        inst.rec.phase === "active" || inst.rec.phase === "booting"
+          ? null
+          : `model '${model}' is ${inst.rec.phase}; only a running engine can sleep`,
+      // Awake again it boots: the supervisor promotes it to active once /health answers.
+      became: (asleep) => core.setPhase(inst, asleep ? "sleeping" : "booting"),
     };
   }
 
@@ -98,12 +96,9 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
         }
         if (!baseModelIds(list).includes(model)) throw notActive(model);
       },
-      canSleep() {},
-      slept: () => {
-        attachedPhase = "sleeping";
-      },
-      woke: () => {
-        attachedPhase = "active";
+      notSleepable: () => null,
+      became: (asleep) => {
+        attachedPhase = asleep ? "sleeping" : "active";
       },
     };
   }
@@ -169,17 +164,16 @@ export function createLifecycleActions(d: ActionDeps): LifecycleActions {
     const adapter = t.adapter;
     if (!adapter?.[action]) throw unsupportedAction(action, t.kind);
     return operation(action, model, operationId, t, ctx, async (c) => {
-      const asleep = t.phase() === "sleeping";
-      if (action === "sleep" ? asleep : !asleep) return false;
-      if (action === "sleep") t.canSleep();
+      const sleep = action === "sleep";
+      if ((t.phase() === "sleeping") === sleep) return false;
+      const refused = sleep ? t.notSleepable() : null;
+      if (refused) throw detailError("wrong_phase", refused);
       try {
-        if (action === "sleep") await adapter.sleep!(level, c);
-        else await adapter.wake!(c);
+        await (sleep ? adapter.sleep!(level, c) : adapter.wake!(c));
       } catch (e) {
         throw engineFailure(action, model, e);
       }
-      if (action === "sleep") t.slept();
-      else t.woke();
+      t.became(sleep);
       return true;
     });
   }
