@@ -286,8 +286,8 @@ async function main() {
           continue;
         }
         const bytes = c.bytes ?? size;
-        (rate[c.label] ??= []).push(bytes / MiB / (res.ms / 1000));
-        (cpu[c.label] ??= []).push(res.cpuS / (bytes / 1024 / MiB));
+        rate[c.label] = [...(rate[c.label] ?? []), bytes / MiB / (res.ms / 1000)];
+        cpu[c.label] = [...(cpu[c.label] ?? []), res.cpuS / (bytes / 1024 / MiB)];
         rss[c.label] = Math.max(rss[c.label] ?? 0, res.maxRssMiB);
         console.error(
           `round ${r + 1} ${c.label}: ${(bytes / MiB / (res.ms / 1000)).toFixed(0)} MiB/s, ${res.maxRssMiB} MiB`,
