@@ -71,15 +71,18 @@ export function createApp(deps: AppDeps): Hono {
     // Credentials a request brings are held for redaction while it runs and released after it.
     await requestScope.run({ requestId }, () => withSecretScope(() => next()));
     c.header("X-Request-Id", requestId);
-    if (deps.observe) {
-      const template = c.res.status === 404 && c.req.routeIndex < 0 ? "unmatched" : routePath(c, -1);
-      deps.observe(
-        c.req.method,
-        template === "*" || template === "/*" ? "unmatched" : template,
-        c.res.status,
-        (performance.now() - started) / 1000,
-      );
-    }
+    const template = c.res.status === 404 && c.req.routeIndex < 0 ? "unmatched" : routePath(c, -1);
+    const route = template === "*" || template === "/*" ? "unmatched" : template;
+    const seconds = (performance.now() - started) / 1000;
+    deps.observe?.(c.req.method, route, c.res.status, seconds);
+    // The access log (LOG_LEVEL=debug): the route template, never the raw path or query (names, tokens).
+    log.debug("request", {
+      request_id: requestId,
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      ms: Math.round(seconds * 10_000) / 10,
+    });
   });
   for (const g of deps.guards ?? []) app.use("*", g);
 

@@ -5,6 +5,7 @@ import process from "node:process";
 import { type Config, ConfigError, type Flags, loadConfig } from "./config.ts";
 import { describeLocalIo, EXIT, type Failure, listenFailure, printFailure } from "./exit.ts";
 import { closest, type FlagSpec, parseFlags as parseStrict, UsageError, usageErrorText } from "./flags.ts";
+import { setTraceSink } from "./lib/trace.ts";
 import { createLogger, parseLevel } from "./log.ts";
 import {
   argv,
@@ -162,6 +163,8 @@ async function runServe(args: string[]): Promise<number> {
   });
   if (typeof config === "number") return config;
   const log = createLogger({ level: parseLevel(config.logLevel), base: { app: "airuntime" } });
+  // LOG_LEVEL=debug: every outbound HTTP call (engine, hub, S3, sources) as a line (lib/trace.ts).
+  if (parseLevel(config.logLevel) === "debug") setTraceSink((t) => log.debug("outbound call", { ...t }));
   logStartup(config, log);
   for (const w of config.warnings) log.warn(w);
   // Listen first with a boot handler so liveness answers while the features are composed; every other

@@ -3,6 +3,7 @@
 // "bad gateway"); engine 4xx keep the engine's own reason.
 import { AppError } from "../errors.ts";
 import { readTextCapped } from "../lib/capped-body.ts";
+import { traced } from "../lib/trace.ts";
 
 /** Largest engine reply read (model lists, LoRA and sleep answers, error bodies are far smaller). */
 export const ENGINE_REPLY_MAX_BYTES = 4 * 1024 * 1024;
@@ -35,13 +36,10 @@ export async function engineRequest(url: string, call: EngineCall): Promise<Engi
   let res: Response;
   try {
     // Never follow an engine's redirect: the caller's Authorization would go along to wherever it points.
-    res = await fetch(url, {
-      method: call.method ?? (body ? "POST" : "GET"),
-      headers,
-      body,
-      signal,
-      redirect: "manual",
-    });
+    const method = call.method ?? (body ? "POST" : "GET");
+    res = await traced("engine", method, url, () =>
+      fetch(url, { method, headers, body, signal, redirect: "manual" }),
+    );
   } catch (e) {
     throw transportError(url, e, timedOut(signal));
   }

@@ -4,6 +4,7 @@
 //   not a terminal: JSON lines, progress every 10 s or every 5 %, whichever comes first;
 //   --quiet: nothing but failures.
 import { fmtBytes } from "./plan.ts";
+import { progressGate } from "./progress.ts";
 import type { DownloadProgress } from "./types.ts";
 
 export interface ProgressUi {
@@ -32,7 +33,6 @@ export const PROGRESS_EVERY_MS = 10_000;
 export const PROGRESS_EVERY_FRACTION = 0.05;
 
 export function createProgressUi(o: UiOptions): ProgressUi {
-  const now = o.now ?? (() => performance.now());
   let barShown = false;
   const clear = () => {
     if (barShown) o.write("\r\x1b[K");
@@ -42,9 +42,7 @@ export function createProgressUi(o: UiOptions): ProgressUi {
     clear();
     o.write(`${s}\n`);
   };
-  let lastAt = Number.NEGATIVE_INFINITY;
-  let lastFrac = Number.NEGATIVE_INFINITY;
-  let lastPhase = "";
+  const gate = progressGate(PROGRESS_EVERY_MS, PROGRESS_EVERY_FRACTION, o.now);
   return {
     progress(p) {
       if (o.quiet) return;
@@ -54,16 +52,7 @@ export function createProgressUi(o: UiOptions): ProgressUi {
         barShown = true;
         return;
       }
-      const frac = p.bytes_total > 0 ? p.bytes_done / p.bytes_total : 0;
-      const t = now();
-      if (
-        p.phase !== lastPhase ||
-        t - lastAt >= PROGRESS_EVERY_MS ||
-        frac - lastFrac >= PROGRESS_EVERY_FRACTION
-      ) {
-        lastAt = t;
-        lastFrac = frac;
-        lastPhase = p.phase;
+      if (gate(p)) {
         o.write(
           `${JSON.stringify({ ts: new Date().toISOString(), level: "info", msg: "progress", app: "airuntime", cmd: "download", ...p })}\n`,
         );

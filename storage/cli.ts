@@ -11,6 +11,7 @@ import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
 import { fmtBytes, listFiles } from "./plan.ts";
 import { createSource } from "./sources/index.ts";
 import { registerSecret } from "../redact.ts";
+import { setTraceSink } from "../lib/trace.ts";
 import { parseFlags, UsageError, usageErrorText } from "../flags.ts";
 import { ExtraConfig, extraCredentials } from "./extra-config.ts";
 import { parseUri, refuseBucketRoot } from "./uri.ts";
@@ -173,6 +174,7 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
     base: { app: "airuntime", cmd: "download" },
     sink: (line) => ui.logLine(line),
   });
+  if (level === "debug") setTraceSink((t) => log.debug("outbound call", { ...t }));
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once("SIGINT", onSignal);

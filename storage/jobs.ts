@@ -22,6 +22,7 @@ import { type ExtraConfig, extraCredentials } from "./extra-config.ts";
 import { aibrixLayout, hfCacheLayout, type Layout } from "./layout.ts";
 import { probeSource } from "./plan.ts";
 import { checkWritableTarget } from "./preflight.ts";
+import { progressGate } from "./progress.ts";
 import { createSource } from "./sources/index.ts";
 import {
   listModels,
@@ -233,6 +234,7 @@ export function createDownloadJobs(
     const job: Job = { target, progress: null, ac, done: Promise.resolve() };
     jobs.set(root, job);
     failures.delete(root);
+    const logGate = progressGate(); // a progress line every 10 s or 5 %
     // The job outlives the request: its credentials are held for redaction until it ends.
     job.done = withSecretScope(() =>
       downloadModel({
@@ -254,6 +256,7 @@ export function createDownloadJobs(
         log: log.child({ component: "download" }),
         onProgress: (p) => {
           job.progress = p;
+          if (logGate(p)) log.info("download progress", { model: target.modelName, ...p });
         },
         resume: o.resume,
       }),

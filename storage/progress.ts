@@ -68,3 +68,23 @@ export function createProgress(onTick: (p: DownloadProgress) => void, intervalMs
     },
   };
 }
+
+/** For logs: report a progress tick when 10 s passed, 5 % more is done, or the phase changed. */
+export function progressGate(
+  everyMs = 10_000,
+  everyFraction = 0.05,
+  now: () => number = () => performance.now(),
+): (p: DownloadProgress) => boolean {
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let lastFrac = Number.NEGATIVE_INFINITY;
+  let lastPhase = "";
+  return (p) => {
+    const frac = p.bytes_total > 0 ? p.bytes_done / p.bytes_total : 0;
+    const t = now();
+    if (p.phase === lastPhase && t - lastAt < everyMs && frac - lastFrac < everyFraction - 1e-9) return false;
+    lastAt = t;
+    lastFrac = frac;
+    lastPhase = p.phase;
+    return true;
+  };
+}

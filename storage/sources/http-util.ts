@@ -1,6 +1,7 @@
 // Small fetch helpers shared by the sources: transport errors become `network` failures (retried by the
 // engine), HTTP failures become typed reasons, and bodies of failed responses are always released.
 import { bulkClientUsable, bulkRequest, proxyFor } from "../../platform/http1-client.ts";
+import { traced } from "../../lib/trace.ts";
 import { DownloadError, httpFailure, unreachable } from "../errors.ts";
 import type { UrlGuard } from "./guard.ts";
 
@@ -51,9 +52,12 @@ async function sendOnce(
   setting: string,
 ): Promise<Response> {
   try {
+    const method = init.method ?? "GET";
     if (bulk && bulkClientUsable(url))
-      return await bulkRequest(url, { method: init.method, headers: init.headers, signal: init.signal });
-    return await fetch(url, init);
+      return await traced("download", method, url, () =>
+        bulkRequest(url, { method: init.method, headers: init.headers, signal: init.signal }),
+      );
+    return await traced("download", method, url, () => fetch(url, init));
   } catch (e) {
     if (init.signal?.aborted) throw init.signal.reason ?? e;
     const msg = (e as Error).message;
