@@ -107,13 +107,16 @@ export async function startLifecycle(c: LifecycleConfig, d: LifecycleDeps): Prom
   const log = d.log;
   const state = await loadRegistry(c.registryPath, log);
   const metrics = d.metrics
-    ? registerLifecycleMetrics(d.metrics, () =>
-        core.all().map((i) => ({
-          model: i.rec.model_name,
-          phase: i.rec.phase,
-          ipcName: i.rec.ipc_name,
-          hbmPeak: i.hbmPeak,
-        })),
+    ? registerLifecycleMetrics(
+        d.metrics,
+        () =>
+          core.all().map((i) => ({
+            model: i.rec.model_name,
+            phase: i.rec.phase,
+            ipcName: i.rec.ipc_name,
+            hbmPeak: i.hbmPeak,
+          })),
+        log,
       )
     : undefined;
   const core: LifecycleCore = new LifecycleCore(c.registryPath, log, metrics, state.operations);

@@ -6,37 +6,49 @@ import { Buffer } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { parseTemplate } from "../lib/command-line.ts";
+import { reportOnce } from "../lib/report-once.ts";
+import type { Logger } from "../log.ts";
 
 export interface KvUsage {
   total: number;
   used: number;
 }
 
-export async function readKvUsage(ipcName: string, shmDir = "/dev/shm"): Promise<KvUsage> {
+// A segment that does not exist (yet) is a model without kvcached: zeros, nothing to say. Any other
+// failure to read it (permissions, I/O) is logged once per segment with its cause, and reads as zeros.
+const segmentFailures = reportOnce("cannot read the kvcached segment");
+const unreadable = (log: Logger | undefined, path: string, e: unknown): KvUsage => {
+  if ((e as NodeJS.ErrnoException).code !== "ENOENT") segmentFailures.failed(log, path, e);
+  return { total: 0, used: 0 };
+};
+
+export async function readKvUsage(ipcName: string, shmDir = "/dev/shm", log?: Logger): Promise<KvUsage> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
     fh = await open(`${shmDir}/${ipcName}`, "r");
     const buf = Buffer.alloc(24);
     const { bytesRead } = await fh.read(buf, 0, 24, 0);
     if (bytesRead < 24) return { total: 0, used: 0 };
+    segmentFailures.ok(log, `${shmDir}/${ipcName}`);
     return decode(buf);
-  } catch {
-    return { total: 0, used: 0 };
+  } catch (e) {
+    return unreadable(log, `${shmDir}/${ipcName}`, e);
   } finally {
     await fh?.close();
   }
 }
 
 /** Same as readKvUsage, synchronous (for scrape-time gauges; the segment is 24 bytes in tmpfs). */
-export function readKvUsageSync(ipcName: string, shmDir = "/dev/shm"): KvUsage {
+export function readKvUsageSync(ipcName: string, shmDir = "/dev/shm", log?: Logger): KvUsage {
   let fd: number | undefined;
   try {
     fd = openSync(`${shmDir}/${ipcName}`, "r");
     const buf = Buffer.alloc(24);
     if (readSync(fd, buf, 0, 24, 0) < 24) return { total: 0, used: 0 };
+    segmentFailures.ok(log, `${shmDir}/${ipcName}`);
     return decode(buf);
-  } catch {
-    return { total: 0, used: 0 };
+  } catch (e) {
+    return unreadable(log, `${shmDir}/${ipcName}`, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -2,6 +2,7 @@
 // its Grafana dashboard reads them. Gauges are computed at scrape time from the manager's state.
 import type { OwnMetrics } from "../metrics/own.ts";
 import { readKvUsageSync } from "./kv.ts";
+import type { Logger } from "../log.ts";
 import type { LifecycleAction, Phase, ReAdoptionResult } from "./types.ts";
 import { RE_ADOPTION_RESULTS } from "./types.ts";
 
@@ -34,6 +35,7 @@ const STATE_PHASES: readonly Phase[] = ["active", "sleeping", "restarting", "fai
 export function registerLifecycleMetrics(
   reg: OwnMetrics,
   models: () => readonly ModelView[],
+  log?: Logger,
 ): LifecycleMetrics {
   reg.gauge({
     name: "aibrix:modelclaim_models_resident",
@@ -51,12 +53,12 @@ export function registerLifecycleMetrics(
   perModelGauge(
     "aibrix:modelclaim_kv_used_bytes",
     "KV cache bytes in use per model (kvcached segment).",
-    (m) => readKvUsageSync(m.ipcName).used,
+    (m) => readKvUsageSync(m.ipcName, undefined, log).used,
   );
   perModelGauge(
     "aibrix:modelclaim_kv_total_bytes",
     "KV cache bytes available per model (kvcached segment).",
-    (m) => readKvUsageSync(m.ipcName).total,
+    (m) => readKvUsageSync(m.ipcName, undefined, log).total,
   );
   perModelGauge(
     "aibrix:modelclaim_hbm_peak_bytes",

@@ -93,7 +93,7 @@ export function startSupervisor(
   const sampleHbm = async () => {
     if (!opts.nvidiaSmi || Date.now() - hbmSampledAt < HBM_SAMPLE_MS) return;
     hbmSampledAt = Date.now();
-    await updateHbmPeaks(m.all(), opts.nvidiaSmi).catch((e) =>
+    await updateHbmPeaks(m.all(), opts.nvidiaSmi, m.log).catch((e) =>
       m.log.debug("accelerator memory sample failed", { error: e }),
     );
   };

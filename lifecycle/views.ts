@@ -4,6 +4,7 @@
 import { type Accelerator, listAccelerators, listGpuProcesses } from "./accelerators.ts";
 import { engineActivity, NO_ACTIVITY } from "./activity.ts";
 import { readKvUsage } from "./kv.ts";
+import type { Logger } from "../log.ts";
 import type { Instance, LifecycleCore } from "./core.ts";
 import { cachedArtifacts } from "./markers.ts";
 import { processGroup } from "./proc.ts";
@@ -17,7 +18,7 @@ export async function listModels(m: LifecycleCore) {
   const insts = m.all();
   const models = await Promise.all(
     insts.map(async (inst) => {
-      const kv = await readKvUsage(inst.rec.ipc_name);
+      const kv = await readKvUsage(inst.rec.ipc_name, undefined, m.log);
       return {
         model_name: inst.rec.model_name,
         port: inst.rec.port,
@@ -36,10 +37,14 @@ export async function listModels(m: LifecycleCore) {
  * Largest per-GPU sum of memory used by processes in the engine's process group; kept as a peak. The
  * supervisor samples it every few seconds (aibrix:modelclaim_hbm_peak_bytes), the snapshot once more.
  */
-export async function updateHbmPeaks(insts: readonly Instance[], nvidiaSmi: string): Promise<void> {
+export async function updateHbmPeaks(
+  insts: readonly Instance[],
+  nvidiaSmi: string,
+  log?: Logger,
+): Promise<void> {
   const withPid = insts.filter((i) => i.rec.pid !== null);
   if (withPid.length === 0) return;
-  const procs = await listGpuProcesses(nvidiaSmi);
+  const procs = await listGpuProcesses(nvidiaSmi, undefined, log);
   if (procs.length === 0) return;
   for (const inst of withPid) {
     const perGpu = new Map<string, number>();
@@ -53,16 +58,16 @@ export async function updateHbmPeaks(insts: readonly Instance[], nvidiaSmi: stri
 export async function snapshot(m: LifecycleCore, opts: { nvidiaSmi: string; weightCacheDir: string }) {
   const insts = m.all();
   const [accelerators, artifacts] = await Promise.all([
-    listAccelerators(opts.nvidiaSmi) as Promise<Accelerator[]>,
+    listAccelerators(opts.nvidiaSmi, undefined, m.log) as Promise<Accelerator[]>,
     cachedArtifacts(opts.weightCacheDir),
-    updateHbmPeaks(insts, opts.nvidiaSmi),
+    updateHbmPeaks(insts, opts.nvidiaSmi, m.log),
   ]);
   const models = await Promise.all(
     insts.map(async (inst) => {
       const r = inst.rec;
       const alive = m.alive(inst);
       const [kv, activity] = await Promise.all([
-        readKvUsage(r.ipc_name),
+        readKvUsage(r.ipc_name, undefined, m.log),
         alive && r.phase !== "sleeping" ? engineActivity(r.port, r.model_name) : NO_ACTIVITY,
       ]);
       return {
