@@ -95,7 +95,8 @@ export interface InProcessSidecar {
   stop(): Promise<void>;
 }
 
-/** Start with `env` (as startSidecar takes it); state lives where env's directories say, else in `dir`. */
+/** Start with `env` (as startSidecar takes it); state lives where env's directories say, else in `dir`.
+ *  Without `dir`, stop() also removes the private directory made for it. */
 export async function startInProcess(env: Record<string, string>, dir?: string): Promise<InProcessSidecar> {
   const s = await inProc({ AIRUNTIME_READY_INTERVAL: "0.1", LOG_LEVEL: "info", ...env }, dir);
   const output = () => s.lines.join("\n");
@@ -104,7 +105,10 @@ export async function startInProcess(env: Record<string, string>, dir?: string):
     output,
     waitFor: (re, timeoutMs = 10_000) =>
       waitUntil(() => re.exec(output())?.[0], timeoutMs).then((m) => m as string),
-    stop: () => s.sidecar.stop(),
+    async stop() {
+      await s.sidecar.stop();
+      if (dir === undefined) rmSync(s.dir, { recursive: true, force: true });
+    },
   };
 }
 
