@@ -4,7 +4,7 @@
 // DEMO_SIDECAR_PORT (default 8080). Ctrl-C stops both children and removes the temporary directory.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,7 +44,7 @@ function start(name: string, args: string[], env: Record<string, string>): Child
   proc.stderr!.pipe(log);
   proc.on("exit", (code, signal) => {
     if (!stopping) {
-      console.error(`\n${name} exited (${signal ?? code}); its log: ${join(work, `${name}.log`)}`);
+      console.error(`\n${name} exited (${signal ?? code}); its log (kept): ${join(work, `${name}.log`)}`);
       void stop(1);
     }
   });
@@ -66,7 +66,14 @@ async function stop(code: number): Promise<never> {
         }),
     ),
   );
-  await rm(work, { recursive: true, force: true });
+  // A failed start keeps the logs it names, and shows their end, so the reason is on screen.
+  if (code === 0) await rm(work, { recursive: true, force: true });
+  else
+    for (const { name } of children) {
+      const file = join(work, `${name}.log`);
+      const lines = (await readFile(file, "utf8").catch(() => "")).trimEnd().split("\n").slice(-15);
+      console.error(`\n--- last lines of ${file} ---\n${lines.join("\n")}`);
+    }
   process.exit(code);
 }
 process.on("SIGINT", () => void stop(0));

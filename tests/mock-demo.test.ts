@@ -1,7 +1,8 @@
 // `npm start` (scripts/demo.ts) prints a tour, and every curl command it prints works as printed.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { serve } from "../platform/serve.ts";
 import { expect } from "bun:test";
 import { freePort } from "./helpers/ports.ts";
 import { spawnProcess } from "./helpers/sidecar.ts";
@@ -48,6 +49,31 @@ tool("curl").test(
         ).rejects.toThrow();
     } finally {
       await demo.stop("SIGINT");
+    }
+  },
+  60_000,
+);
+
+tool("curl").test(
+  "demo: the sidecar's port taken: exit 1, the log is kept and its last lines say why",
+  async () => {
+    const [enginePort, sidecarPort] = [await freePort(), await freePort()];
+    const taken = serve({ hostname: "127.0.0.1", port: sidecarPort, fetch: () => new Response("") });
+    const demo = spawnProcess(process.execPath, [resolve("scripts/demo.ts")], {
+      DEMO_ENGINE_PORT: String(enginePort),
+      DEMO_SIDECAR_PORT: String(sidecarPort),
+    });
+    try {
+      expect(await demo.exited).toBe(1);
+      const out = demo.output();
+      expect(out).toContain(`port ${sidecarPort} on 127.0.0.1 is already in use`);
+      const log = /--- last lines of (\S+sidecar\.log) ---/.exec(out)?.[1];
+      expect(log).toBeDefined();
+      expect(existsSync(log!)).toBe(true);
+      rmSync(dirname(log!), { recursive: true, force: true });
+    } finally {
+      await demo.stop("SIGINT");
+      await taken.stop(0);
     }
   },
   60_000,
