@@ -5,7 +5,7 @@
 //   ceiling-sync ...     the same, then fdatasync (what a durable download must also pay)
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { writeResponseToFile } from "../platform/files.ts";
+import { writeResponseToFile } from "../tests/helpers/files.ts";
 
 const [mode, url, out] = process.argv.slice(2);
 if (!mode || !url || !out)

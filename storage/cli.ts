@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";
 import { createLogger, parseLevel } from "../log.ts";
-import { downloadModel, type EngineTuning, resolveTarget, useInPlace } from "./download.ts";
+import { downloadModel, type TransferTuning, resolveTarget, useInPlace } from "./download.ts";
 import { createProgressUi, summaryLine } from "./cli-progress.ts";
 import { printFailure } from "../exit.ts";
 import { asDownloadError, DownloadError, EXIT_CODES } from "./errors.ts";
@@ -150,7 +150,7 @@ interface RunOptions {
   allowBucketRoot?: boolean;
   credentials?: Credentials;
   allowSuffix?: string[];
-  tuning?: Partial<EngineTuning>;
+  tuning?: Partial<TransferTuning>;
   /** The process exit status for a failure. */
   exitCode(e: unknown): number;
   /** Names the program on a terminal's error line. */

@@ -1,4 +1,4 @@
-// The download engine for every source: plan -> lock -> parallel ranged transfer with a per-part journal
+// The downloader for every source: plan -> lock -> parallel ranged transfer with a per-part journal
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
 // `downloadModel` serves /v1/model/download and the CLI; `makeFetchToDir` serves LoRA artifacts and lifecycle weights.
 import { randomBytes } from "node:crypto";
@@ -35,9 +35,9 @@ import { inferModelName, parseUri, sourceName } from "./uri.ts";
 import { createVerifier } from "./verify.ts";
 
 /** The download settings of the Config (connections, startConnections, partSize, stallMs, maxRetries, verify,
- *  fsync: config.ts) plus the engine's own constants. `connections` is the most a download grows to; it
+ *  fsync: config.ts) plus the downloader's own constants. `connections` is the most a download grows to; it
  *  starts with `startConnections` and doubles while that pays (storage/concurrency.ts). */
-export type EngineTuning = DownloadTuning & {
+export type TransferTuning = DownloadTuning & {
   /** Throughput is judged over windows of this length (storage/concurrency.ts). */
   tuneWindowMs: number;
   hedgeAfterMs: number;
@@ -48,7 +48,7 @@ export type EngineTuning = DownloadTuning & {
   lockStaleMs: number;
 };
 
-export const DEFAULT_TUNING: EngineTuning = {
+export const DEFAULT_TUNING: TransferTuning = {
   ...DEFAULT_DOWNLOAD_TUNING,
   tuneWindowMs: 1000,
   hedgeAfterMs: 2000,
@@ -70,7 +70,7 @@ export interface DownloadRequest extends Filters {
   checkExisting?: boolean;
   settings: SourceSettings;
   credentials?: Credentials;
-  tuning?: Partial<EngineTuning>;
+  tuning?: Partial<TransferTuning>;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
   log?: Logger;
@@ -453,7 +453,7 @@ async function prepareTask(
   pool: PartFilePool,
   file: RemoteFile,
   commit: string | undefined,
-  tune: EngineTuning,
+  tune: TransferTuning,
   fresh: boolean,
   progress: ReturnType<typeof createProgress>,
 ): Promise<FileTask> {
@@ -630,7 +630,7 @@ export interface FetchToDirOptions {
   /** Sources, credentials and policy (the Config). */
   settings: SourceSettings;
   /** The download settings (Config.downloader.tuning): every download path runs with them. */
-  tuning: Partial<EngineTuning>;
+  tuning: Partial<TransferTuning>;
   log?: Logger;
 }
 

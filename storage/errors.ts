@@ -1,5 +1,5 @@
 // Download failures as data: one reason per kind, each with an HTTP status, a CLI exit code and a
-// metrics label. Sources throw these; the engine decides what is retried.
+// metrics label. Sources throw these; the downloader decides what is retried.
 import { AppError, type DownloadReason, retryableCode, retryableStatus } from "../errors.ts";
 import { describeLocalIo, EXIT } from "../exit.ts";
 

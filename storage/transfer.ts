@@ -22,7 +22,7 @@ export interface FileTask {
   journal: Journal;
   verifier: Verifier;
   partSize: number;
-  /** Set by the engine. */
+  /** Set by the downloader. */
   state?: "active" | "restarting" | "failed" | "complete";
   restarts?: number;
   /** Bytes written since the last background flush, and that flush while it runs. */

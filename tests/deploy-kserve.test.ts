@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { CONFIG_VARIABLES } from "../config.ts";
-import { parseYamlDocuments } from "../platform/yaml.ts";
+import { parseYamlDocuments } from "./helpers/yaml.ts";
 import { parseUri } from "../storage/uri.ts";
 
 const doc = parseYamlDocuments(

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { CONFIG_VARIABLES, loadConfig } from "../config.ts";
-import { parseYamlDocuments } from "../platform/yaml.ts";
+import { parseYamlDocuments } from "./helpers/yaml.ts";
 import { BIN } from "./helpers/sidecar.ts";
 import { tool } from "./helpers/tools.ts";
 

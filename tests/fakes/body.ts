@@ -1,7 +1,7 @@
 // Shared by the fake servers: serve an object's bytes (in memory or from a file) with Range support,
 // fault injection and per-object accounting of requests and bytes actually handed to the socket.
 import { open } from "node:fs/promises";
-import { fileSlice } from "../../platform/files.ts";
+import { fileSlice } from "../helpers/files.ts";
 
 export type Body = Uint8Array | { path: string; size: number };
 

@@ -1,7 +1,7 @@
 // The shipped monitoring files, read once for the tests: the PrometheusRule's rules, the Grafana dashboard
 // and every `aibrix:*` family their queries use.
 import { readFileSync } from "node:fs";
-import { parseYamlDocuments } from "../../platform/yaml.ts";
+import { parseYamlDocuments } from "./yaml.ts";
 
 type Obj = Record<string, any>;
 export const RULE_FILE = "deploy/components/monitoring/prometheusrule.yaml";

@@ -3,7 +3,7 @@
 // server sees more than 4 responses at once; with the start equal to the maximum it never goes past it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { downloadModel, type EngineTuning } from "../../storage/download.ts";
+import { downloadModel, type TransferTuning } from "../../storage/download.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
 import { MiB, randomPayload, removeTempDirs, settings, sha256, sha256File, tempDir } from "./helpers.ts";
 
@@ -24,7 +24,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-const run = async (tuning: Partial<EngineTuning>) => {
+const run = async (tuning: Partial<TransferTuning>) => {
   const local = await tempDir("adaptive");
   s3.resetStats();
   const r = await downloadModel({

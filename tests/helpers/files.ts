@@ -1,8 +1,8 @@
-// Fast file I/O paths that differ between Bun and Deno: serving a byte range of a file as a response body
-// (Bun sends it with sendfile), and writing a whole response to a file in one call (the single-stream
-// ceiling the download benchmark compares against).
+// File I/O that differs between Bun and Deno, for the fakes and benchmarks only (so not in platform/):
+// a byte range of a file as a response body (Bun sends it with sendfile), and a whole response written
+// to a file in one call (the single-stream ceiling the download benchmark compares against).
 import { open } from "node:fs/promises";
-import { runtimeName } from "./serve.ts";
+import { runtimeName } from "../../platform/serve.ts";
 
 declare const Bun: any;
 

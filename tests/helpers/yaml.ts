@@ -1,4 +1,5 @@
-// YAML parsing (used by the deploy-manifest test). Bun has a built-in parser; Deno would need @std/yaml.
+// YAML parsing for the deploy-manifest tests (test-only, so not in platform/). Bun has a built-in
+// parser; Deno would need @std/yaml.
 declare const Bun: { YAML: { parse(text: string): unknown } } | undefined;
 
 /** Parse a YAML text; a multi-document stream returns an array of documents. */
