@@ -138,24 +138,22 @@ export function createHfSource(opts: HfOptions): Source {
         cdn.delete(key);
       }
       const path = file.path.split("/").map(encodeURIComponent).join("/");
-      let url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
-      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await send(url, { headers: headersFor(url, extra), signal }, what, {
-          bulk: true,
-          guard,
-          setting: hop === 0 ? "HF_ENDPOINT" : undefined,
-        });
-        if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
-          await discard(res);
-          url = new URL(res.headers.get("location")!, url);
-          continue;
-        }
-        if (!res.ok) await failFor(res, what);
-        if (hop > 0) cdn.set(key, url);
-        if (range) checkRange(res, range, what);
-        return bodyOf(res, what);
-      }
-      throw new DownloadError("network", `${what}: too many redirects`);
+      const url = new URL(`${hub.pathname.replace(/\/+$/, "")}/${repo}/resolve/${commit}/${path}`, hub);
+      let landed = url;
+      const res = await send(url, { signal, redirect: "follow" }, what, {
+        bulk: true,
+        guard,
+        setting: "HF_ENDPOINT",
+        headersFor: (u) => headersFor(u, extra),
+        landed: (u) => {
+          landed = u;
+        },
+        maxRedirects: MAX_REDIRECTS,
+      });
+      if (!res.ok) await failFor(res, what);
+      if (landed !== url) cdn.set(key, landed);
+      if (range) checkRange(res, range, what);
+      return bodyOf(res, what);
     },
   };
 }

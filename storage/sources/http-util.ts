@@ -13,17 +13,26 @@ const MAX_FOLLOW = 20;
 /** `bulk`: a ranged GET of file bytes, sent on the lean HTTP/1.1 client where it can be (see
  *  platform/http1-client.ts); everything else, and bulk requests it cannot carry, go through fetch.
  *  `guard`: checked before every request, the first and each redirect hop (fetch and the bulk client are
- *  only ever asked for one hop, so nothing is followed unchecked). `redirect: "follow"` needs a guard. */
+ *  only ever asked for one hop, so nothing is followed unchecked). `redirect: "follow"` needs a guard.
+ *  `headersFor`: the headers of each hop (credentials for one host only), instead of dropping
+ *  Authorization across origins; `landed`: told the URL that finally answered; `maxRedirects`: 20. */
 export async function send(
   url: string | URL,
   init: RequestInit,
   what: string,
-  opts: { bulk?: boolean; guard?: UrlGuard; setting?: string } = {},
+  opts: {
+    bulk?: boolean;
+    guard?: UrlGuard;
+    setting?: string;
+    headersFor?: (u: URL) => HeadersInit;
+    landed?: (u: URL) => void;
+    maxRedirects?: number;
+  } = {},
 ): Promise<Response> {
   const follow = init.redirect === "follow";
   if (follow && !opts.guard) throw new Error(`${what}: redirects are followed only through a URL guard`);
-  const headers = new Headers(init.headers);
   let u = new URL(url);
+  let headers = new Headers(opts.headersFor?.(u) ?? init.headers);
   for (let hop = 0; ; hop++) {
     await opts.guard?.(u, hop === 0 ? what : `${what} (redirect ${hop})`);
     const res = await sendOnce(
@@ -34,11 +43,16 @@ export async function send(
       hop === 0 ? (opts.setting ?? "") : "",
     );
     const location = res.headers.get("location");
-    if (!follow || res.status < 300 || res.status >= 400 || !location) return res;
+    if (!follow || res.status < 300 || res.status >= 400 || !location) {
+      opts.landed?.(u);
+      return res;
+    }
     await discard(res);
-    if (hop >= MAX_FOLLOW) throw new DownloadError("network", `${what}: too many redirects`);
+    if (hop >= (opts.maxRedirects ?? MAX_FOLLOW))
+      throw new DownloadError("network", `${what}: too many redirects`);
     const next = new URL(location, u);
-    if (next.origin !== u.origin) headers.delete("authorization"); // as fetch does across origins
+    if (opts.headersFor) headers = new Headers(opts.headersFor(next));
+    else if (next.origin !== u.origin) headers.delete("authorization"); // as fetch does across origins
     u = next;
   }
 }
