@@ -4,7 +4,7 @@
 // every rendered object validates against the Kubernetes and prometheus-operator schemas
 // (kubernetes-models), and the manifests agree with the code: ports, probes, env names, volumes, the
 // image's user, the binary's names and the pinned version.
-import { beforeAll, describe, expect } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,11 +37,20 @@ function build(dir: string): Promise<string> {
     ),
   );
 }
+// The two overlays a user writes (an `images:` retarget, the README's quick start) render with them.
+const userOverlays = { images: "", quickstart: "" };
 beforeAll(async () => {
   if (!kustomize.path) return;
-  const texts = await Promise.all(KUSTOMIZATIONS.map(build));
-  for (const [i, dir] of KUSTOMIZATIONS.entries()) rendered.set(dir, texts[i]!);
+  userOverlays.images = imagesOverlay();
+  const readme = quickstartText();
+  if (readme !== undefined) userOverlays.quickstart = quickstartOverlay(readme);
+  const dirs = [...KUSTOMIZATIONS, ...Object.values(userOverlays).filter(Boolean)];
+  const texts = await Promise.all(dirs.map(build));
+  for (const [i, dir] of dirs.entries()) rendered.set(dir, texts[i]!);
 }, 120_000);
+afterAll(() => {
+  for (const dir of Object.values(userOverlays)) if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 function render(dir: string): Obj[] {
   let text = rendered.get(dir);
@@ -251,76 +260,86 @@ kustomize.test("monitoring: PodMonitor selects the pod's metrics port; rule and 
   );
 });
 
-kustomize.test("images are retargeted by an overlay's `images:` (sidecar and init container alike)", () => {
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+/** A user's overlay over deploy/overlays/full that retargets both images (a temp dir). */
+function imagesOverlay(): string {
   const dir = mkdtempSync(join(tmpdir(), "airuntime-overlay-"));
-  try {
-    const digest = `sha256:${"ab".repeat(32)}`;
-    writeFileSync(
-      join(dir, "kustomization.yaml"),
-      [
-        "resources:",
-        `  - ${relative(dir, resolve("deploy/overlays/full"))}`,
-        "images:",
-        "  - name: registry.example.com/airuntime",
-        "    newName: my.registry.internal/ml/airuntime",
-        `    digest: ${digest}`,
-        "  - name: docker.io/vllm/vllm-openai",
-        "    newTag: v0.11.1",
-        "",
-      ].join("\n"),
-    );
-    const d = render(dir).find((o) => o.kind === "Deployment")!;
-    const images = containersOf(d).map((c) => `${c.name}=${c.image}`);
-    expect(images.sort()).toEqual(
-      [
-        `aibrix-runtime=my.registry.internal/ml/airuntime@${digest}`,
-        `fetch-weights=my.registry.internal/ml/airuntime@${digest}`,
-        "vllm=docker.io/vllm/vllm-openai:v0.11.1",
-      ].sort(),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  writeFileSync(
+    join(dir, "kustomization.yaml"),
+    [
+      "resources:",
+      `  - ${relative(dir, resolve("deploy/overlays/full"))}`,
+      "images:",
+      "  - name: registry.example.com/airuntime",
+      "    newName: my.registry.internal/ml/airuntime",
+      `    digest: ${DIGEST}`,
+      "  - name: docker.io/vllm/vllm-openai",
+      "    newTag: v0.11.1",
+      "",
+    ].join("\n"),
+  );
+  return dir;
+}
+
+kustomize.test("images are retargeted by an overlay's `images:` (sidecar and init container alike)", () => {
+  const d = render(userOverlays.images).find((o) => o.kind === "Deployment")!;
+  const images = containersOf(d).map((c) => `${c.name}=${c.image}`);
+  expect(images.sort()).toEqual(
+    [
+      `aibrix-runtime=my.registry.internal/ml/airuntime@${DIGEST}`,
+      `fetch-weights=my.registry.internal/ml/airuntime@${DIGEST}`,
+      "vllm=docker.io/vllm/vllm-openai:v0.11.1",
+    ].sort(),
+  );
 });
+
+/** The kustomization.yaml the README's quick start tells a user to write, or undefined. */
+function quickstartText(): string | undefined {
+  const readme = readFileSync("README.md", "utf8");
+  return /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme)?.[1];
+}
+/** That kustomization in a temp dir, its ../deploy/ pointing at this checkout's deploy/. */
+function quickstartOverlay(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "airuntime-quickstart-"));
+  writeFileSync(
+    join(dir, "kustomization.yaml"),
+    text.replace("../deploy/", `${relative(dir, resolve("deploy"))}/`),
+  );
+  return dir;
+}
 
 kustomize.test(
   "the README's quick-start overlay renders as written (image, storage class, all components)",
   () => {
     const readme = readFileSync("README.md", "utf8");
-    const m = /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme);
-    expect(m).not.toBeNull();
-    const dir = mkdtempSync(join(tmpdir(), "airuntime-quickstart-"));
-    try {
-      const text = m![1]!.replace("../deploy/", `${relative(dir, resolve("deploy"))}/`);
-      writeFileSync(join(dir, "kustomization.yaml"), text);
-      const objs = render(dir);
-      expect(objs.map((o) => o.kind).sort()).toEqual(
-        [
-          "ConfigMap",
-          "Deployment",
-          "NetworkPolicy",
-          "PersistentVolumeClaim",
-          "PodMonitor",
-          "PrometheusRule",
-          "Service",
-        ].sort(),
-      );
-      expect(objs.find((o) => o.kind === "PersistentVolumeClaim")!.spec.storageClassName).toBe("gp3");
-      const d = objs.find((o) => o.kind === "Deployment")!;
-      for (const c of containersOf(d).filter((c) => c.name !== "vllm"))
-        expect(c.image).toBe("my.registry/ml/airuntime:0.1.0");
-      // The Secrets the quick start creates are the ones the pod refers to.
-      const refs = new Set(
-        containersOf(d).flatMap((c) =>
-          ((c.env ?? []) as Obj[]).flatMap((e) =>
-            e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name as string] : [],
-          ),
+    const m = quickstartText();
+    expect(m).toBeDefined();
+    const dir = userOverlays.quickstart || quickstartOverlay(m!);
+    const objs = render(dir);
+    expect(objs.map((o) => o.kind).sort()).toEqual(
+      [
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "PodMonitor",
+        "PrometheusRule",
+        "Service",
+      ].sort(),
+    );
+    expect(objs.find((o) => o.kind === "PersistentVolumeClaim")!.spec.storageClassName).toBe("gp3");
+    const d = objs.find((o) => o.kind === "Deployment")!;
+    for (const c of containersOf(d).filter((c) => c.name !== "vllm"))
+      expect(c.image).toBe("my.registry/ml/airuntime:0.1.0");
+    // The Secrets the quick start creates are the ones the pod refers to.
+    const refs = new Set(
+      containersOf(d).flatMap((c) =>
+        ((c.env ?? []) as Obj[]).flatMap((e) =>
+          e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name as string] : [],
         ),
-      );
-      expect(refs.size).toBe(2);
-      for (const name of refs) expect(readme).toContain(`kubectl create secret generic ${name} `);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      ),
+    );
+    expect(refs.size).toBe(2);
+    for (const name of refs) expect(readme).toContain(`kubectl create secret generic ${name} `);
   },
 );
