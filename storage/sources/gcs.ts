@@ -3,7 +3,7 @@
 // GET .../o/<name>, bytes GET .../o/<name>?alt=media with Range, pinned to the listed generation
 // (ifGenerationMatch) so a replaced object fails as `changed`. MD5 (base64 md5Hash) is verified. HMAC keys
 // use the XML API instead (s3.ts).
-import { DownloadError } from "../errors.ts";
+import { listDirOrObject, objectKey } from "./bucket.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 import type { TokenProvider } from "./credentials/types.ts";
 import type { UrlGuard } from "./guard.ts";
@@ -82,28 +82,21 @@ export function createGcsSource(opts: GcsOptions): Source {
       await opts.token?.();
     },
 
-    async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
-      const bucket = uri.bucket!;
-      const key = uri.path.replace(/\/+$/, "");
-      let found = 0;
-      for await (const f of listPrefix(bucket, key === "" ? "" : `${key}/`, signal)) {
-        found++;
-        yield f;
-      }
-      if (found > 0 || key === "" || uri.path.endsWith("/")) {
-        if (found === 0) throw new DownloadError("not_found", `no objects under ${uri.raw}`);
-        return;
-      }
-      const what = `gs://${bucket}/${key}`;
-      const res = await call(objectUrl(bucket, key), what, { signal });
-      if (!res.ok) await failFor(res, what);
-      yield toFile((await res.json()) as GcsObject, key.split("/").pop()!, key);
+    list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
+      return listDirOrObject(
+        uri,
+        (bucket, prefix) => listPrefix(bucket, prefix, signal),
+        async (bucket, key) => {
+          const what = `gs://${bucket}/${key}`;
+          const res = await call(objectUrl(bucket, key), what, { signal });
+          if (!res.ok) await failFor(res, what);
+          return toFile((await res.json()) as GcsObject, key.split("/").pop()!, key);
+        },
+      );
     },
 
     async open(uri, file, range, signal) {
-      const key =
-        file.key ??
-        (uri.path.replace(/\/+$/, "") === "" ? file.path : `${uri.path.replace(/\/+$/, "")}/${file.path}`);
+      const key = objectKey(uri, file);
       const what = `gs://${uri.bucket}/${key}`;
       const q = new URLSearchParams({ alt: "media" });
       if (file.etag) q.set("ifGenerationMatch", file.etag);

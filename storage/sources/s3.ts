@@ -1,5 +1,6 @@
 // S3-compatible object stores (AWS S3, MinIO, s3rver, Volcano TOS, GCS XML API with HMAC keys): list with
 // ListObjects (v2 with continuation; v1 markers for GCS) and open byte ranges pinned with If-Match.
+import { listDirOrObject, objectKey } from "./bucket.ts";
 import { AwsClient } from "aws4fetch";
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
@@ -142,30 +143,24 @@ export function createS3Source(opts: S3Options): Source {
       await opts.credentials?.();
     },
 
-    async *list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
-      const bucket = uri.bucket!;
-      const key = uri.path.replace(/\/+$/, "");
-      // A prefix with objects under it is a directory; otherwise the exact key is a single object.
-      let found = 0;
-      for await (const f of listPrefix(bucket, key === "" ? "" : `${key}/`, signal)) {
-        found++;
-        yield f;
-      }
-      if (found > 0 || key === "" || uri.path.endsWith("/")) {
-        if (found === 0) throw new DownloadError("not_found", `no objects under ${uri.raw}`);
-        return;
-      }
-      const what = `${opts.label}://${bucket}/${key}`;
-      const res = await signedFetch(urlFor(bucket, key), { method: "HEAD", signal }, what);
-      if (!res.ok) await failFor(res, what);
-      const etag = stripQuotes(res.headers.get("etag"));
-      yield {
-        path: key.split("/").pop()!,
-        key,
-        size: Number(res.headers.get("content-length") ?? 0),
-        etag: res.headers.get("etag") ?? undefined,
-        md5: etag && PLAIN_MD5.test(etag) ? etag : undefined,
-      };
+    list(uri: ParsedUri, signal: AbortSignal): AsyncIterable<RemoteFile> {
+      return listDirOrObject(
+        uri,
+        (bucket, prefix) => listPrefix(bucket, prefix, signal),
+        async (bucket, key) => {
+          const what = `${opts.label}://${bucket}/${key}`;
+          const res = await signedFetch(urlFor(bucket, key), { method: "HEAD", signal }, what);
+          if (!res.ok) await failFor(res, what);
+          const etag = stripQuotes(res.headers.get("etag"));
+          return {
+            path: key.split("/").pop()!,
+            key,
+            size: Number(res.headers.get("content-length") ?? 0),
+            etag: res.headers.get("etag") ?? undefined,
+            md5: etag && PLAIN_MD5.test(etag) ? etag : undefined,
+          };
+        },
+      );
     },
 
     async open(uri, file, range, signal) {
@@ -180,11 +175,4 @@ export function createS3Source(opts: S3Options): Source {
       return bodyOf(res, what);
     },
   };
-}
-
-/** The object key of a listed file: directory listings are relative to the prefix. */
-function objectKey(uri: ParsedUri, file: RemoteFile): string {
-  if (file.key) return file.key;
-  const prefix = uri.path.replace(/\/+$/, "");
-  return prefix === "" ? file.path : `${prefix}/${file.path}`;
 }
