@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startMockEngine } from "../mock/index.ts";
 import { startFakeS3 } from "./fakes/s3.ts";
 import { adapterFiles, call, mockStats, writeAdapterDir } from "./helpers/lora.ts";
-import { startInProcess } from "./helpers/inproc.ts";
+import { sampleValue, startInProcess } from "./helpers/inproc.ts";
 import { waitUntil } from "./helpers/sidecar.ts";
 
 const RETRY_WORDS = /connection refused|connection reset|timeout|service unavailable|bad gateway/;
@@ -43,13 +43,6 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
     s3.resetStats();
     // LoRA counters live in the process-wide registry (other in-process sidecars of this test process add
     // to them): this test's 20 loads are the difference.
-    const sample = (text: string, series: string) =>
-      Number(
-        text
-          .split("\n")
-          .find((l) => l.startsWith(`${series} `))
-          ?.slice(series.length + 1) ?? 0,
-      );
     const LOADS = 'aibrix:lora_adapter_load_total{engine_kind="vllm",result="success"}';
     const DURATIONS = 'aibrix:lora_adapter_load_duration_seconds_count{engine_kind="vllm",result="success"}';
     const before = await (await side.app.request("/metrics")).text();
@@ -73,8 +66,8 @@ test("20 concurrent loads of one adapter: all 200, one download, one engine load
     expect(stats.calls.c20).toEqual({ load: 1, unload: 0 });
     // Metrics: every request counted by result, the duration observed, one adapter loaded.
     const metrics = await (await side.app.request("/metrics")).text();
-    expect(sample(metrics, LOADS) - sample(before, LOADS)).toBe(20);
-    expect(sample(metrics, DURATIONS) - sample(before, DURATIONS)).toBe(20);
+    expect(sampleValue(metrics, LOADS) - sampleValue(before, LOADS)).toBe(20);
+    expect(sampleValue(metrics, DURATIONS) - sampleValue(before, DURATIONS)).toBe(20);
     expect(metrics).toContain('aibrix:lora_adapters_loaded{engine_kind="vllm"} 1');
     // The secret never shows up in the sidecar's logs.
     expect(side.output()).not.toContain("lora-secret-key");

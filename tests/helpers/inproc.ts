@@ -112,6 +112,13 @@ export async function startInProcess(env: Record<string, string>, dir?: string):
   };
 }
 
+/** A sample's value in an exposition (0 when absent). In-process sidecars share the process-wide registry
+ *  (downloads, LoRA), so a test counts its own events as the difference of two scrapes. */
+export function sampleValue(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
 /** Every regular file under `dir` with its text (small files only). */
 export function filesUnder(dir: string, out: Array<[string, string]> = []): Array<[string, string]> {
   let names: string[];

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { serve, type Server } from "../../platform/serve.ts";
 import { type FakeHfHub, startFakeHfHub } from "../fakes/hf-hub.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { type InProcessSidecar, startInProcess } from "../helpers/inproc.ts";
+import { type InProcessSidecar, sampleValue, startInProcess } from "../helpers/inproc.ts";
 import { waitUntil } from "../helpers/sidecar.ts";
 import { MiB, randomPayload, sha256, sha256File, tempDir, removeTempDirs } from "./helpers.ts";
 
@@ -64,14 +64,6 @@ afterAll(async () => {
 });
 
 const req = (path: string, init: RequestInit = {}) => Promise.resolve(sidecar.app.request(path, init));
-/** A sample's value in the exposition text (0 when absent). */
-const sample = (text: string, series: string) =>
-  Number(
-    text
-      .split("\n")
-      .find((l) => l.startsWith(`${series} `))
-      ?.slice(series.length + 1) ?? 0,
-  );
 const S3_BYTES = 'aibrix:model_download_bytes_total{source="s3"}';
 const S3_AUTH_FAILURES = 'aibrix:model_download_failures_total{source="s3",reason="auth"}';
 // Download metrics live in the process-wide registry, which other in-process sidecars of this test process
@@ -129,7 +121,7 @@ describe("model API", () => {
     expect(await sha256File(join(local, "m1", "model.bin"))).toBe(sha256(big));
     const metrics = await metricsText();
     expect(metrics).toMatch(/aibrix:model_download_bytes_total\{source="s3"\} (\d+)/);
-    expect(sample(metrics, S3_BYTES) - sample(before, S3_BYTES)).toBe(big.length + cfg.length);
+    expect(sampleValue(metrics, S3_BYTES) - sampleValue(before, S3_BYTES)).toBe(big.length + cfg.length);
     expect(metrics).toContain("aibrix:model_download_duration_seconds_bucket");
     const again = await post({ model_uri: "s3://bkt/llm/m1" });
     expect((await again.json()).model_status).toBe("downloaded");
@@ -147,7 +139,7 @@ describe("model API", () => {
     expect(s!.error.reason).toBe("auth");
     expect(s!.error.message).toContain("llm/broken/model.bin");
     const metrics = await metricsText();
-    expect(sample(metrics, S3_AUTH_FAILURES) - sample(before, S3_AUTH_FAILURES)).toBe(1);
+    expect(sampleValue(metrics, S3_AUTH_FAILURES) - sampleValue(before, S3_AUTH_FAILURES)).toBe(1);
     // A source that does not exist is 404 at once, as AIBrix answers (nothing is started).
     const missing = await post({ model_uri: "s3://bkt/llm/nope" });
     expect(missing.status).toBe(404);
