@@ -37,7 +37,7 @@ function build(dir: string): Promise<string> {
     ),
   );
 }
-// The two overlays a user writes (an `images:` retarget, the README's quick start) render with them.
+// The two overlays a user writes (an `images:` retarget, the Kubernetes quick start in docs/kubernetes.md) render with them.
 const userOverlays = { images: "", quickstart: "" };
 beforeAll(async () => {
   if (!kustomize.path) return;
@@ -293,9 +293,9 @@ kustomize.test("images are retargeted by an overlay's `images:` (sidecar and ini
   );
 });
 
-/** The kustomization.yaml the README's quick start tells a user to write, or undefined. */
+/** The kustomization.yaml the Kubernetes quick start (docs/kubernetes.md) tells a user to write, or undefined. */
 function quickstartText(): string | undefined {
-  const readme = readFileSync("README.md", "utf8");
+  const readme = readFileSync("docs/kubernetes.md", "utf8");
   return /cat > my-llama\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\nEOF\n/.exec(readme)?.[1];
 }
 /** That kustomization in a temp dir, its ../deploy/ pointing at this checkout's deploy/. */
@@ -309,9 +309,9 @@ function quickstartOverlay(text: string): string {
 }
 
 kustomize.test(
-  "the README's quick-start overlay renders as written (image, storage class, all components)",
+  "the Kubernetes quick-start overlay (docs/kubernetes.md) renders as written (image, storage class, all components)",
   () => {
-    const readme = readFileSync("README.md", "utf8");
+    const readme = readFileSync("docs/kubernetes.md", "utf8");
     const m = quickstartText();
     expect(m).toBeDefined();
     const dir = userOverlays.quickstart || quickstartOverlay(m!);

@@ -1,20 +1,28 @@
-// The README (or a page under docs/) documents every configuration variable the schema knows (one source of
-// truth for names). A variable counts only as its whole name in backticks: `FOO` does not document FOO_BAR,
-// nor does `FOO_BAR` document FOO.
-import { expect, test } from "bun:test";
+// The reference lives in docs/ (the README is the two commands and a tour): every configuration variable the
+// schema knows, every exit code the program can end with and every route the API serves is documented
+// there. A variable counts only as its whole name in backticks: `FOO` does not document FOO_BAR, nor does
+// `FOO_BAR` document FOO. Bug ids (B1-B19) appear only where a table defines them.
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { CONFIG_VARIABLES } from "../config.ts";
+import { EXIT } from "../exit.ts";
+import { EXIT_CODES } from "../storage/errors.ts";
+import { type Proc, startSidecar } from "./helpers/sidecar.ts";
+
+const pages = () =>
+  readdirSync("docs", { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`);
 
 function documentation(): string {
-  const pages = readdirSync("docs", { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".md"));
-  return [readFileSync("README.md", "utf8"), ...pages.map((f) => readFileSync(`docs/${f}`, "utf8"))].join(
-    "\n",
-  );
+  return pages()
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n");
 }
 
 const documents = (text: string, v: string) => text.includes(`\`${v}\``);
 
-test("README and docs/ name every configuration variable (whole names only)", () => {
+test("docs/ names every configuration variable (whole names only)", () => {
   const text = documentation();
   expect(CONFIG_VARIABLES.length).toBeGreaterThan(20);
   expect(CONFIG_VARIABLES.filter((v) => !documents(text, v))).toEqual([]);
@@ -24,6 +32,63 @@ test("a prefix or an extension of a name does not count as documenting it", () =
   expect(documents("set `AIRUNTIME_API_KEY_FILE` to a path", "AIRUNTIME_API_KEY")).toBe(false);
   expect(documents("`AIRUNTIME_API`", "AIRUNTIME_API_KEY")).toBe(false);
   expect(documents("| `AIRUNTIME_API_KEY` | the key |", "AIRUNTIME_API_KEY")).toBe(true);
+});
+
+test("docs/reference.md's exit-code table has every exit code, with the download reasons named", () => {
+  const ref = readFileSync("docs/reference.md", "utf8");
+  const table = ref.slice(ref.indexOf("## Exit codes"));
+  const rows = new Map(
+    [...table.matchAll(/^\| (\d+) \| ([^|]*) \|/gm)].map((m) => [Number(m[1]), m[2]!] as const),
+  );
+  const codes = new Set([...Object.values(EXIT), ...Object.values(EXIT_CODES)]);
+  expect([...codes].filter((c) => !rows.has(c))).toEqual([]);
+  // Each download reason is named on the row of its code.
+  for (const [reason, code] of Object.entries(EXIT_CODES)) expect(rows.get(code)).toContain(`\`${reason}\``);
+});
+
+/** Route paths a page names (`/v1/x/{a,b}` expands to /v1/x/a and /v1/x/b; `?query` dropped). */
+function documentedRoutes(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const [, raw] of text.matchAll(/`(\/[^`\s]*)`/g)) {
+    const path = raw!.split("?")[0]!;
+    const brace = /\{([^}]*,[^}]*)\}/.exec(path);
+    const expanded = brace ? brace[1]!.split(",").map((x) => path.replace(brace[0], x)) : [path];
+    for (const p of expanded) out.add(p.replace(/\/$/, "") || "/");
+  }
+  return out;
+}
+
+let sidecar: Proc;
+beforeAll(async () => {
+  sidecar = await startSidecar();
+});
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+test("docs/reference.md names every route the API serves (its OpenAPI document)", async () => {
+  const spec = (await (await fetch(`${sidecar.url}/openapi.json`)).json()) as {
+    paths: Record<string, unknown>;
+  };
+  const routes = Object.keys(spec.paths);
+  expect(routes.length).toBeGreaterThan(15);
+  const named = documentedRoutes(readFileSync("docs/reference.md", "utf8"));
+  expect(routes.filter((r) => !named.has(r))).toEqual([]);
+});
+
+test("bug ids (B1-B19) appear only where docs/migrating-from-aibrix.md's table defines them", () => {
+  const table = readFileSync("docs/migrating-from-aibrix.md", "utf8");
+  const defined = new Set([...table.matchAll(/^\| (B\d+) \|/gm)].map((m) => m[1]!));
+  expect(defined.size).toBe(19);
+  for (const f of ["README.md", ...pages()]) {
+    const used = [...readFileSync(f, "utf8").matchAll(/\bB(\d{1,2})\b/g)].map((m) => `B${m[1]}`);
+    expect(used.filter((b) => !defined.has(b)).map((b) => `${f}: ${b}`)).toEqual([]);
+  }
+  // A page citing one links to the table (or is the page with the table).
+  for (const f of ["README.md", ...pages()].filter((x) => x !== "docs/migrating-from-aibrix.md")) {
+    const text = readFileSync(f, "utf8");
+    if (/\bB\d{1,2}\b/.test(text)) expect(text).toContain("migrating-from-aibrix.md#aibrix-runtime-bugs");
+  }
 });
 
 /**
@@ -56,12 +121,18 @@ function pathExists(p: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((f) => re.test(f));
 }
 
-test("every file path SECURITY.md and README.md name exists (tests and modules move; the docs follow)", () => {
+test("every file path SECURITY.md, README.md and docs/ name exists (tests and modules move; the docs follow)", () => {
   const top = new Set(readdirSync("."));
   for (const doc of ["SECURITY.md", "README.md"]) {
     const named = namedPaths(readFileSync(doc, "utf8"), top);
     expect(named.length).toBeGreaterThan(5);
     expect(named.filter((p) => !pathExists(p)).map((p) => `${doc}: ${p}`)).toEqual([]);
+  }
+  // Pages under docs/ link relative to docs/ and name repository paths from the top.
+  for (const doc of pages()) {
+    const named = namedPaths(readFileSync(doc, "utf8"), top);
+    const missing = named.filter((p) => !pathExists(p) && !pathExists(`docs/${p.replace(/^\.\//, "")}`));
+    expect(missing.map((p) => `${doc}: ${p}`)).toEqual([]);
   }
 });
 
