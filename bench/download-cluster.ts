@@ -15,7 +15,9 @@
 // counted), max RSS. Ratios are taken per round (the cases of a round ran back to back).
 //
 //   bun run bench/download-cluster.ts --bin /tmp/x/airuntime [--rounds 3] [--size-mib 1024] [--cap-mib 16]
-//        [--ttfb-ms 0] [--only capped,loopback,squid,s3]
+//        [--ttfb-ms 0] [--only capped,loopback,squid,s3] [--base-bin <an older build>]
+// --base-bin adds that build's defaults (capped) and http:// defaults (loopback) to every round, labelled
+// "(base)", so a change is compared with the code before it under the same load.
 import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -35,11 +37,13 @@ const { values: opt } = parseArgs({
     "cap-mib": { type: "string", default: "16" },
     "ttfb-ms": { type: "string", default: "0" },
     only: { type: "string", default: "capped,loopback,squid,s3" },
+    "base-bin": { type: "string" },
   },
 });
 const MiB = 1024 * 1024;
 const size = Number(opt["size-mib"]) * MiB;
 const bin = resolve(opt.bin!);
+const baseBin = opt["base-bin"] ? resolve(opt["base-bin"]) : null;
 const dir = opt.dir!;
 const out = join(dir, "out");
 const groups = new Set(opt.only!.split(","));
@@ -102,6 +106,7 @@ async function main() {
       stops.push(capped.stop);
       const { url, base } = capped.info as { url: string; base: string };
       cases.push(air("capped", "airuntime defaults", url));
+      if (baseBin) cases.push({ ...air("capped", "airuntime defaults (base)", url), cmd: baseBin });
       cases.push(
         air("capped", "airuntime fixed 32", url, {
           DOWNLOADER_NUM_THREADS: "32",
@@ -132,6 +137,8 @@ async function main() {
         const hub = await child(["bench/download-server.ts", src, nginx.base]);
         stops.push(hub.stop);
         cases.push(air("loopback", "airuntime http:// defaults", nginx.url));
+        if (baseBin)
+          cases.push({ ...air("loopback", "airuntime http:// defaults (base)", nginx.url), cmd: baseBin });
         cases.push(
           air("loopback", "airuntime http:// FSYNC=0", nginx.url, { AIRUNTIME_DOWNLOAD_FSYNC: "0" }),
         );
@@ -262,7 +269,11 @@ async function main() {
       ratio("airuntime defaults", "rclone http 32 streams");
       ratio("airuntime defaults", "airuntime fixed 32");
       ratio("airuntime defaults", "airuntime fixed 64");
+      ratio("airuntime defaults (base)", "rclone http 32 streams");
+      ratio("airuntime defaults", "airuntime defaults (base)");
+      ratio("airuntime http:// defaults", "airuntime http:// defaults (base)");
       ratio("airuntime http:// defaults", "rclone http 8 streams");
+      ratio("airuntime http:// defaults (base)", "rclone http 8 streams");
       ratio("airuntime hf:// SHA-256", "rclone http 8 streams");
       ratio("airuntime http:// FSYNC=0", "rclone http 8 streams");
       ratio("airuntime http:// defaults", "curl");
