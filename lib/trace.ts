@@ -20,8 +20,6 @@ export function setTraceSink(fn: ((t: CallTrace) => void) | null): void {
   sink = fn;
 }
 
-export const tracing = (): boolean => sink !== null;
-
 /** Time `call` and trace it when a sink is installed. */
 export async function traced<T extends { status: number }>(
   peer: string,
