@@ -14,7 +14,7 @@ import type { Credentials, ParsedUri, Source } from "../types.ts";
 import { awsCredentialChain } from "./credentials/aws-chain.ts";
 import { gcpTokenChain } from "./credentials/gcp-chain.ts";
 import { hfToken } from "./credentials/hf-token.ts";
-import { type CredentialProvider, staticCredentials } from "./credentials/types.ts";
+import { staticKeys } from "./credentials/types.ts";
 import { urlGuard } from "./guard.ts";
 import { createGcsSource } from "./gcs.ts";
 import { createHfSource } from "./hf.ts";
@@ -111,21 +111,6 @@ function addressingFor(endpoint: string, setting: "auto" | "path" | "virtual"): 
   return /(amazonaws\.com|volces\.com|bytepluses\.com)$/.test(host) ? "virtual" : "path";
 }
 
-function keysOrFail(
-  id: string | undefined,
-  secret: string | undefined,
-  session: string | undefined,
-  what: string,
-  names: string,
-  source: string,
-): CredentialProvider | undefined {
-  if (id && secret)
-    return staticCredentials({ accessKeyId: id, secretAccessKey: secret, sessionToken: session, source });
-  if (id || secret)
-    throw new DownloadError("credentials", `${what}: only one of ${names} is set; both are needed`);
-  return undefined;
-}
-
 /** Where the endpoint of each scheme is configured, named when it cannot be reached. */
 const ENDPOINT_SETTING: Record<string, string> = {
   hf: "HF_ENDPOINT (or the request's hf_endpoint)",
@@ -213,7 +198,7 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         "endpoint",
         allowed,
       );
-      const fromMap = keysOrFail(
+      const fromMap = staticKeys(
         pick(creds, "aws_access_key_id", "ak"),
         pick(creds, "aws_secret_access_key", "sk"),
         pick(creds, "aws_session_token"),
@@ -248,7 +233,7 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         allowed,
       );
       const own = (v: string | undefined) => (ep.own ? undefined : v);
-      const provider = keysOrFail(
+      const provider = staticKeys(
         pick(creds, "TOS_ACCESS_KEY", "ak") ?? own(s.tos.accessKey),
         pick(creds, "TOS_SECRET_KEY", "sk") ?? own(s.tos.secretKey),
         pick(creds, "TOS_SESSION_KEY") ?? own(s.tos.sessionKey),
@@ -280,7 +265,7 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         allowed,
       );
       const own = (v: string | undefined) => (ep.own ? undefined : v);
-      const provider = keysOrFail(
+      const provider = staticKeys(
         pick(creds, "gcs_access_key_id", "ak") ?? own(s.gcs.accessKeyId),
         pick(creds, "gcs_secret_access_key", "sk") ?? own(s.gcs.secretAccessKey),
         undefined,

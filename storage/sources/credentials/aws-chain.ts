@@ -7,7 +7,7 @@ import { DownloadError } from "../../errors.ts";
 import { containerCredentials } from "./container.ts";
 import { imdsCredentials } from "./imds.ts";
 import { sharedFileCredentials } from "./shared-files.ts";
-import { type CredentialProvider, type RefreshOptions, staticCredentials } from "./types.ts";
+import { type CredentialProvider, type RefreshOptions, staticKeys } from "./types.ts";
 import { webIdentityCredentials } from "./web-identity.ts";
 
 export type AwsChainSettings = Omit<Config["aws"], "endpointUrl" | "addressing" | "anonymous">;
@@ -18,18 +18,15 @@ export function awsCredentialChain(
   what: string,
   refresh: RefreshOptions = {},
 ): CredentialProvider {
-  if (s.accessKeyId && s.secretAccessKey)
-    return staticCredentials({
-      accessKeyId: s.accessKeyId,
-      secretAccessKey: s.secretAccessKey,
-      sessionToken: s.sessionToken,
-      source: "environment (AWS_ACCESS_KEY_ID)",
-    });
-  if (s.accessKeyId || s.secretAccessKey)
-    throw new DownloadError(
-      "credentials",
-      `${what}: only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set; both are needed`,
-    );
+  const fromEnv = staticKeys(
+    s.accessKeyId,
+    s.secretAccessKey,
+    s.sessionToken,
+    what,
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+    "environment (AWS_ACCESS_KEY_ID)",
+  );
+  if (fromEnv) return fromEnv;
   if (s.roleArn && s.webIdentityTokenFile)
     return webIdentityCredentials({
       roleArn: s.roleArn,

@@ -2,6 +2,7 @@
 // expire (concurrent callers share one refresh). `source` names where the credentials came from, for
 // messages: it is never secret.
 import { registerSecret } from "../../../redact.ts";
+import { DownloadError } from "../../errors.ts";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -67,6 +68,25 @@ export function registered(c: AwsCredentials): AwsCredentials {
 export function staticCredentials(c: Omit<AwsCredentials, "expiration">): CredentialProvider {
   registered(c);
   return async () => c;
+}
+
+/**
+ * A key pair from settings or a request: both parts -> static credentials, neither -> undefined (not
+ * configured), one alone -> a `credentials` error naming the two settings (`names`).
+ */
+export function staticKeys(
+  id: string | undefined,
+  secret: string | undefined,
+  session: string | undefined,
+  what: string,
+  names: string,
+  source: string,
+): CredentialProvider | undefined {
+  if (id && secret)
+    return staticCredentials({ accessKeyId: id, secretAccessKey: secret, sessionToken: session, source });
+  if (id || secret)
+    throw new DownloadError("credentials", `${what}: only one of ${names} is set; both are needed`);
+  return undefined;
 }
 
 /** Parse an ISO-8601 / RFC 3339 expiration; absent or unparsable -> undefined. */
