@@ -8,14 +8,8 @@
 import { readFile } from "node:fs/promises";
 import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
-import { send } from "../http-util.ts";
-import {
-  type CredentialProvider,
-  parseExpiration,
-  type RefreshOptions,
-  refreshing,
-  registered,
-} from "./types.ts";
+import { callEndpoint, jsonObject } from "./endpoint-call.ts";
+import { awsJsonCredentials, type CredentialProvider, type RefreshOptions, refreshing } from "./types.ts";
 
 export interface ContainerOptions extends RefreshOptions {
   fullUri?: string;
@@ -72,28 +66,12 @@ export function containerCredentials(o: ContainerOptions): CredentialProvider {
       registerSecret(token);
       headers.authorization = token;
     }
-    const res = await send(url, { headers, signal: AbortSignal.timeout(o.timeoutMs ?? 5000) }, source).catch(
-      (e: Error) => {
-        throw new DownloadError("credentials", `${source}: ${e.message}`, { cause: e });
-      },
-    );
-    const text = await res.text();
+    const { res, text } = await callEndpoint(url, { headers }, { source, timeoutMs: o.timeoutMs ?? 5000 });
     if (!res.ok) throw new DownloadError("auth", `${source} refused the request: HTTP ${res.status}`);
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new DownloadError("auth", `${source} answered something other than JSON`);
-    }
-    const { AccessKeyId: id, SecretAccessKey: secret, Token: session } = body;
-    if (typeof id !== "string" || typeof secret !== "string")
-      throw new DownloadError("auth", `${source} returned no credentials`);
-    return registered({
-      accessKeyId: id,
-      secretAccessKey: secret,
-      sessionToken: typeof session === "string" ? session : undefined,
-      expiration: parseExpiration(body.Expiration),
-      source,
-    });
+    const body = jsonObject(text);
+    if (body === undefined) throw new DownloadError("auth", `${source} answered something other than JSON`);
+    const creds = awsJsonCredentials(body, source);
+    if (!creds) throw new DownloadError("auth", `${source} returned no credentials`);
+    return creds;
   }, o);
 }

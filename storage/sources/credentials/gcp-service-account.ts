@@ -6,7 +6,7 @@ import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
 import type { UrlGuard } from "../guard.ts";
 import { send } from "../http-util.ts";
-import { type RefreshOptions, refreshing, type TokenProvider } from "./types.ts";
+import { oauthToken, type RefreshOptions, refreshing, type TokenProvider } from "./types.ts";
 
 export const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
 export const GCS_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only";
@@ -107,14 +107,6 @@ export function serviceAccountToken(o: ServiceAccountOptions): TokenProvider {
         "auth",
         `${source} refused the key: HTTP ${res.status}${typeof body.error === "string" ? ` ${body.error}` : ""}`,
       );
-    if (typeof body.access_token !== "string")
-      throw new DownloadError("auth", `${source} returned no access_token`);
-    registerSecret(body.access_token);
-    const ttl = Number(body.expires_in);
-    return {
-      token: body.access_token,
-      expiration: now() + (Number.isFinite(ttl) && ttl > 0 ? ttl : 3600) * 1000,
-      source,
-    };
+    return oauthToken(body, source, now(), 3600);
   }, o);
 }

@@ -7,14 +7,8 @@
 // configured address, not a download, so the link-local rule for downloads does not apply to it.
 import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
-import { send } from "../http-util.ts";
-import {
-  type CredentialProvider,
-  parseExpiration,
-  type RefreshOptions,
-  refreshing,
-  registered,
-} from "./types.ts";
+import { callEndpoint, jsonObject } from "./endpoint-call.ts";
+import { awsJsonCredentials, type CredentialProvider, type RefreshOptions, refreshing } from "./types.ts";
 
 export interface ImdsOptions extends RefreshOptions {
   endpoint: string;
@@ -29,19 +23,15 @@ export function imdsCredentials(o: ImdsOptions): CredentialProvider {
   const timeout = o.timeoutMs ?? 1000;
 
   async function call(path: string, init: RequestInit, step: string): Promise<string> {
-    let res: Response;
-    try {
-      res = await send(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeout) }, source);
-    } catch (e) {
-      const hint =
+    const { res, text } = await callEndpoint(`${base}${path}`, init, {
+      source,
+      timeoutMs: timeout,
+      label: `${source}: ${step}`,
+      hint:
         step === "token"
           ? " (no answer to the IMDSv2 token request: not on EC2, metadata disabled, or the instance's hop limit of 1 keeps the reply from reaching a container; raise it to 2 or use EKS Pod Identity / web identity)"
-          : "";
-      throw new DownloadError("credentials", `${source}: ${step}: ${(e as Error).message}${hint}`, {
-        cause: e,
-      });
-    }
-    const text = await res.text();
+          : "",
+    });
     if (!res.ok) throw new DownloadError("credentials", `${source}: ${step}: HTTP ${res.status}`);
     return text;
   }
@@ -68,25 +58,14 @@ export function imdsCredentials(o: ImdsOptions): CredentialProvider {
       { headers },
       `credentials of role ${role}`,
     );
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new DownloadError("credentials", `${source}: role ${role}: not JSON`);
-    }
-    const { AccessKeyId: id, SecretAccessKey: secret, Token: session } = body;
-    if (
-      (body.Code !== undefined && body.Code !== "Success") ||
-      typeof id !== "string" ||
-      typeof secret !== "string"
-    )
+    const body = jsonObject(text);
+    if (body === undefined) throw new DownloadError("credentials", `${source}: role ${role}: not JSON`);
+    const creds =
+      body.Code === undefined || body.Code === "Success"
+        ? awsJsonCredentials(body, `${source} role ${role}`)
+        : undefined;
+    if (!creds)
       throw new DownloadError("auth", `${source}: role ${role}: ${String(body.Code ?? "no credentials")}`);
-    return registered({
-      accessKeyId: id,
-      secretAccessKey: secret,
-      sessionToken: typeof session === "string" ? session : undefined,
-      expiration: parseExpiration(body.Expiration),
-      source: `${source} role ${role}`,
-    });
+    return creds;
   }, o);
 }

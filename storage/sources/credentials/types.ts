@@ -64,6 +64,46 @@ export function registered(c: AwsCredentials): AwsCredentials {
   return c;
 }
 
+/**
+ * The credential JSON the container agent and instance metadata answer ({AccessKeyId, SecretAccessKey,
+ * Token, Expiration}), registered for redaction; undefined when it carries no key pair.
+ */
+export function awsJsonCredentials(
+  body: Record<string, unknown>,
+  source: string,
+): AwsCredentials | undefined {
+  const { AccessKeyId: id, SecretAccessKey: secret, Token: session } = body;
+  if (typeof id !== "string" || typeof secret !== "string") return undefined;
+  return registered({
+    accessKeyId: id,
+    secretAccessKey: secret,
+    sessionToken: typeof session === "string" ? session : undefined,
+    expiration: parseExpiration(body.Expiration),
+    source,
+  });
+}
+
+/**
+ * An OAuth token answer ({access_token, expires_in}) as a bearer token registered for redaction; an answer
+ * without access_token is an `auth` error. A missing or non-positive expires_in counts as `defaultTtlSec`.
+ */
+export function oauthToken(
+  body: Record<string, unknown>,
+  source: string,
+  nowMs: number,
+  defaultTtlSec: number,
+): BearerToken {
+  if (typeof body.access_token !== "string")
+    throw new DownloadError("auth", `${source} returned no access_token`);
+  registerSecret(body.access_token);
+  const ttl = Number(body.expires_in);
+  return {
+    token: body.access_token,
+    expiration: nowMs + (Number.isFinite(ttl) && ttl > 0 ? ttl : defaultTtlSec) * 1000,
+    source,
+  };
+}
+
 /** Static keys (environment, a request's credentials map, a shared credentials file). */
 export function staticCredentials(c: Omit<AwsCredentials, "expiration">): CredentialProvider {
   registered(c);
