@@ -2,6 +2,7 @@
 // only whether they are set), and a warning when the management API is open on a non-loopback address.
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { isLoopback } from "./security/addresses.ts";
 
 /** The settings an operator checks first, as log fields. */
 export function effectiveSettings(c: Config): Record<string, unknown> {
@@ -31,12 +32,6 @@ export function effectiveSettings(c: Config): Record<string, unknown> {
     ],
     log_level: c.logLevel,
   };
-}
-
-/** Whether a listen address only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::ffff:127.0.0.1";
 }
 
 export function logStartup(c: Config, log: Logger): void {

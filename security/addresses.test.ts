@@ -1,6 +1,21 @@
 import { expect, test } from "bun:test";
 import { urlGuard } from "../storage/sources/guard.ts";
-import { isLinkLocal, linkLocalTarget } from "./addresses.ts";
+import { isLinkLocal, isLoopback, linkLocalTarget } from "./addresses.ts";
+
+test("loopback hosts, as a listen address and as a URL's hostname", () => {
+  for (const h of ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "::ffff:127.0.0.1"])
+    expect(isLoopback(h)).toBe(true);
+  expect(isLoopback(new URL("http://[::1]:9/").hostname)).toBe(true);
+  for (const h of [
+    "0.0.0.0",
+    "::",
+    "10.0.0.1",
+    "128.0.0.1",
+    "127.0.0.1.example.com",
+    "localhost.example.com",
+  ])
+    expect(isLoopback(h)).toBe(false);
+});
 
 test("link-local and metadata addresses, in every spelling", () => {
   for (const a of [

@@ -39,6 +39,12 @@ function expand6(a: string): number[] | null {
     : null;
 }
 
+/** True for a loopback host: localhost, 127.0.0.0/8, ::1, ::ffff:127.0.0.1 (bracketed or not). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::ffff:127.0.0.1";
+}
+
 export type Resolver = (host: string) => Promise<string[]>;
 
 const systemResolver: Resolver = async (host) =>

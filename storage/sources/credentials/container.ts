@@ -7,6 +7,7 @@
 // configured endpoint, not a download: the link-local rule for downloads does not apply to it.
 import { readFile } from "node:fs/promises";
 import { registerSecret } from "../../../redact.ts";
+import { isLoopback } from "../../../security/addresses.ts";
 import { DownloadError } from "../../errors.ts";
 import { callEndpoint, jsonObject } from "./endpoint-call.ts";
 import { awsJsonCredentials, type CredentialProvider, type RefreshOptions, refreshing } from "./types.ts";
@@ -22,10 +23,6 @@ export interface ContainerOptions extends RefreshOptions {
 }
 
 const AGENT_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"]);
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** The endpoint to call, or a `credentials` error saying why the configured one is refused. */
 export function containerEndpoint(o: ContainerOptions): URL {
