@@ -20,15 +20,6 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-export type FailureReason =
-  | "fatal"
-  | "usage"
-  | "local_io"
-  | "address_not_local"
-  | "address_in_use"
-  | "socket_path"
-  | "config";
-
 /** One failure, ready to print: why, what to do, and the code the process exits with. */
 export interface Failure {
   reason: string;

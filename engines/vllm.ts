@@ -9,9 +9,6 @@ import { adapterIds } from "../lib/model-list.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
 
-/** Ids of the list entries that are adapters (OpenAI cards with a non-null `parent`). */
-export const adapterIdsFromModelList = adapterIds;
-
 /** FastAPI's bare 404: the route is not registered (VLLM_ALLOW_RUNTIME_LORA_UPDATING unset). */
 const routesDisabled = (capability: string) =>
   new AppError(
@@ -45,7 +42,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
     async listLoras(ctx) {
-      return adapterIdsFromModelList(await listModelsOpenAI(base, ctx, o.timeoutMs));
+      return adapterIds(await listModelsOpenAI(base, ctx, o.timeoutMs));
     },
     async loadLora({ name, path }, ctx) {
       const r = await call("/v1/load_lora_adapter", ctx, { lora_name: name, lora_path: path });

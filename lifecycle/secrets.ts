@@ -7,7 +7,7 @@
 // After a sidecar restart the clear values are gone: an engine still running keeps running (its argv has
 // them), but one that must be started again (it died, or its weights were still downloading) cannot be,
 // so it is marked failed with a message saying to activate it again. It is never started without its key.
-import { hasUrlCredentials, isSecretKey, REDACTED, redactUrlCredentials } from "../redact.ts";
+import { isSecretKey, REDACTED, redactUrlCredentials } from "../redact.ts";
 import type { EngineConfig, EngineRecord } from "./types.ts";
 
 /** The clear values of an activation, in memory only. */
@@ -48,17 +48,6 @@ export function persistable(c: ClearActivation): ClearActivation {
     additional_config: c.additional_config ? maskMap(c.additional_config) : null,
   };
 }
-
-/** True when the activation held something the registry does not keep in clear. */
-export function hasSecrets(c: ClearActivation): boolean {
-  const p = persistable(c);
-  return (
-    hasUrlCredentials(c.artifact_url) ||
-    JSON.stringify(p.engine_config) !== JSON.stringify(c.engine_config) ||
-    JSON.stringify(p.additional_config) !== JSON.stringify(c.additional_config)
-  );
-}
-
 /** The clear values of a record read back from the registry: null when some were not kept. */
 export function clearOfRecord(rec: EngineRecord): ClearActivation | null {
   const c = {
