@@ -1,5 +1,5 @@
 // `airuntime mock-engine`: run one mock engine until SIGTERM/SIGINT.
-import { parseArgs } from "node:util";
+import { parseFlags, usageErrorText } from "../flags.ts";
 import { createLogger } from "../log.ts";
 import { onShutdownSignal } from "../platform/process.ts";
 import { FAULT_SPECS, mergeFaults, parseFaultSpec } from "./faults.ts";
@@ -54,29 +54,28 @@ const numberFlag = (name: string, v: unknown, min: number): number | undefined =
 
 /** Turn flags + environment into MockOptions; throws Error with a message naming the bad flag. */
 export function mockOptionsFromArgs(args: string[], env: Record<string, string | undefined>): MockOptions {
-  const { values: v, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      engine: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      "metrics-port": { type: "string" },
-      model: { type: "string" },
-      "api-key": { type: "string" },
-      "max-loras": { type: "string" },
-      "startup-delay": { type: "string" },
-      seed: { type: "string" },
-      lora: { type: "string", multiple: true },
-      "no-metrics": { type: "boolean" },
-      "no-lora": { type: "boolean" },
-      load: { type: "string" },
-      "tick-ms": { type: "string" },
-      "model-control-mode": { type: "string" },
-      fault: { type: "string", multiple: true },
-    },
+  const { values, positionals } = parseFlags(args, {
+    engine: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    "metrics-port": { type: "string" },
+    model: { type: "string" },
+    "api-key": { type: "string" },
+    "max-loras": { type: "string" },
+    "startup-delay": { type: "string" },
+    seed: { type: "string" },
+    lora: { type: "string", multiple: true },
+    "no-metrics": { type: "boolean" },
+    "no-lora": { type: "boolean" },
+    load: { type: "string" },
+    "tick-ms": { type: "string" },
+    "model-control-mode": { type: "string" },
+    fault: { type: "string", multiple: true },
   });
+  const v = values as { [flag: string]: string | undefined } & { lora?: string[]; fault?: string[] } & {
+    "no-metrics"?: boolean;
+    "no-lora"?: boolean;
+  };
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
   const engine = v.engine as MockEngineName | undefined;
   if (!engine) throw new Error("--engine is required");
@@ -131,7 +130,7 @@ export async function runMockEngine(
   try {
     opts = mockOptionsFromArgs(args, env);
   } catch (e) {
-    console.error(`airuntime mock-engine: ${(e as Error).message}\n\n${MOCK_USAGE}`);
+    process.stderr.write(usageErrorText("airuntime mock-engine", (e as Error).message));
     return 2;
   }
   const log = createLogger({ base: { app: "airuntime-mock-engine", engine: opts.engine } });

@@ -62,6 +62,11 @@ describe("binary", () => {
     const typo = spawnSync(BIN, ["serve", "--prot", "1"], { encoding: "utf8" });
     expect(typo.status).toBe(2);
     expect(typo.stderr).toContain("error: unknown flag --prot (did you mean --port?)");
+    const mock = spawnSync(BIN, ["mock-engine", "--engin", "vllm"], { encoding: "utf8" });
+    expect(mock.status).toBe(2);
+    expect(mock.stderr).toBe(
+      "error: unknown flag --engin (did you mean --engine?)\nSee 'airuntime mock-engine --help'.\n",
+    );
     const cmd = spawnSync(BIN, ["donwload"], { encoding: "utf8" });
     expect(cmd.status).toBe(2);
     expect(cmd.stderr).toContain("(did you mean 'download'?)");
