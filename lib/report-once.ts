@@ -3,21 +3,24 @@
 // failure is logged again.
 import type { Logger } from "../log.ts";
 
+type Sink = Pick<Logger, "warn"> & Partial<Pick<Logger, "info">>;
+
 export interface FailureReport {
-  failed(log: Logger | undefined, key: string, error: unknown): void;
-  ok(log: Logger | undefined, key: string): void;
+  failed(log: Sink | undefined, key: string, error: unknown): void;
+  ok(log: Sink | undefined, key: string): void;
 }
 
-export function reportOnce(message: string): FailureReport {
+/** `field`: the log field the key goes in. */
+export function reportOnce(message: string, field = "key"): FailureReport {
   const failing = new Set<string>();
   return {
     failed(log, key, error) {
       if (!log || failing.has(key)) return;
       failing.add(key);
-      log.warn(message, { key, error });
+      log.warn(message, { [field]: key, error });
     },
     ok(log, key) {
-      if (failing.delete(key)) log?.info(`${message}: works again`, { key });
+      if (failing.delete(key)) log?.info?.(`${message}: works again`, { [field]: key });
     },
   };
 }

@@ -9,6 +9,7 @@
 // `ownMetrics` is the process-wide default; `createOwnMetrics()` makes a private one (one per sidecar in
 // tests). Registering the same name twice with the same shape returns the existing metric, so modules
 // can register at import or per instance without coordination.
+import { reportOnce } from "../lib/report-once.ts";
 import { type ExpositionFormat, renderFamilies } from "./render.ts";
 import type { Logger } from "../log.ts";
 import type { Labels, MetricFamily, Sample } from "./types.ts";
@@ -75,8 +76,8 @@ export interface OwnMetrics {
 export function createOwnMetrics(): OwnMetrics {
   const entries = new Map<string, Entry>();
   let log: Pick<Logger, "warn"> | undefined;
-  /** Gauges whose collector is failing now (logged when it starts failing, not on every scrape). */
-  const failing = new Set<string>();
+  /** A failing collector is logged when it starts failing, not on every scrape. */
+  const failures = reportOnce("metric collector failed; the gauge is left out until it recovers", "metric");
 
   function register<M extends Counter | Gauge | Histogram>(
     type: Entry["type"],
@@ -169,17 +170,11 @@ export function createOwnMetrics(): OwnMetrics {
               typeof r === "number"
                 ? [{ labels: {}, value: r }]
                 : r.map((s) => ({ labels: seriesKey(o.name, labelNames, s.labels).clean, value: s.value }));
-            failing.delete(o.name);
+            failures.ok(log, o.name);
             return out;
           } catch (e) {
             // A failing collector must not take /metrics down: its gauge has no samples, and it is logged once.
-            if (!failing.has(o.name)) {
-              failing.add(o.name);
-              log?.warn("metric collector failed; the gauge is left out until it recovers", {
-                metric: o.name,
-                error: e,
-              });
-            }
+            failures.failed(log, o.name, e);
             return [];
           }
         };
