@@ -1,5 +1,6 @@
 // Hugging Face Hub: pin the revision to a commit, list the tree (sizes, git SHA-1, LFS SHA-256), then GET
-// /resolve/<commit>/<path>, following redirects by hand so the token goes to the hub's host only.
+// /resolve/<commit>/<path>, its redirects followed through the guard (http-util.ts send) with the token sent
+// to the hub's host only.
 import { DownloadError } from "../errors.ts";
 import type { ParsedUri, RemoteFile, Source } from "../types.ts";
 import type { HfTokenProvider } from "./credentials/hf-token.ts";

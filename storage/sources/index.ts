@@ -161,11 +161,12 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
       const hub = chooseEndpoint(pick(creds, "hf_endpoint"), s.hf.endpoint, "hf_endpoint", allowed);
       const hubHost = hub.url.host;
       const defaultHub = /(^|\.)huggingface\.co$/i.test(hub.url.hostname);
+      const requestToken = pick(creds, "huggingface_token", "hf_token");
       return createHfSource({
         endpoint: hub.url.href,
         // The environment's token (HF_TOKEN or the login token file) only for the environment's hub.
-        token: pick(creds, "huggingface_token", "hf_token")
-          ? hfToken(pick(creds, "huggingface_token", "hf_token"), undefined, true)
+        token: requestToken
+          ? hfToken(requestToken, undefined, true)
           : hub.own
             ? hfToken(undefined, undefined)
             : hfToken(s.hf.token, s.hf.tokenFile),
