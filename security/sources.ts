@@ -20,9 +20,7 @@ export function sourceAllowed(uri: ParsedUri, allowed: readonly string[] | undef
 
 /** An http(s) URL (a request-supplied endpoint, a redirect hop) checked as a source of its own. */
 export function urlAllowed(url: URL, allowed: readonly string[] | undefined): boolean {
-  if (!allowed) return true;
-  const uri: ParsedUri = { scheme: "http", raw: url.href, bucket: url.host, path: url.pathname };
-  return allowed.some((entry) => matches(uri, entry.trim()));
+  return sourceAllowed({ scheme: "http", raw: url.href, bucket: url.host, path: url.pathname }, allowed);
 }
 
 /** True when an http(s) entry names exactly this URL's host (no wildcard, no bare scheme): the explicit
