@@ -1,6 +1,7 @@
 // The downloader for every source: plan -> lock -> parallel ranged transfer with a per-part journal
 // -> verify (overlapping) -> atomic publish -> model-level completion marker, written last.
 // `downloadModel` serves /v1/model/download and the CLI; `makeFetchToDir` serves LoRA artifacts and lifecycle weights.
+import { withRetryCount } from "../lib/trace.ts";
 import { randomBytes } from "node:crypto";
 import { writeFileAtomic } from "../lib/atomic-write.ts";
 import { backoffMs } from "../lib/backoff.ts";
@@ -436,7 +437,7 @@ async function withRetries<T>(
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn();
+      return await withRetryCount(attempt, fn);
     } catch (e) {
       if (!(e instanceof DownloadError) || e.reason !== "network" || attempt >= max || signal.aborted)
         throw e;

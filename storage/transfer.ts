@@ -6,6 +6,7 @@
 // is aborted;
 // network failures retry with backoff from the last written byte; a changed source object restarts its
 // file; when nothing is left to start, the slowest running part is hedged on a spare connection.
+import { withRetryCount } from "../lib/trace.ts";
 import { backoffMs } from "../lib/backoff.ts";
 import type { Logger } from "../log.ts";
 import { collectGarbage, cpuBudget, cpuMicros, residentBytes } from "../platform/process.ts";
@@ -388,7 +389,7 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
     const p = a.part;
     const { file, fh } = p.task;
     a.lastByteAt = performance.now();
-    const stream = await o.source.open(o.uri, file, range, a.ac.signal);
+    const stream = await withRetryCount(p.retries, () => o.source.open(o.uri, file, range, a.ac.signal));
     const reader = stream.getReader();
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;

@@ -55,8 +55,9 @@ test("at info level neither access log nor traces", async () => {
   }
 });
 
-test("the download CLI at debug traces its hub calls (host, status), never the token", async () => {
+test("the download CLI at debug traces its hub calls (host, status, retries), never the token", async () => {
   const local = await tempDir("trace");
+  hub.fault("org/logs", "model.bin", { status: { code: 503, times: 1 } }); // one retry
   const out = await new Promise<string>((resolve) => {
     const p = spawn(BIN, ["download", "hf://org/logs", "--local-dir", local], {
       env: {
@@ -77,6 +78,8 @@ test("the download CLI at debug traces its hub calls (host, status), never the t
   const hubHost = new URL(hub.url).host;
   const calls = lines.filter((l) => l.msg === "outbound call" && l.peer === "download");
   expect(calls.some((l) => l.host === hubHost && l.status === 200 && l.method === "GET")).toBe(true);
+  expect(calls.some((l) => l.status === 503 && l.retries === 0)).toBe(true);
+  expect(calls.some((l) => l.retries === 1 && (l.status === 200 || l.status === 206))).toBe(true);
   expect(out).not.toContain("hf_tracetoken");
 });
 
