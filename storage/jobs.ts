@@ -112,6 +112,18 @@ export function createDownloadJobs(
       error: { reason: string; message: string };
     }
   >();
+  /** Keep a failure that has no status file to tell it; the error as a DownloadError. */
+  const keepFailure = (target: ModelTarget, localDir: string, e: unknown) => {
+    const err = asDownloadError(e);
+    const error = { reason: err.reason, message: redactString(err.message) };
+    failures.set(target.layout.root, {
+      name: target.modelName,
+      localDir,
+      card: card(target, "failed"),
+      error,
+    });
+    return err;
+  };
   // The pre-download listing: a missing or refusing source answers in milliseconds; one still listing after
   // this long is accepted (the job's own listing decides) so the request answers at once.
   const probeMs = Math.min(3000, Math.floor(config.requestTimeoutMs / 2));
@@ -213,14 +225,7 @@ export function createDownloadJobs(
     try {
       await checkWritableTarget(target.layout.root);
     } catch (e) {
-      const err = asDownloadError(e);
-      failures.set(target.layout.root, {
-        name: target.modelName,
-        localDir,
-        card: card(target, "failed"),
-        error: { reason: err.reason, message: redactString(err.message) },
-      });
-      throw toHttp(err);
+      throw toHttp(keepFailure(target, localDir, e));
     }
   }
 
@@ -265,14 +270,7 @@ export function createDownloadJobs(
         // Recorded on disk as status "failed" with its reason (B14); a failure that came before the status
         // file could be written (or that could not write it) is kept here so /v1/model/status still tells it.
         const rec = await readStatusRecord(target.layout);
-        if (rec?.status === "failed" || rec?.status === "interrupted") return;
-        const err = asDownloadError(e);
-        failures.set(root, {
-          name: target.modelName,
-          localDir: o.localDir,
-          card: card(target, "failed"),
-          error: { reason: err.reason, message: redactString(err.message) },
-        });
+        if (rec?.status !== "failed" && rec?.status !== "interrupted") keepFailure(target, o.localDir, e);
       })
       .finally(() => jobs.delete(root));
   }
