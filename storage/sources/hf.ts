@@ -165,7 +165,7 @@ export function createHfSource(opts: HfOptions): Source {
  * GatedRepo); a private repository asked for without a token also reads as RepoNotFound. Null when the
  * status is not one of these (the generic HTTP mapping applies).
  */
-export function hubFailure(
+function hubFailure(
   res: Response,
   t: { repo: string; rev?: string },
   endpoint: string,

@@ -25,7 +25,7 @@ export interface ContainerOptions extends RefreshOptions {
 const AGENT_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"]);
 
 /** The endpoint to call, or a `credentials` error saying why the configured one is refused. */
-export function containerEndpoint(o: ContainerOptions): URL {
+function containerEndpoint(o: ContainerOptions): URL {
   if (o.fullUri) {
     let u: URL;
     try {

@@ -17,7 +17,7 @@ export interface SharedFilesOptions {
 }
 
 /** INI sections -> key/value maps (comments with # or ;, keys lowercased). */
-export function parseIni(text: string): Map<string, Record<string, string>> {
+function parseIni(text: string): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   let current: Record<string, string> | undefined;
   for (const raw of text.split(/\r?\n/)) {
