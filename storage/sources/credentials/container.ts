@@ -5,12 +5,17 @@
 // time (the agent rotates it). Like the AWS SDKs, a full URI must be HTTPS or one of the container agents'
 // own addresses (loopback, 169.254.170.2, 169.254.170.23, fd00:ec2::23). This is the sidecar's own call to a
 // configured endpoint, not a download: the link-local rule for downloads does not apply to it.
-import { readFile } from "node:fs/promises";
 import { registerSecret } from "../../../redact.ts";
 import { isLoopback } from "../../../security/addresses.ts";
 import { DownloadError } from "../../errors.ts";
 import { callEndpoint, jsonObject } from "./endpoint-call.ts";
-import { awsJsonCredentials, type CredentialProvider, type RefreshOptions, refreshing } from "./types.ts";
+import {
+  awsJsonCredentials,
+  type CredentialProvider,
+  type RefreshOptions,
+  readCredentialFile,
+  refreshing,
+} from "./types.ts";
 
 export interface ContainerOptions extends RefreshOptions {
   fullUri?: string;
@@ -50,14 +55,9 @@ export function containerCredentials(o: ContainerOptions): CredentialProvider {
     const headers: Record<string, string> = { accept: "application/json" };
     let token = o.token;
     if (o.tokenFile) {
-      try {
-        token = (await readFile(o.tokenFile, "utf8")).trim();
-      } catch (e) {
-        throw new DownloadError(
-          "credentials",
-          `${source}: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ${o.tokenFile}: ${(e as Error).message}`,
-        );
-      }
+      token = (
+        await readCredentialFile(o.tokenFile, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", `${source}: `)
+      ).trim();
     }
     if (token) {
       registerSecret(token);

@@ -2,13 +2,12 @@
 // gcp_service_account_json (AIBrix's key), GOOGLE_APPLICATION_CREDENTIALS (a service-account file, read at
 // first use), then the metadata server (GKE Workload Identity, GCE). HMAC keys are handled before this
 // (the XML API); anonymous access skips it. Settings come from config.ts.
-import { readFile } from "node:fs/promises";
 import type { Config } from "../../../config.ts";
 import { DownloadError } from "../../errors.ts";
 import type { UrlGuard } from "../guard.ts";
 import { metadataServerToken } from "./gcp-metadata.ts";
 import { DEFAULT_TOKEN_URI, parseServiceAccount, serviceAccountToken } from "./gcp-service-account.ts";
-import type { RefreshOptions, TokenProvider } from "./types.ts";
+import { type RefreshOptions, readCredentialFile, type TokenProvider } from "./types.ts";
 
 export function gcpTokenChain(
   s: Config["gcs"],
@@ -35,15 +34,8 @@ export function gcpTokenChain(
     const file = s.applicationCredentials;
     const where = `GOOGLE_APPLICATION_CREDENTIALS ${file}`;
     return serviceAccountToken({
-      key: async () => {
-        let text: string;
-        try {
-          text = await readFile(file, "utf8");
-        } catch (e) {
-          throw new DownloadError("credentials", `cannot read ${where}: ${(e as Error).message}`);
-        }
-        return parseServiceAccount(text, where);
-      },
+      key: async () =>
+        parseServiceAccount(await readCredentialFile(file, "GOOGLE_APPLICATION_CREDENTIALS"), where),
       where,
       tokenUri: s.tokenUri,
       ...refresh,

@@ -1,6 +1,7 @@
 // What every credential provider hands out, and the cache that refreshes temporary credentials before they
 // expire (concurrent callers share one refresh). `source` names where the credentials came from, for
 // messages: it is never secret.
+import { readFile } from "node:fs/promises";
 import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
 
@@ -134,4 +135,19 @@ export function parseExpiration(v: unknown): number | undefined {
   if (typeof v !== "string" || v === "") return undefined;
   const t = Date.parse(v);
   return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * A file a credential setting names (`setting`: the variable, for the message): its text, or a `credentials`
+ * error "<prefix>cannot read <setting> <path>: <why>".
+ */
+export async function readCredentialFile(path: string, setting: string, prefix = ""): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    throw new DownloadError(
+      "credentials",
+      `${prefix}cannot read ${setting} ${path}: ${(e as Error).message}`,
+    );
+  }
 }

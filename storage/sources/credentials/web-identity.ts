@@ -1,7 +1,6 @@
 // AWS web identity (IRSA): AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE exchanged at STS with
 // AssumeRoleWithWebIdentity, refreshed before the temporary credentials expire. The token file is read
 // again on every exchange (the kubelet rotates it).
-import { readFile } from "node:fs/promises";
 import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
 import { send, xmlValues } from "../http-util.ts";
@@ -9,6 +8,7 @@ import {
   type CredentialProvider,
   parseExpiration,
   type RefreshOptions,
+  readCredentialFile,
   refreshing,
   registered,
 } from "./types.ts";
@@ -23,15 +23,9 @@ export function webIdentityCredentials(o: WebIdentityOptions): CredentialProvide
   const now = o.now ?? Date.now;
   const source = `web identity (role ${o.roleArn} at STS ${o.stsEndpoint})`;
   return refreshing(async () => {
-    let token: string;
-    try {
-      token = (await readFile(o.tokenFile, "utf8")).trim();
-    } catch (e) {
-      throw new DownloadError(
-        "credentials",
-        `${source}: cannot read AWS_WEB_IDENTITY_TOKEN_FILE ${o.tokenFile}: ${(e as Error).message}`,
-      );
-    }
+    const token = (
+      await readCredentialFile(o.tokenFile, "AWS_WEB_IDENTITY_TOKEN_FILE", `${source}: `)
+    ).trim();
     registerSecret(token);
     const q = new URLSearchParams({
       Action: "AssumeRoleWithWebIdentity",
