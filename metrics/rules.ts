@@ -1,6 +1,6 @@
 // The standardized `aibrix:*` families, as data: one concept per row, one source description per engine
 // (reference/ENGINES.md §8, §8.1, §9). rulesFor(kind) turns a column into the rules the pipeline applies;
-// conceptTable() prints the same data as the README table, so docs and code cannot drift.
+// conceptTable() prints the same data as the table in docs/metrics.md, so docs and code cannot drift.
 import type { EngineKind } from "../config.ts";
 import type { Aggregation, Labels, MetricRule, MetricType, RuleSet, SourceRef } from "./types.ts";
 
