@@ -89,8 +89,10 @@ test("a shutdown mid-download: status `interrupted`, resumed when the sidecar st
   try {
     await waitUntil(async () => (await status(second.url, "m")).json.model_status === "downloaded", 30_000);
     expect(await sha256File(join(local, "m", "model.bin"))).toBe(sha256(big));
-    // Resumed: what the first run fetched was not fetched again.
-    expect(s3.totalBytes()).toBeLessThan(big.length + 100 + 2 * MiB);
+    // Resumed: what the first run fetched was not fetched again. At most the two parts in flight at the
+    // stop (DOWNLOADER_NUM_THREADS=2, 1 MiB parts: sent whole by the server into socket buffers, never
+    // journalled) are fetched twice.
+    expect(s3.totalBytes()).toBeLessThanOrEqual(big.length + 100 + 2 * MiB);
     expect(second.logs().some((l) => l.msg === "resuming interrupted download")).toBe(true);
   } finally {
     await second.stop();
