@@ -89,6 +89,15 @@ const xmlError = (status: number, code: string, message: string) =>
     },
   );
 
+/** Virtual-hosted: Host is <bucket>.<endpoint host>; path-style: /<bucket>/<key>. */
+function addressOf(req: Request): { bucketName: string; key: string } {
+  const host = (req.headers.get("host") ?? "").split(":")[0]!;
+  const parts = new URL(req.url).pathname.split("/").slice(1).map(decodeURIComponent);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) && host !== "localhost" && host.includes("."))
+    return { bucketName: host.split(".")[0]!, key: parts.join("/") };
+  return { bucketName: parts[0] ?? "", key: parts.slice(1).join("/") };
+}
+
 export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
   const buckets = new Map<string, Map<string, Served>>();
   const secrets = new Map<string, { secret: string; session?: string; expires?: number }>();
@@ -112,15 +121,7 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
   async function authorize(req: Request): Promise<Response | null> {
     if (opts.anonymous) return null;
     const auth = req.headers.get("authorization") ?? "";
-    if (!auth && opts.publicBuckets?.length) {
-      const u = new URL(req.url);
-      const host = (req.headers.get("host") ?? "").split(":")[0]!;
-      const bucket =
-        /^\d+\.\d+\.\d+\.\d+$/.test(host) || host === "localhost" || !host.includes(".")
-          ? decodeURIComponent(u.pathname.split("/")[1] ?? "")
-          : host.split(".")[0]!;
-      if (opts.publicBuckets.includes(bucket)) return null;
-    }
+    if (!auth && opts.publicBuckets?.includes(addressOf(req).bucketName)) return null;
     const m = /Credential=([^/]+)\/[^,]+, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)/.exec(auth);
     if (!m) return xmlError(403, "AccessDenied", "missing or malformed SigV4 Authorization");
     const cred = secrets.get(m[1]!);
@@ -235,18 +236,7 @@ export function startFakeS3(opts: FakeS3Options = {}): FakeS3 {
         counts.denied!++;
         return denied;
       }
-      // Virtual-hosted: Host is <bucket>.<endpoint host>; path-style: /<bucket>/<key>.
-      const host = (req.headers.get("host") ?? "").split(":")[0]!;
-      const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
-      let bucketName: string;
-      let key: string;
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) && host !== "localhost" && host.includes(".")) {
-        bucketName = host.split(".")[0]!;
-        key = parts.join("/");
-      } else {
-        bucketName = parts[0] ?? "";
-        key = parts.slice(1).join("/");
-      }
+      const { bucketName, key } = addressOf(req);
       const bucket = buckets.get(bucketName);
       if (!bucket) return xmlError(404, "NoSuchBucket", `The specified bucket does not exist: ${bucketName}`);
       if (key === "" && req.method === "GET") return list(bucket, bucketName, url.searchParams);
