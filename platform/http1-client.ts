@@ -10,8 +10,9 @@ import { Http1ResponseParser, type ResponseHead } from "./http1-parser.ts";
 
 declare const Bun: any;
 
-// Per connection, so 64 connections hold at most 8 MiB here (the downloader's in-flight budget counts on it).
-const HIGH_WATER = 128 * 1024;
+// Per connection, so 64 connections hold at most 4 MiB here (the downloader's in-flight budget counts on it;
+// 128 KiB left 64 capped connections at 171-197 MiB max RSS, 64 KiB at 165-190).
+const HIGH_WATER = 64 * 1024;
 const IDLE_MS = 15_000;
 const MAX_IDLE_PER_ORIGIN = 64;
 

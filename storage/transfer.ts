@@ -90,6 +90,9 @@ interface Attempt {
 const MAX_RESTARTS = 2;
 /** Resident memory above which received buffers are collected as they become garbage (see the watchdog). */
 const RSS_COLLECT = 96 * 1024 * 1024;
+/** Past this, a collection also returns the allocator's free pages to the OS (which costs page faults on the
+ *  next socket reads, so only near the 200 MB bound: 64 capped connections reached 189-197 MiB without). */
+const RSS_RELEASE = 160 * 1024 * 1024;
 
 export function partsOf(task: FileTask): Part[] {
   const parts: Part[] = [];
@@ -204,7 +207,8 @@ export async function transfer(tasks: FileTask[], o: TransferOptions): Promise<v
       collected += arrived;
       if (o.memoryBudget > 0 && collected >= o.memoryBudget / 2) {
         collected = 0;
-        if (residentBytes() > RSS_COLLECT) collectGarbage();
+        const rss = residentBytes();
+        if (rss > RSS_COLLECT) collectGarbage(rss > RSS_RELEASE);
       }
       const before = tuner.limit;
       tuner.observe(now, arrived, queue.length > 0, cpuBusy(now));
