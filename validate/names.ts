@@ -47,9 +47,16 @@ export function checkName(name: string, field = "name"): string {
   );
 }
 
-function inside(root: string, p: string): boolean {
+/** `p` relative to `root` when it is root or lies below it (compared as written), else null. */
+export function relativeWithin(root: string, p: string): string | null {
   const rel = relative(root, p);
-  return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel);
+  return rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? null : rel;
+}
+
+/** Strictly below root (root itself is not inside). */
+function inside(root: string, p: string): boolean {
+  const rel = relativeWithin(root, p);
+  return rel !== null && rel !== "";
 }
 
 /** Resolve the real path of the longest existing prefix of `p`, then append the rest (symlinks resolved). */

@@ -3,9 +3,9 @@
 // runtime lets callers pick any directory and writes outside local_dir when model_name holds "../").
 import { constants } from "node:fs";
 import { lstat, mkdir, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { AppError } from "../errors.ts";
-import { isInside, shown } from "./names.ts";
+import { isInside, relativeWithin, shown } from "./names.ts";
 
 async function equalOrInside(root: string, p: string): Promise<boolean> {
   return resolve(root) === resolve(p) || (await isInside(root, p));
@@ -52,10 +52,9 @@ export interface DirTree {
 }
 
 function levels(root: string, p: string): string[] | null {
-  const rel = relative(root, p);
-  if (rel === "") return [];
-  if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
-  return rel.split(sep);
+  const rel = relativeWithin(root, p);
+  if (rel === null) return null;
+  return rel === "" ? [] : rel.split(sep);
 }
 
 /** lstat `p` as a real directory (created first when `create`); null when absent and not created. */
