@@ -345,7 +345,7 @@ function describe(e: EngineSource | undefined): string {
   }
 }
 
-/** The concept × engine table in Markdown (README). */
+/** The concept × engine table in Markdown (docs/metrics.md). */
 export function conceptTable(): string {
   const head = `| aibrix family | type | ${COLUMNS.map(([, n]) => n).join(" | ")} |`;
   const sep = `|${"---|".repeat(COLUMNS.length + 2)}`;

@@ -87,7 +87,7 @@ describe("standardize", () => {
     expect(rulesFor("generic").rules).toEqual([]);
   });
 
-  test("the README table is generated from the rules", () => {
+  test("the docs/metrics.md table is generated from the rules", () => {
     const t = conceptTable();
     expect(t).toContain(
       "| `aibrix:queue_size` | gauge | `vllm:num_requests_waiting` | `sglang:num_queue_reqs`",
