@@ -9,7 +9,8 @@ import { bodyOf, checkRange, discard, failFor, rangeHeader, send, USER_AGENT } f
 
 export interface HfOptions {
   endpoint: string;
-  /** HF_TOKEN, the request's token, or the token file (credentials/hf-token.ts). */
+  /** HF_TOKEN, the request's token, or the token file (credentials/hf-token.ts); asked before each request
+   *  (hfToken reads the file once). */
   token: HfTokenProvider;
   /** Revision when the URI names none (HF_REVISION); default "main". */
   revision?: string;
@@ -27,22 +28,20 @@ interface TreeEntry {
 
 const MAX_REDIRECTS = 5;
 
+type HubToken = Awaited<ReturnType<HfTokenProvider>>;
+
 export function createHfSource(opts: HfOptions): Source {
   const hub = new URL(opts.endpoint);
   const guard = opts.guard;
   const commits = new Map<string, string>();
   const cdn = new Map<string, URL>();
 
-  let token: Awaited<ReturnType<HfTokenProvider>>;
-  let tokenRead = false;
-  const loadToken = async () => {
-    if (!tokenRead) {
-      token = await opts.token();
-      tokenRead = true;
-    }
-  };
-
-  const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> => {
+  /** The token goes to the hub's host only, never to a CDN host a redirect leads to. */
+  const headersFor = (
+    url: URL,
+    token: HubToken,
+    extra: Record<string, string> = {},
+  ): Record<string, string> => {
     const h: Record<string, string> = { "user-agent": USER_AGENT, "accept-encoding": "identity", ...extra };
     if (token && url.host === hub.host) h.authorization = `Bearer ${token.token}`;
     return h;
@@ -54,9 +53,9 @@ export function createHfSource(opts: HfOptions): Source {
     what: string,
     target: { repo: string; rev?: string },
   ): Promise<Response> {
-    await loadToken();
+    const token = await opts.token();
     const url = new URL(`${hub.pathname.replace(/\/+$/, "")}${path}`, hub);
-    const res = await send(url, { headers: headersFor(url), signal }, what, {
+    const res = await send(url, { headers: headersFor(url, token), signal }, what, {
       guard,
       setting: "HF_ENDPOINT",
     });
@@ -117,7 +116,7 @@ export function createHfSource(opts: HfOptions): Source {
     },
 
     async open(uri, file, range, signal) {
-      await loadToken();
+      const token = await opts.token();
       const repo = uri.bucket!;
       const commit = commits.get(repo) ?? uri.revision ?? opts.revision ?? "main";
       const what = `hf://${repo}/${file.path}`;
@@ -127,7 +126,7 @@ export function createHfSource(opts: HfOptions): Source {
       // if it stops working (expired signature), resolve again.
       const cached = cdn.get(key);
       if (cached) {
-        const res = await send(cached, { headers: headersFor(cached, extra), signal }, what, {
+        const res = await send(cached, { headers: headersFor(cached, token, extra), signal }, what, {
           bulk: true,
           guard,
         });
@@ -145,7 +144,7 @@ export function createHfSource(opts: HfOptions): Source {
         bulk: true,
         guard,
         setting: "HF_ENDPOINT",
-        headersFor: (u) => headersFor(u, extra),
+        headersFor: (u) => headersFor(u, token, extra),
         landed: (u) => {
           landed = u;
         },
