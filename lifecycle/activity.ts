@@ -60,7 +60,7 @@ export async function engineActivity(port: number, model: string, timeoutMs = 50
   try {
     const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!r.ok) {
-      await r.body?.cancel();
+      await r.body?.cancel().catch(() => {});
       return NO_ACTIVITY;
     }
     // The engine is not trusted: its metrics are read with the poller's default cap.
@@ -75,7 +75,7 @@ export async function engineActivity(port: number, model: string, timeoutMs = 50
 export async function engineHealthy(port: number, timeoutMs = 1000): Promise<boolean> {
   try {
     const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    await r.body?.cancel();
+    await r.body?.cancel().catch(() => {});
     return r.status === 200;
   } catch {
     return false;

@@ -4,6 +4,9 @@
 import { DownloadError } from "../../errors.ts";
 import { send } from "../http-util.ts";
 
+/** How long a token exchange (STS AssumeRoleWithWebIdentity, an OAuth token endpoint) may take. */
+export const TOKEN_EXCHANGE_TIMEOUT_MS = 30_000;
+
 export interface EndpointCall {
   /** Names the endpoint in messages. */
   source: string;

@@ -7,6 +7,7 @@ import { DownloadError } from "../../errors.ts";
 import type { UrlGuard } from "../guard.ts";
 import { send } from "../http-util.ts";
 import { oauthToken, type RefreshOptions, refreshing, type TokenProvider } from "./types.ts";
+import { TOKEN_EXCHANGE_TIMEOUT_MS } from "./endpoint-call.ts";
 
 export const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
 export const GCS_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only";
@@ -98,6 +99,8 @@ export function serviceAccountToken(o: ServiceAccountOptions): TokenProvider {
           grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
           assertion,
         }).toString(),
+        // A hung token endpoint must not hang the download that waits for its token.
+        signal: AbortSignal.timeout(TOKEN_EXCHANGE_TIMEOUT_MS),
       },
       source,
     );

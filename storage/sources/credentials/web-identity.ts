@@ -4,6 +4,7 @@
 import { registerSecret } from "../../../redact.ts";
 import { DownloadError } from "../../errors.ts";
 import { send, xmlValues } from "../http-util.ts";
+import { TOKEN_EXCHANGE_TIMEOUT_MS } from "./endpoint-call.ts";
 import {
   type CredentialProvider,
   parseExpiration,
@@ -41,6 +42,8 @@ export function webIdentityCredentials(o: WebIdentityOptions): CredentialProvide
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/xml" },
         body: q.toString(),
+        // A hung STS must not hang the download that waits for its credentials.
+        signal: AbortSignal.timeout(TOKEN_EXCHANGE_TIMEOUT_MS),
       },
       what,
     );
