@@ -162,7 +162,8 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
   const level = parseLevel(config.logLevel);
   const ui = createProgressUi({
     tty,
-    quiet: o.quiet === true,
+    // Off a terminal progress and the summary are info-level log lines: LOG_LEVEL=warning/error hides them.
+    quiet: o.quiet === true || (!tty && (level === "warn" || level === "error")),
     columns: () => process.stderr.columns,
     write: (s) => void process.stderr.write(s),
     verbose: level === "debug",

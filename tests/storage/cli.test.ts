@@ -291,6 +291,18 @@ describe("airuntime download (binary)", () => {
     expect(r.out).toContain('"msg":"progress"');
     expect(await visible(join(local, "m1"))).toEqual(["config.json", "tokenizer.json"]);
   });
+
+  test("LOG_LEVEL=warning off a terminal: no info lines (progress, summary); stdout is still the path", async () => {
+    const local = await tempDir("cli-quiet-level");
+    const r = await run(
+      ["s3://bkt/llm/m1", "--local-dir", local, "--allow", "*.json"],
+      env({ LOG_LEVEL: "warning" }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdoutPath).toBe(join(local, "m1"));
+    expect(r.out).not.toContain('"level":"info"');
+    expect(await visible(join(local, "m1"))).toEqual(["config.json", "tokenizer.json"]);
+  });
 });
 
 afterAll(() => removeTempDirs());
