@@ -100,11 +100,6 @@ export function redactUrlCredentials(s: string): string {
     .replace(URL_SECRET_PARAMS, `$1${REDACTED}`);
 }
 
-/** True when redaction changed `url`: it carried credentials that are not kept in clear. */
-export function hasUrlCredentials(url: string): boolean {
-  return redactUrlCredentials(url) !== url;
-}
-
 export function redactDeep(v: unknown, depth = 0): unknown {
   if (depth > 8) return "[…]";
   if (typeof v === "string") return redactString(v);

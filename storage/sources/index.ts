@@ -20,7 +20,7 @@ import { createGcsSource } from "./gcs.ts";
 import { createHfSource } from "./hf.ts";
 import { createHttpSource } from "./http.ts";
 import { createLocalSource } from "./local.ts";
-import { createS3Source } from "./s3.ts";
+import { createS3Source, type S3Options } from "./s3.ts";
 
 export type SourceSettings = Pick<Config, "hf" | "aws" | "tos" | "gcs"> & {
   /** AIRUNTIME_ALLOWED_SOURCES and AIRUNTIME_MAX_DOWNLOAD_BYTES (absent = no restriction). */
@@ -84,9 +84,11 @@ function chooseEndpoint(
 
 const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/i;
 
-function checkRegion(region: string, field: string): string {
+/** The request's region (`key` or `region`), else `fallback`; it must be a plain region name. */
+function regionOf(creds: Credentials, key: string, fallback: string): string {
+  const region = pick(creds, key, "region") ?? fallback;
   if (!REGION.test(region))
-    throw new DownloadError("bad_uri", `${field} '${region}' is not a region name (letters, digits and '-')`);
+    throw new DownloadError("bad_uri", `region '${region}' is not a region name (letters, digits and '-')`);
   return region;
 }
 
@@ -156,6 +158,12 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
       `source '${uri.raw}' is not allowed by AIRUNTIME_ALLOWED_SOURCES (${allowed?.join(", ")})`,
     );
   for (const v of Object.values(creds)) registerSecret(v);
+  // A request-supplied endpoint gets the URL guard before every request; the environment's is trusted.
+  const guardFor = (own: boolean) => (own ? urlGuard({ allowed }) : undefined);
+  const endpointOf = (keys: string[], fromEnv: string) =>
+    chooseEndpoint(pick(creds, ...keys), fromEnv, "endpoint", allowed);
+  const s3At = (ep: { url: URL; own: boolean }, o: Omit<S3Options, "endpoint" | "guard">) =>
+    createS3Source({ ...o, endpoint: ep.url.href, guard: guardFor(ep.own) });
   switch (uri.scheme) {
     case "hf": {
       const hub = chooseEndpoint(pick(creds, "hf_endpoint"), s.hf.endpoint, "hf_endpoint", allowed);
@@ -189,15 +197,10 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
     case "local":
       return createLocalSource({ allowed });
     case "s3": {
-      const region = checkRegion(
-        pick(creds, "aws_region", "region") ?? s.aws.region ?? "us-east-1",
-        "region",
-      );
-      const ep = chooseEndpoint(
-        pick(creds, "aws_endpoint_url", "endpoint"),
+      const region = regionOf(creds, "aws_region", s.aws.region ?? "us-east-1");
+      const ep = endpointOf(
+        ["aws_endpoint_url", "endpoint"],
         s.aws.endpointUrl ?? `https://s3.${region}.amazonaws.com`,
-        "endpoint",
-        allowed,
       );
       const fromMap = staticKeys(
         pick(creds, "aws_access_key_id", "ak"),
@@ -212,27 +215,17 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         throw noEnvCredentials(uri.raw, ep.url, "aws_access_key_id and aws_secret_access_key (or anonymous)");
       // Environment credentials (the chain) only for the environment's endpoint.
       const provider = anonymous ? null : (fromMap ?? awsCredentialChain(s.aws, region, uri.raw));
-      return createS3Source({
-        endpoint: ep.url.href,
+      return s3At(ep, {
         region,
         addressing: addressingFor(ep.url.href, s.aws.addressing),
         credentials: provider,
         label: "s3",
-        guard: ep.own ? urlGuard({ allowed }) : undefined,
       });
     }
     case "tos": {
-      const region = checkRegion(
-        pick(creds, "tos_region", "region") ?? s.tos.region ?? "cn-beijing",
-        "region",
-      );
+      const region = regionOf(creds, "tos_region", s.tos.region ?? "cn-beijing");
       // TOS speaks S3 at tos-s3-<region>.volces.com (AIBrix's v2 downloader needs the same).
-      const ep = chooseEndpoint(
-        pick(creds, "tos_endpoint", "endpoint"),
-        s.tos.endpoint ?? `tos-s3-${region}.volces.com`,
-        "endpoint",
-        allowed,
-      );
+      const ep = endpointOf(["tos_endpoint", "endpoint"], s.tos.endpoint ?? `tos-s3-${region}.volces.com`);
       const own = (v: string | undefined) => (ep.own ? undefined : v);
       const provider = staticKeys(
         pick(creds, "TOS_ACCESS_KEY", "ak") ?? own(s.tos.accessKey),
@@ -249,22 +242,15 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
               "credentials",
               `${uri.raw}: no TOS credentials: set TOS_ACCESS_KEY and TOS_SECRET_KEY`,
             );
-      return createS3Source({
-        endpoint: ep.url.href,
+      return s3At(ep, {
         region,
         addressing: addressingFor(ep.url.href, s.aws.addressing),
         credentials: provider,
         label: "tos",
-        guard: ep.own ? urlGuard({ allowed }) : undefined,
       });
     }
     case "gcs": {
-      const ep = chooseEndpoint(
-        pick(creds, "gcs_endpoint", "endpoint"),
-        s.gcs.endpoint ?? "https://storage.googleapis.com",
-        "endpoint",
-        allowed,
-      );
+      const ep = endpointOf(["gcs_endpoint", "endpoint"], s.gcs.endpoint ?? "https://storage.googleapis.com");
       const own = (v: string | undefined) => (ep.own ? undefined : v);
       const provider = staticKeys(
         pick(creds, "gcs_access_key_id", "ak") ?? own(s.gcs.accessKeyId),
@@ -274,31 +260,28 @@ function buildSource(uri: ParsedUri, s: SourceSettings, creds: Credentials): Sou
         "GCS_ACCESS_KEY_ID / GCS_SECRET_ACCESS_KEY",
         "GCS HMAC keys",
       );
-      if (!provider) {
-        // OAuth over the JSON API: the request's service account, the environment's (only for the
-        // environment's endpoint), the metadata server; or unauthenticated for a public bucket.
-        const serviceAccountJson = pick(creds, "gcp_service_account_json");
-        const anonymous = !serviceAccountJson && (anonymousRequested(creds) || s.gcs.anonymous);
-        return createGcsSource({
-          endpoint: ep.url.href,
-          token: anonymous
-            ? null
-            : gcpTokenChain(s.gcs, uri.raw, {
-                serviceAccountJson,
-                guard: urlGuard({ allowed }),
-                envAllowed: !ep.own,
-              }),
-          guard: ep.own ? urlGuard({ allowed }) : undefined,
+      if (provider)
+        return s3At(ep, {
+          region: "auto",
+          addressing: "path",
+          credentials: provider,
+          listVersion: 1,
+          label: "gs",
         });
-      }
-      return createS3Source({
+      // OAuth over the JSON API: the request's service account, the environment's (only for the
+      // environment's endpoint), the metadata server; or unauthenticated for a public bucket.
+      const serviceAccountJson = pick(creds, "gcp_service_account_json");
+      const anonymous = !serviceAccountJson && (anonymousRequested(creds) || s.gcs.anonymous);
+      return createGcsSource({
         endpoint: ep.url.href,
-        region: "auto",
-        addressing: "path",
-        credentials: provider,
-        listVersion: 1,
-        label: "gs",
-        guard: ep.own ? urlGuard({ allowed }) : undefined,
+        token: anonymous
+          ? null
+          : gcpTokenChain(s.gcs, uri.raw, {
+              serviceAccountJson,
+              guard: urlGuard({ allowed }),
+              envAllowed: !ep.own,
+            }),
+        guard: guardFor(ep.own),
       });
     }
   }
