@@ -7,6 +7,7 @@
 //  1. in process: CPU of parse+standardize+render of the same 4,592-series text, A's modules vs B's;
 //  2. the binary's main-thread CPU per poll (10 polls/s, /proc, fetch included), A's binary vs B's;
 //  3. /metrics latency p50/p99 (sequential scrapes), A's binary vs B's.
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -19,22 +20,24 @@ if (!oldTree || !oldBin || !newBin) {
   process.exit(2);
 }
 const rounds = Number(roundsArg ?? 5);
+const text = vllmExposition(16);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const f = (n: number, d = 2) => n.toFixed(d);
 
-// biome-ignore lint/suspicious/noExplicitAny: two checkouts' modules, typed alike
-async function pipeline(root: string): Promise<(text: string) => void> {
+type Stage = "all" | "parse" | "standardize" | "render";
+/** A checkout's whole poll (parse + standardize + render) and each stage alone, on `text`. */
+async function pipeline(root: string, text: string): Promise<Record<Stage, () => unknown>> {
   const m = (p: string) => import(resolve(root, p));
   const { parseExposition } = await m("metrics/parse.ts");
   const { rulesFor } = await m("metrics/rules.ts");
   const { buildSnapshot } = await m("metrics/snapshot.ts");
   const { modelNameIn, standardize } = await m("metrics/standardize.ts");
   const rules = rulesFor("vllm");
-  return (text) => {
-    const p = parseExposition(text);
-    const standard = standardize(p.byName, rules, { modelName: modelNameIn(p.families) });
+  const std = (p: { byName: unknown; families: unknown }) =>
+    standardize(p.byName, rules, { modelName: modelNameIn(p.families) });
+  const render = (p: { families: unknown }, standard: unknown) =>
     buildSnapshot({
       endpoints: [{ rank: 0, raw: p.families, standard, scrapedAt: Date.now() }],
       endpointCount: 1,
@@ -44,6 +47,16 @@ async function pipeline(root: string): Promise<(text: string) => void> {
       staleAfterMs: 5000,
       now: Date.now(),
     }).body("text");
+  const parsed = parseExposition(text);
+  const standard = std(parsed);
+  return {
+    all: () => {
+      const p = parseExposition(text);
+      return render(p, std(p));
+    },
+    parse: () => parseExposition(text),
+    standardize: () => std(parsed),
+    render: () => render(parsed, standard),
   };
 }
 
@@ -55,32 +68,43 @@ function cpuMs(reps: number, fn: () => void): number {
 }
 
 function mainThreadCpuMs(pid: number): number {
-  const stat = require("node:fs").readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8") as string;
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const text = vllmExposition(16);
 console.log(
   `bench/metrics-ab ${new Date().toISOString()} A=${oldTree} (${oldBin}) B=. (${newBin}), ${rounds} rounds`,
 );
 
-// 1. In process.
+// 1. In process: the whole poll, then each stage, A's modules and B's alternating (which goes first too).
 {
-  const a = await pipeline(oldTree);
-  const b = await pipeline(resolve(import.meta.dir, ".."));
-  for (let i = 0; i < 60; i++) a(text), b(text); // JIT warm-up of both
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds * 2; r++) {
-    const first = r % 2 === 0 ? a : b; // alternate which goes first too
-    const second = first === a ? b : a;
-    const x = cpuMs(30, () => first(text));
-    const y = cpuMs(30, () => second(text));
-    const [ta, tb] = first === a ? [x, y] : [y, x];
-    ratios.push(tb / ta);
-    console.log(`in-process round ${r + 1}: A ${f(ta, 3)} ms  B ${f(tb, 3)} ms  B/A ${f(tb / ta, 3)}`);
+  const a = await pipeline(oldTree, text);
+  const b = await pipeline(resolve(import.meta.dir, ".."), text);
+  for (let i = 0; i < 60; i++) {
+    // JIT warm-up of both
+    a.all();
+    b.all();
   }
-  console.log(`in-process parse+standardize+render, 4,592 series: median B/A ${f(median(ratios), 3)}`);
+  for (const stage of ["all", "parse", "standardize", "render"] as const) {
+    const ratios: number[] = [];
+    let sumA = 0;
+    let sumB = 0;
+    for (let r = 0; r < rounds * 2; r++) {
+      const x = cpuMs(30, r % 2 === 0 ? a[stage] : b[stage]);
+      const y = cpuMs(30, r % 2 === 0 ? b[stage] : a[stage]);
+      const [ta, tb] = r % 2 === 0 ? [x, y] : [y, x];
+      sumA += ta;
+      sumB += tb;
+      ratios.push(tb / ta);
+      if (stage === "all")
+        console.log(`in-process round ${r + 1}: A ${f(ta, 3)} ms  B ${f(tb, 3)} ms  B/A ${f(tb / ta, 3)}`);
+    }
+    const what = stage === "all" ? "parse+standardize+render" : stage;
+    console.log(
+      `in-process ${what}, 4,592 series: mean A ${f(sumA / ratios.length, 3)} ms, B ${f(sumB / ratios.length, 3)} ms, median B/A ${f(median(ratios), 3)}`,
+    );
+  }
 }
 
 // 2 and 3. The binaries, against one engine that changes one value per request.
