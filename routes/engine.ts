@@ -2,22 +2,21 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { EngineAdapter } from "../engines/types.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 
 const ModelList = z.object({ object: z.string(), data: z.array(z.looseObject({ id: z.string() })) }).loose();
 
-export const engineSpecs: RouteSpec[] = [
+export const engineSpecs = tagged("engine", [
   {
     method: "get",
     path: "/v1/models",
     summary: "The engine's OpenAI model list, passed through unchanged",
-    tags: ["engine"],
     responses: {
       200: { description: "engine model list", schema: ModelList },
       503: { description: "engine unreachable (body says 'connection refused' / 'service unavailable')" },
     },
   },
-];
+]);
 
 export function engineRoutes(engine: EngineAdapter): Hono {
   const app = new Hono();

@@ -2,31 +2,29 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Readiness } from "../engines/readiness.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 
 const Ok = z.object({ status: z.literal("ok") });
 const Ready = z.object({ status: z.literal("ready") });
 const NotReady = z.object({ status: z.literal("not ready"), reason: z.string() });
 
-export const healthSpecs: RouteSpec[] = [
+export const healthSpecs = tagged("health", [
   {
     method: "get",
     path: "/healthz",
     summary: "Liveness of the sidecar process",
-    tags: ["health"],
     responses: { 200: { description: "alive", schema: Ok } },
   },
   {
     method: "get",
     path: "/ready",
     summary: "Readiness: the engine's own health endpoint answers healthy (cached background probe)",
-    tags: ["health"],
     responses: {
       200: { description: "engine healthy", schema: Ready },
       503: { description: "engine not healthy", schema: NotReady },
     },
   },
-];
+]);
 
 export function healthRoutes(readiness: Readiness): Hono {
   const app = new Hono();

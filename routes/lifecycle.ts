@@ -8,7 +8,7 @@ import type { Lifecycle } from "../lifecycle/index.ts";
 import { PHASES } from "../lifecycle/types.ts";
 import type { Logger } from "../log.ts";
 import { listModels, snapshot } from "../lifecycle/views.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 import { fieldError, jsonBody, lookupKeyField, modelNameField } from "./validate.ts";
 
 const ClaimRef = z
@@ -121,12 +121,11 @@ const opErrors = {
   ...validation,
 };
 
-export const lifecycleSpecs: RouteSpec[] = [
+export const lifecycleSpecs = tagged("lifecycle", [
   {
     method: "post",
     path: "/v1/runtime/models/activate",
     summary: "Launch (or return) the engine for a model: download weights, spawn, supervise",
-    tags: ["lifecycle"],
     body: ActivateBody,
     responses: {
       200: { description: "activated (phase booting until /health answers)", schema: ActivateReply },
@@ -142,7 +141,6 @@ export const lifecycleSpecs: RouteSpec[] = [
     method: "post",
     path: "/v1/runtime/models/deactivate",
     summary: "Stop a model's engine process group (TERM, then KILL after the grace period)",
-    tags: ["lifecycle"],
     body: DeactivateBody,
     responses: {
       200: {
@@ -156,7 +154,6 @@ export const lifecycleSpecs: RouteSpec[] = [
     method: "post",
     path: "/v1/runtime/models/kv-limit",
     summary: "Set a model's KV cache limit through the configured command (kvctl)",
-    tags: ["lifecycle"],
     body: KvLimitBody,
     responses: {
       200: { description: "applied, or applied:false for a repeated operation_id", schema: OperationReply },
@@ -169,7 +166,6 @@ export const lifecycleSpecs: RouteSpec[] = [
     path: "/v1/runtime/models/sleep",
     summary:
       "Put an engine to sleep, launched or attached (vLLM /sleep, SGLang release_memory_occupation; level 1 or 2); idempotent by operation_id",
-    tags: ["lifecycle"],
     body: SleepBody,
     responses: {
       200: {
@@ -185,7 +181,6 @@ export const lifecycleSpecs: RouteSpec[] = [
     path: "/v1/runtime/models/wake",
     summary:
       "Wake a sleeping engine (a launched one is booting until /health answers); idempotent by operation_id",
-    tags: ["lifecycle"],
     body: WakeBody,
     responses: {
       200: { description: "woken (applied=false: not asleep or operation_id seen)", schema: OperationReply },
@@ -197,17 +192,15 @@ export const lifecycleSpecs: RouteSpec[] = [
     method: "get",
     path: "/v1/runtime/models",
     summary: "Launched engines with phase, readiness and KV usage (never waits on downloads or other calls)",
-    tags: ["lifecycle"],
     responses: { 200: { description: "models", schema: ModelsReply } },
   },
   {
     method: "get",
     path: "/v1/runtime/snapshot",
     summary: "Accelerators, launched engines and cached artifacts, for placement and pool policy",
-    tags: ["lifecycle"],
     responses: { 200: { description: "snapshot", schema: SnapshotReply } },
   },
-];
+]);
 
 export function lifecycleRoutes(life: Lifecycle, log: Logger): Hono {
   const { manager: m, actions } = life;

@@ -9,7 +9,7 @@ import { AppError, errorMessage, reshaped } from "../errors.ts";
 import type { LoraManager } from "../lora/manager.ts";
 import { capabilities, type EngineAdapter } from "../engines/types.ts";
 import { redactString } from "../redact.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 import { jsonBody } from "./validate.ts";
 
 const StrMap = z.record(z.string(), z.string());
@@ -55,13 +55,12 @@ const EngineErrorBody = z.object({
 });
 const UnloadOk = z.object({ status: z.literal("success"), message: z.string() });
 
-export const loraSpecs: RouteSpec[] = [
+export const loraSpecs = tagged("lora", [
   {
     method: "post",
     path: "/v1/lora_adapter/load",
     summary:
       "Load a LoRA adapter: direct {lora_name, lora_path} or delegation {lora_name, artifact_url, ...} (download, then load)",
-    tags: ["lora"],
     body: LoadBody,
     responses: {
       200: {
@@ -84,7 +83,6 @@ export const loraSpecs: RouteSpec[] = [
     path: "/v1/lora_adapter/unload",
     summary:
       "Unload a LoRA adapter; reports the engine's real outcome; removes files only the sidecar downloaded",
-    tags: ["lora"],
     body: UnloadBody,
     responses: {
       200: { description: "unloaded", schema: UnloadOk },
@@ -97,10 +95,9 @@ export const loraSpecs: RouteSpec[] = [
     method: "get",
     path: "/v1/lora_adapter",
     summary: "Adapters the sidecar loaded (name, source, path, time) next to what the engine reports",
-    tags: ["lora"],
     responses: { 200: { description: "adapter registry", schema: z.record(z.string(), z.unknown()) } },
   },
-];
+]);
 
 function asAppError(e: unknown, what: string): AppError {
   if (e instanceof AppError) return e;

@@ -8,15 +8,14 @@ import type { OwnMetrics } from "../metrics/own.ts";
 import type { MetricsPoller } from "../metrics/poller.ts";
 import { CONTENT_TYPE, type ExpositionFormat, OPENMETRICS_EOF, renderFamilies } from "../metrics/render.ts";
 import type { MetricFamily } from "../metrics/types.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 
-export const metricsSpecs: RouteSpec[] = [
+export const metricsSpecs = tagged("metrics", [
   {
     method: "get",
     path: "/metrics",
     summary:
       "Prometheus metrics: the engine's families (per mode), standardized aibrix:* families and the sidecar's own",
-    tags: ["metrics"],
     responses: {
       200: {
         description:
@@ -31,7 +30,6 @@ export const metricsSpecs: RouteSpec[] = [
     path: "/metrics",
     summary:
       "The same metrics as GET (the AIBrix runtime served any method on /metrics/); the body is ignored",
-    tags: ["metrics"],
     body: z.unknown().describe("ignored"),
     responses: {
       200: {
@@ -41,7 +39,7 @@ export const metricsSpecs: RouteSpec[] = [
       },
     },
   },
-];
+]);
 
 /** Accept header asks for OpenMetrics (with a non-zero q). */
 export function wantsOpenMetrics(accept: string | undefined): boolean {

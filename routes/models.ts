@@ -9,7 +9,7 @@ import { z } from "zod";
 import { getRequestBody } from "../platform/serve.ts";
 import { ExtraConfig } from "../storage/extra-config.ts";
 import type { DownloadJobs } from "../storage/jobs.ts";
-import type { RouteSpec } from "./spec.ts";
+import { tagged } from "./spec.ts";
 import {
   bounded,
   jsonBody,
@@ -67,12 +67,11 @@ const ErrorBody = z.object({
   code: z.number(),
 });
 
-export const modelSpecs: RouteSpec[] = [
+export const modelSpecs = tagged("models", [
   {
     method: "post",
     path: "/v1/model/download",
     summary: "Start downloading a model (returns at once; repeated calls return the current status)",
-    tags: ["models"],
     body: DownloadModelRequest,
     responses: {
       200: { description: "ModelStatusCard", schema: ModelStatusCard },
@@ -83,7 +82,6 @@ export const modelSpecs: RouteSpec[] = [
     method: "get",
     path: "/v1/model/list",
     summary: "Models under the download directory, with their status (read from disk)",
-    tags: ["models"],
     responses: {
       200: {
         description: "list",
@@ -95,7 +93,6 @@ export const modelSpecs: RouteSpec[] = [
     method: "get",
     path: "/v1/model/status",
     summary: "One model's status with progress and the failure reason",
-    tags: ["models"],
     query: StatusQuery,
     responses: {
       200: { description: "status", schema: StatusBody },
@@ -106,7 +103,6 @@ export const modelSpecs: RouteSpec[] = [
     method: "delete",
     path: "/v1/model/{name}",
     summary: "Delete a downloaded model (refused while downloading or while the engine serves it)",
-    tags: ["models"],
     query: DeleteQuery,
     responses: {
       200: {
@@ -117,7 +113,7 @@ export const modelSpecs: RouteSpec[] = [
       409: { description: "downloading or in use by the engine", schema: ErrorBody },
     },
   },
-];
+]);
 
 export function modelRoutes(jobs: DownloadJobs): Hono {
   const app = new Hono();

@@ -1,7 +1,7 @@
 // GET /openapi.json: OpenAPI 3.1 generated from every route's zod schemas.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { RouteSpec } from "./spec.ts";
+import { type RouteSpec, tagged } from "./spec.ts";
 
 function schemaOf(s: z.ZodType, io: "input" | "output"): unknown {
   return z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" });
@@ -68,12 +68,11 @@ export function openapiRoutes(specs: () => readonly RouteSpec[], version: string
   return app;
 }
 
-export const openapiSpecs: RouteSpec[] = [
+export const openapiSpecs = tagged("meta", [
   {
     method: "get",
     path: "/openapi.json",
     summary: "This OpenAPI 3.1 document",
-    tags: ["meta"],
     responses: { 200: { description: "OpenAPI document", schema: z.record(z.string(), z.unknown()) } },
   },
-];
+]);

@@ -18,3 +18,7 @@ export interface RouteSpec {
   query?: z.ZodType;
   responses: Record<number, ResponseSpec>;
 }
+
+/** One routes file's specs, each under the OpenAPI tag `tag`. */
+export const tagged = (tag: string, specs: Omit<RouteSpec, "tags">[]): RouteSpec[] =>
+  specs.map((s) => ({ ...s, tags: [tag] }));

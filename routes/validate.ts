@@ -125,7 +125,6 @@ export function toFastApiDetail(
   return out;
 }
 
-/** JSON body validator: 422 with FastAPI detail on failure. */
 /**
  * Read a request body the way FastAPI does: JSON when the content type is JSON or absent; an empty body is
  * "missing"; bad JSON is `json_invalid`; any other content type (a form) is not an object.
