@@ -11,6 +11,6 @@ const DEDICATED = { vllm: vllmAdapter, sglang: sglangAdapter, triton: tritonAdap
 
 export function createEngineAdapter(kind: EngineKind, o: EngineOptions): EngineAdapter {
   return kind in OPENAI_COMPATIBLE
-    ? openaiCompatibleAdapter(kind as keyof typeof OPENAI_COMPATIBLE, o)
+    ? openaiCompatibleAdapter(kind, o)
     : DEDICATED[kind as keyof typeof DEDICATED](o);
 }

@@ -7,25 +7,24 @@
 //   trtllm    trtllm-serve: Prometheus at /prometheus/metrics (plain /metrics is JSON); LoRA is chosen per
 //             request; /release_memory exists for RL only.
 //   generic   any other engine: /health and /v1/models if it has them, raw metrics at /metrics.
+import type { EngineKind } from "../config.ts";
 import { rulesFor } from "../metrics/rules.ts";
 import { type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
 import type { EngineAdapter } from "./types.ts";
 
-export const OPENAI_COMPATIBLE = {
+export const OPENAI_COMPATIBLE: Partial<Record<EngineKind, { metricsPath: string }>> = {
   llamacpp: { metricsPath: "/metrics" },
   tgi: { metricsPath: "/metrics" },
   trtllm: { metricsPath: "/prometheus/metrics" },
   generic: { metricsPath: "/metrics" },
-} as const;
+};
 
-export function openaiCompatibleAdapter(
-  kind: keyof typeof OPENAI_COMPATIBLE,
-  o: EngineOptions,
-): EngineAdapter {
+/** That surface, which vllm and sglang extend: /health, /v1/models passed through, the engine's rules. */
+export function openaiCompatibleAdapter(kind: EngineKind, o: EngineOptions): EngineAdapter {
   return {
     kind,
     baseUrl: o.baseUrl,
-    metricsPath: o.metricsPath ?? OPENAI_COMPATIBLE[kind].metricsPath,
+    metricsPath: o.metricsPath ?? OPENAI_COMPATIBLE[kind]?.metricsPath ?? "/metrics",
     rules: rulesFor(kind),
     health: (signal) => healthByPath(o.baseUrl, "/health", signal, Math.min(o.timeoutMs, 2000)),
     listModels: (ctx) => listModelsOpenAI(o.baseUrl, ctx, o.timeoutMs),

@@ -2,10 +2,10 @@
 // {success, error_message, loaded_adapters} (400 on failure), /release_memory_occupation and
 // /resume_memory_occupation for sleep/wake (reference/ENGINES.md §2.2).
 import { AppError } from "../errors.ts";
-import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
+import { authHeaders, type EngineOptions } from "./base.ts";
 import { type EngineReply, engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
-import { rulesFor } from "../metrics/rules.ts";
+import { openaiCompatibleAdapter } from "./openai-compatible.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
 const MISSING = /not (been )?loaded|not found|does not exist|cannot be found|no such|unknown/i;
@@ -26,12 +26,7 @@ export function sglangAdapter(o: EngineOptions): EngineAdapter {
     });
   const asClientError = (r: EngineReply): EngineReply => (r.status < 300 ? { ...r, status: 400 } : r);
   return {
-    kind: "sglang",
-    baseUrl: base,
-    metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("sglang"),
-    health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
-    listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
+    ...openaiCompatibleAdapter("sglang", o),
     async loadLora({ name, path }, ctx) {
       const r = await call("/load_lora_adapter", ctx, { lora_name: name, lora_path: path });
       if (ok(r)) return { already: false, engineMessage: r.text.trim() };

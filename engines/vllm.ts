@@ -1,10 +1,10 @@
 // vLLM: /health, /v1/models (adapters listed with `parent` set), runtime LoRA routes
 // (VLLM_ALLOW_RUNTIME_LORA_UPDATING), dev-mode /sleep and /wake_up (reference/ENGINES.md §1.2).
 import { AppError, unsupported } from "../errors.ts";
-import { authHeaders, type EngineOptions, healthByPath, listModelsOpenAI } from "./base.ts";
+import { authHeaders, type EngineOptions, listModelsOpenAI } from "./base.ts";
 import { engineReason, engineRequest, engineStatusError } from "./http.ts";
 import type { CallCtx, EngineAdapter } from "./types.ts";
-import { rulesFor } from "../metrics/rules.ts";
+import { openaiCompatibleAdapter } from "./openai-compatible.ts";
 import { adapterIds } from "../lib/model-list.ts";
 
 const ALREADY = /already (been )?loaded|already exists/i;
@@ -35,12 +35,7 @@ export function vllmAdapter(o: EngineOptions): EngineAdapter {
     return null;
   };
   return {
-    kind: "vllm",
-    baseUrl: base,
-    metricsPath: o.metricsPath ?? "/metrics",
-    rules: rulesFor("vllm"),
-    health: (signal) => healthByPath(base, "/health", signal, Math.min(o.timeoutMs, 2000)),
-    listModels: (ctx) => listModelsOpenAI(base, ctx, o.timeoutMs),
+    ...openaiCompatibleAdapter("vllm", o),
     async listLoras(ctx) {
       return adapterIds(await listModelsOpenAI(base, ctx, o.timeoutMs));
     },
