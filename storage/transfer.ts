@@ -91,8 +91,9 @@ const MAX_RESTARTS = 2;
 /** Resident memory above which received buffers are collected as they become garbage (see the watchdog). */
 const RSS_COLLECT = 96 * 1024 * 1024;
 /** Past this, a collection also returns the allocator's free pages to the OS (which costs page faults on the
- *  next socket reads, so only near the 200 MB bound: 64 capped connections reached 189-197 MiB without). */
-const RSS_RELEASE = 160 * 1024 * 1024;
+ *  next socket reads). At 160 MiB, 64 fixed capped connections still peaked at 200 MiB on a quiet machine; at
+ *  128 MiB they peaked at 169 MiB with the same throughput (BENCHMARKS.md, 2026-11-30 00:56 UTC). */
+const RSS_RELEASE = 128 * 1024 * 1024;
 
 export function partsOf(task: FileTask): Part[] {
   const parts: Part[] = [];
