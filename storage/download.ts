@@ -382,12 +382,7 @@ async function runDownload(req: DownloadRequest, t: ModelTarget): Promise<Downlo
         task.verifier.cancel();
         await task.fh.close().catch(() => {});
         // Only while no directory above them became a link.
-        if (
-          await tree?.check(paths.part).then(
-            () => true,
-            () => false,
-          )
-        ) {
+        if (await tree?.check(paths.part).catch(() => null)) {
           await rm(paths.part, { force: true });
           await rm(paths.journal, { force: true });
         }
@@ -673,12 +668,7 @@ export function makeFetchToDir(opts: FetchToDirOptions): FetchToDir {
     try {
       const again = await reuse();
       if (again) return again;
-      if (
-        await lstat(req.dest).then(
-          () => true,
-          () => false,
-        )
-      )
+      if (await lstat(req.dest).catch(() => null))
         throw new DownloadError(
           "busy",
           `${req.dest} exists but was not written by the downloader; remove it first`,

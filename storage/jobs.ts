@@ -7,7 +7,7 @@
 //   status  card + progress {phase, files_done, ..., rate, eta} + error;
 //   delete  refused while downloading or while an engine serves it.
 // Errors are AppErrors in AIBrix's ErrorResponse form (errors.ts), ready to render.
-import { rm, stat } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../config.ts";
 import type { EngineAdapter } from "../engines/types.ts";
@@ -25,6 +25,7 @@ import { checkWritableTarget } from "./preflight.ts";
 import { progressGate } from "./progress.ts";
 import { createSource } from "./sources/index.ts";
 import {
+  exists,
   listModels,
   type ModelStatus,
   modelStatus,
@@ -179,10 +180,7 @@ export function createDownloadJobs(
     await checkLocalDir(localDir, config.downloader.roots);
     const root = target.layout.root;
     // (A finished model is answered as such even where nothing can be written any more.)
-    const finished = await stat(target.layout.marker).then(
-      () => true,
-      () => false,
-    );
+    const finished = await exists(target.layout.marker);
     if (!jobs.has(root) && !finished) await preflight(target, localDir);
     await checkModelRoot(localDir, root);
     const force = extra.force_download ?? config.downloader.forceDownload;

@@ -75,11 +75,8 @@ export async function readStatusRecord(layout: Layout): Promise<StatusRecord | n
   }
 }
 
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
+/** The path exists (following links). */
+export const exists = async (p: string): Promise<boolean> => !!(await stat(p).catch(() => null));
 
 export async function modelStatus(
   layout: Layout,
