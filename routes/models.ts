@@ -10,14 +10,7 @@ import { getRequestBody } from "../platform/serve.ts";
 import { ExtraConfig } from "../storage/extra-config.ts";
 import type { DownloadJobs } from "../storage/jobs.ts";
 import { tagged } from "./spec.ts";
-import {
-  bounded,
-  jsonBody,
-  modelNameField,
-  parseJsonBody,
-  queryParams,
-  toFastApiDetail,
-} from "./validate.ts";
+import { checkJsonBody, jsonBody, modelNameField, queryParams } from "./validate.ts";
 
 export const ListModelRequest = z.strictObject({ local_dir: z.string() });
 const StatusQuery = z.object({ model_name: z.string(), local_dir: z.string().optional() });
@@ -125,10 +118,8 @@ export function modelRoutes(jobs: DownloadJobs): Hono {
     // AIBrix reads an optional JSON body {"local_dir": ...} on this GET (ListModelRequest, extra forbidden).
     const raw = getRequestBody(c.req.raw);
     if (raw && raw.length > 0) {
-      const parsed = parseJsonBody(new TextDecoder().decode(raw), c.req.header("content-type"));
-      if (!parsed.ok) return c.json({ detail: parsed.detail }, 422);
-      const r = ListModelRequest.safeParse(parsed.value);
-      if (!r.success) return c.json({ detail: bounded(toFastApiDetail(r.error.issues, parsed.value)) }, 422);
+      const r = checkJsonBody(new TextDecoder().decode(raw), c.req.header("content-type"), ListModelRequest);
+      if (!r.ok) return c.json({ detail: r.detail }, 422);
       localDir = r.data.local_dir;
     }
     return c.json(await jobs.list(localDir));

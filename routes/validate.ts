@@ -129,74 +129,73 @@ export function toFastApiDetail(
  * Read a request body the way FastAPI does: JSON when the content type is JSON or absent; an empty body is
  * "missing"; bad JSON is `json_invalid`; any other content type (a form) is not an object.
  */
-export function parseJsonBody(
+const OBJECT = "dictionary or object to extract fields from";
+
+function parseJsonBody(
   text: string,
   contentType: string | undefined,
 ): { ok: true; value: unknown } | { ok: false; detail: FastApiIssue[] } {
-  if (text === "")
-    return { ok: false, detail: [{ type: "missing", loc: ["body"], msg: "Field required", input: null }] };
+  const fail = (
+    type: string,
+    loc: FastApiIssue["loc"],
+    msg: string,
+    input: unknown,
+    ctx?: FastApiIssue["ctx"],
+  ) => ({
+    ok: false as const,
+    detail: bounded([{ type, loc, msg, input, ...(ctx ? { ctx } : {}) }]),
+  });
+  const notAnObject = (input: unknown) =>
+    fail("model_attributes_type", ["body"], `Input should be a valid ${OBJECT}`, input);
+  if (text === "") return fail("missing", ["body"], "Field required", null);
   const mime = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  const isJson = mime === "" || /^application\/([\w.+-]+\+)?json$/.test(mime);
-  if (!isJson) return { ok: false, detail: bounded(notAnObject(text)) };
+  if (mime !== "" && !/^application\/([\w.+-]+\+)?json$/.test(mime)) return notAnObject(text);
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== "object" || Array.isArray(value))
-      return { ok: false, detail: bounded(notAnObject(value)) };
-    return { ok: true, value };
+    value = JSON.parse(text);
   } catch (e) {
     const pos = Number(/position (\d+)/.exec((e as Error).message)?.[1] ?? 0);
-    return {
-      ok: false,
-      detail: [
-        {
-          type: "json_invalid",
-          loc: ["body", pos],
-          msg: "JSON decode error",
-          input: {},
-          ctx: { error: (e as Error).message },
-        },
-      ],
-    };
+    return fail("json_invalid", ["body", pos], "JSON decode error", {}, { error: (e as Error).message });
   }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return notAnObject(value);
+  return { ok: true, value };
 }
 
-const notAnObject = (input: unknown): FastApiIssue[] => [
-  {
-    type: "model_attributes_type",
-    loc: ["body"],
-    msg: "Input should be a valid dictionary or object to extract fields from",
-    input,
-  },
-];
+/** A body read as FastAPI reads it (parseJsonBody) and checked against `schema`: its data, or the detail. */
+export function checkJsonBody<T extends z.ZodType>(
+  text: string,
+  contentType: string | undefined,
+  schema: T,
+  unionNames?: readonly string[],
+): { ok: true; data: z.output<T> } | { ok: false; detail: FastApiIssue[] } {
+  const parsed = parseJsonBody(text, contentType);
+  if (!parsed.ok) return parsed;
+  const input = parsed.value;
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, data: result.data };
+  // zod settles a union on the closest member when only unknown keys fail; pydantic reports every
+  // member, each under its class name, so do the same.
+  const options = unionNames ? (schema as unknown as { options?: readonly z.ZodType[] }).options : undefined;
+  const detail = options
+    ? options.flatMap((o, i) => {
+        const r = o.safeParse(input);
+        return r.success
+          ? []
+          : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
+      })
+    : toFastApiDetail(result.error.issues, input, "body", unionNames);
+  return { ok: false, detail: bounded(detail) };
+}
 
 /** JSON body validator: 422 with FastAPI detail on failure (bad JSON, empty or form bodies included). */
 export function jsonBody<T extends z.ZodType>(schema: T, unionNames?: readonly string[]) {
   // zValidator only lends its type (c.req.valid("json")); the body is read here, as FastAPI reads it.
   const typed = zValidator("json", schema);
   const mw = async (c: Context, next: Next) => {
-    const parsed = parseJsonBody(await c.req.text(), c.req.header("content-type"));
-    if (!parsed.ok) return c.json({ detail: parsed.detail }, 422);
-    const input = parsed.value;
-    const result = schema.safeParse(input);
-    if (result.success) {
-      c.req.addValidatedData("json", result.data as object);
-      await next();
-      return;
-    }
-    // zod settles a union on the closest member when only unknown keys fail; pydantic reports every
-    // member, each under its class name, so do the same.
-    const options = unionNames
-      ? (schema as unknown as { options?: readonly z.ZodType[] }).options
-      : undefined;
-    const detail = options
-      ? options.flatMap((o, i) => {
-          const r = o.safeParse(input);
-          return r.success
-            ? []
-            : toFastApiDetail(r.error.issues, input, "body", undefined, [unionNames![i] ?? `member${i}`]);
-        })
-      : toFastApiDetail(result.error.issues, input, "body", unionNames);
-    return c.json({ detail: bounded(detail) }, 422);
+    const r = checkJsonBody(await c.req.text(), c.req.header("content-type"), schema, unionNames);
+    if (!r.ok) return c.json({ detail: r.detail }, 422);
+    c.req.addValidatedData("json", r.data as object);
+    await next();
   };
   return mw as unknown as typeof typed;
 }
