@@ -679,11 +679,8 @@ export function makeFetchToDir(opts: FetchToDirOptions): FetchToDir {
         root: staging,
         settings,
         credentials: req.credentials,
-        allow: req.allow,
-        ignore: req.ignore,
         tuning: opts.tuning,
         signal: req.signal,
-        onProgress: req.onProgress,
         log: opts.log,
         lock: false,
       });

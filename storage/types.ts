@@ -66,10 +66,7 @@ export interface FetchToDirRequest {
   /** Final directory; published atomically (it exists only when complete and verified). */
   dest: string;
   credentials?: Credentials;
-  allow?: string[];
-  ignore?: string[];
   signal: AbortSignal;
-  onProgress?: (p: DownloadProgress) => void;
   /** Local sources only: "copy" (default) into dest, or "in-place" to use the source directory as is. */
   local?: "copy" | "in-place";
 }
