@@ -4,7 +4,6 @@
 import { execFile } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { parseTemplate } from "../lib/command-line.ts";
 import { reportOnce } from "../lib/report-once.ts";
 import type { Logger } from "../log.ts";
@@ -22,23 +21,7 @@ const unreadable = (log: Logger | undefined, path: string, e: unknown): KvUsage 
   return { total: 0, used: 0 };
 };
 
-export async function readKvUsage(ipcName: string, shmDir = "/dev/shm", log?: Logger): Promise<KvUsage> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(`${shmDir}/${ipcName}`, "r");
-    const buf = Buffer.alloc(24);
-    const { bytesRead } = await fh.read(buf, 0, 24, 0);
-    if (bytesRead < 24) return { total: 0, used: 0 };
-    segmentFailures.ok(log, `${shmDir}/${ipcName}`);
-    return decode(buf);
-  } catch (e) {
-    return unreadable(log, `${shmDir}/${ipcName}`, e);
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** Same as readKvUsage, synchronous (for scrape-time gauges; the segment is 24 bytes in tmpfs). */
+/** A segment's figures, read synchronously (scrape-time gauges use it too; the segment is 24 bytes in tmpfs). */
 export function readKvUsageSync(ipcName: string, shmDir = "/dev/shm", log?: Logger): KvUsage {
   let fd: number | undefined;
   try {
@@ -53,6 +36,9 @@ export function readKvUsageSync(ipcName: string, shmDir = "/dev/shm", log?: Logg
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+export const readKvUsage = async (ipcName: string, shmDir = "/dev/shm", log?: Logger): Promise<KvUsage> =>
+  readKvUsageSync(ipcName, shmDir, log);
 
 function decode(buf: Buffer): KvUsage {
   return {

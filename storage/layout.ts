@@ -48,6 +48,15 @@ function staged(dir: string, path: string): { part: string; journal: string } {
   return { part: join(dir, `${key}.part`), journal: join(dir, `${key}.part.journal`) };
 }
 
+/** The downloader's own files in `state`, the same in both layouts. */
+const stateFiles = (state: string) => ({
+  stateDir: state,
+  partialDir: join(state, "partial"),
+  marker: join(state, ".complete.json"),
+  modelLock: join(state, ".model.lock"),
+  statusFile: join(state, ".status.json"),
+});
+
 export function aibrixLayout(root: string, source: string): Layout {
   const state = join(root, ".cache", source, "download");
   const partial = join(state, "partial");
@@ -55,11 +64,7 @@ export function aibrixLayout(root: string, source: string): Layout {
     kind: "aibrix",
     root,
     modelPath: () => root,
-    stateDir: state,
-    partialDir: partial,
-    marker: join(state, ".complete.json"),
-    modelLock: join(state, ".model.lock"),
-    statusFile: join(state, ".status.json"),
+    ...stateFiles(state),
     files: (f) => ({
       final: join(root, f.path),
       ...staged(partial, f.path),
@@ -94,11 +99,7 @@ export function hfCacheLayout(cacheDir: string, repo: string): Layout {
     kind: "hf-cache",
     root,
     modelPath: (commit) => join(root, "snapshots", commit ?? "unknown"),
-    stateDir: state,
-    partialDir: partial,
-    marker: join(state, ".complete.json"),
-    modelLock: join(state, ".model.lock"),
-    statusFile: join(state, ".status.json"),
+    ...stateFiles(state),
     files: (f, commit) => {
       const blob = join(root, "blobs", blobName(f));
       return {

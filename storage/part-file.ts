@@ -39,11 +39,7 @@ export function createPartFilePool(maxOpen = 64): PartFilePool {
   const trim = async () => {
     for (const e of lru) {
       if (lru.size <= maxOpen) break;
-      if (e.users > 0 || !e.fh) continue;
-      const fh = e.fh;
-      e.fh = null;
-      lru.delete(e);
-      await fh.close().catch(() => {});
+      await release(e);
     }
   };
 
