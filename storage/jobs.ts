@@ -28,6 +28,7 @@ import {
   exists,
   listModels,
   type ModelStatus,
+  type ModelStatusCard,
   modelStatus,
   readStatusRecord,
   type ResumeInfo,
@@ -43,12 +44,7 @@ export interface DownloadRequest {
   download_extra_config?: ExtraConfig | null;
 }
 
-export interface ModelCard {
-  model_name: string;
-  model_root_path: string;
-  source: string;
-  model_status: ModelStatus;
-}
+type ModelCard = ModelStatusCard;
 
 export interface ModelStatusBody extends ModelCard {
   model_path?: string;

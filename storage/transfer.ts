@@ -454,14 +454,7 @@ async function writevAt(fh: PartFile, chunks: Uint8Array[], len: number, pos: nu
   if (writersBusy >= WRITERS) await new Promise<void>((r) => writeWaiters.push(r));
   else writersBusy++;
   try {
-    let written: number;
-    try {
-      written = (await fh.writev(chunks, pos)).bytesWritten;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOSPC")
-        throw new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
-      throw e;
-    }
+    const written = (await fh.writev(chunks, pos).catch(diskFull)).bytesWritten;
     // A short writev (rare on regular files): write what is left chunk by chunk.
     let off = 0;
     for (const c of chunks) {
@@ -479,17 +472,15 @@ async function writevAt(fh: PartFile, chunks: Uint8Array[], len: number, pos: nu
 
 async function writeAll(fh: PartFile, buf: Uint8Array, len: number, pos: number): Promise<void> {
   let off = 0;
-  while (off < len) {
-    try {
-      const { bytesWritten } = await fh.write(buf, off, len - off, pos + off);
-      off += bytesWritten;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOSPC")
-        throw new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
-      throw e;
-    }
-  }
+  while (off < len) off += (await fh.write(buf, off, len - off, pos + off).catch(diskFull)).bytesWritten;
 }
+
+/** A write's ENOSPC as the download error it is; any other failure as thrown. */
+const diskFull = (e: unknown): never => {
+  if ((e as NodeJS.ErrnoException).code === "ENOSPC")
+    throw new DownloadError("no_space", "the disk filled up during the download (ENOSPC)");
+  throw e;
+};
 
 function classify(e: unknown, a: Attempt): DownloadError {
   if (a.stalled)
