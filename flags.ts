@@ -1,5 +1,6 @@
 // Strict flag parsing for every subcommand, with the conventions of kubectl / hf / aws users:
 // `error: unknown flag --x (did you mean --y?)` and "See 'airuntime <cmd> --help'." on stderr, exit 2.
+import process from "node:process";
 import { parseArgs } from "node:util";
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
@@ -63,6 +64,27 @@ export function parseFlags(
     return { values, positionals: r.positionals, help };
   } catch (e) {
     throw new UsageError(explain(e as Error, args, Object.keys(options)));
+  }
+}
+
+/** Parse flags strictly: an unknown flag prints one line (with a suggestion) and "See --help", exit 2. */
+export function parseFlagsOrExit(
+  args: string[],
+  options: FlagSpec,
+  usage: string,
+  command = "airuntime",
+): { values: Record<string, unknown>; positionals: string[] } | number {
+  try {
+    const r = parseFlags(args, options);
+    if (r.help) {
+      console.log(usage);
+      return 0;
+    }
+    return r;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(usageErrorText(command, e.message));
+    return 2;
   }
 }
 

@@ -4,7 +4,7 @@
 import process from "node:process";
 import { type Config, ConfigError, type Flags, loadConfig } from "./config.ts";
 import { describeLocalIo, EXIT, type Failure, listenFailure, printFailure } from "./exit.ts";
-import { closest, type FlagSpec, parseFlags as parseStrict, UsageError, usageErrorText } from "./flags.ts";
+import { closest, parseFlagsOrExit, usageErrorText } from "./flags.ts";
 import { setTraceSink } from "./lib/trace.ts";
 import { createLogger, parseLevel } from "./log.ts";
 import {
@@ -19,8 +19,6 @@ import {
 import { serve } from "./platform/serve.ts";
 import { logStartup } from "./startup-log.ts";
 import { VERSION } from "./version.ts";
-
-export { EXIT };
 
 interface Command {
   summary: string;
@@ -68,27 +66,6 @@ const commands: Record<string, Command> = {
 function topUsage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
   return `usage: airuntime <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\nRun 'airuntime <command> --help' for a command's flags.`;
-}
-
-/** Parse flags strictly: an unknown flag prints one line (with a suggestion) and "See --help", exit 2. */
-export function parseFlags(
-  args: string[],
-  options: FlagSpec,
-  usage: string,
-  command = "airuntime",
-): { values: Record<string, unknown>; positionals: string[] } | number {
-  try {
-    const r = parseStrict(args, options);
-    if (r.help) {
-      console.log(usage);
-      return EXIT.ok;
-    }
-    return r;
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(usageErrorText(command, e.message));
-    return EXIT.usage;
-  }
 }
 
 const configFailure = (e: ConfigError): Failure => ({
@@ -145,7 +122,7 @@ const FEATURE_MODULES: Array<() => Promise<unknown>> = [
 ];
 
 async function runServe(args: string[]): Promise<number> {
-  const parsed = parseFlags(
+  const parsed = parseFlagsOrExit(
     args,
     { host: { type: "string" }, port: { type: "string" } },
     SERVE_USAGE,

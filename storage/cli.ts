@@ -12,7 +12,7 @@ import { fmtBytes, listFiles } from "./plan.ts";
 import { createSource } from "./sources/index.ts";
 import { registerSecret } from "../redact.ts";
 import { setTraceSink } from "../lib/trace.ts";
-import { parseFlags, UsageError, usageErrorText } from "../flags.ts";
+import { parseFlagsOrExit, usageErrorText } from "../flags.ts";
 import { ExtraConfig, extraCredentials } from "./extra-config.ts";
 import { parseUri, refuseBucketRoot } from "./uri.ts";
 import type { Credentials } from "./types.ts";
@@ -53,9 +53,9 @@ exit codes: 0 ok, 2 bad URI or usage, 3 missing credentials, 4 auth refused, 5 n
 export type ConfigOrExit = () => Config | number;
 
 export async function runDownloadCommand(args: string[], configOrExit: ConfigOrExit): Promise<number> {
-  let parsed: ReturnType<typeof parseFlags>;
-  try {
-    parsed = parseFlags(args, {
+  const parsed = parseFlagsOrExit(
+    args,
+    {
       "local-dir": { type: "string" },
       "model-name": { type: "string" },
       revision: { type: "string" },
@@ -71,17 +71,12 @@ export async function runDownloadCommand(args: string[], configOrExit: ConfigOrE
       "in-place": { type: "boolean" },
       "allow-bucket-root": { type: "boolean" },
       "no-sign-request": { type: "boolean" },
-    });
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(usageErrorText("airuntime download", e.message));
-    return 2;
-  }
+    },
+    DOWNLOAD_USAGE,
+    "airuntime download",
+  );
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
-  if (parsed.help) {
-    process.stdout.write(`${DOWNLOAD_USAGE}\n`);
-    return 0;
-  }
   const [uri, dest, ...more] = parsed.positionals;
   if (uri === undefined || more.length > 0 || (dest !== undefined && (v["local-dir"] || v["model-name"]))) {
     process.stderr.write(
