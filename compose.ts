@@ -52,6 +52,9 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
   let launchedModelPaths: () => string[] = () => [];
   // Engine calls and request waits both stay under the AIBrix controller's 30 s client timeout.
   const engineCallMs = Math.min(config.engineTimeoutMs, 25_000);
+  // LoRA and lifecycle downloads run with the same settings as the API's (Config.downloader.tuning).
+  const fetchToDir = (l: Logger) =>
+    makeFetchToDir({ settings: config, tuning: config.downloader.tuning, log: l });
   // Model downloads (storage/): /v1/model/download|list|status, DELETE /v1/model/{name}.
   const downloads = createDownloadJobs(config, {
     log: log.child({ component: "models" }),
@@ -70,11 +73,7 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
     downloadDir: config.downloader.localDir,
     logDir: `${config.stateDir}/engine-logs`,
     metrics: ownMetrics,
-    fetchToDir: makeFetchToDir({
-      settings: config,
-      tuning: config.downloader.tuning,
-      log: log.child({ component: "lifecycle-download" }),
-    }),
+    fetchToDir: fetchToDir(log.child({ component: "lifecycle-download" })),
     allowedSources: config.downloader.allowedSources,
     engineFor: (kind, baseUrl) =>
       (ENGINE_KINDS as readonly string[]).includes(kind)
@@ -109,11 +108,7 @@ export async function composeSidecar(config: Config, log: Logger): Promise<Sidec
       readiness,
       log: loraLog,
       metrics: ownMetrics,
-      fetchToDir: makeFetchToDir({
-        settings: config,
-        tuning: config.downloader.tuning,
-        log: loraLog.child({ component: "lora-download" }),
-      }),
+      fetchToDir: fetchToDir(loraLog.child({ component: "lora-download" })),
     },
   );
   closers.push(() => lora.stop());
