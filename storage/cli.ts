@@ -185,21 +185,16 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
       process.stdout.write(`${r.path}\n`);
       return 0;
     }
+    // With <dest> (KServe) the trusted base is its parent, as for fetchToDir's staging.
     const localDir = o.root !== undefined ? dirname(o.root) : absolute(o.localDir);
+    const where = { uri: parsedUri, localDir, root: o.root, modelName: o.modelName, revision: o.revision };
     const filters = {
       allow: o.allow,
       ignore: o.ignore,
       allowSuffix: o.allowSuffix ?? config.downloader.allowFileSuffix,
     };
     if (o.dryRun) {
-      const target = resolveTarget({
-        uri: parsedUri,
-        localDir,
-        root: o.root,
-        modelName: o.modelName,
-        revision: o.revision,
-        layout: config.downloader.layout,
-      });
+      const target = resolveTarget({ ...where, layout: config.downloader.layout });
       const source = createSource(target.uri, config, o.credentials);
       const files = await listFiles(source, target.uri, filters, ac.signal);
       const total = files.reduce((n, f) => n + f.size, 0);
@@ -211,12 +206,7 @@ async function runDownload(config: Config, o: RunOptions): Promise<number> {
       return 0;
     }
     const r = await downloadModel({
-      uri: parsedUri,
-      // With <dest> (KServe) the trusted base is its parent, as for fetchToDir's staging.
-      localDir,
-      root: o.root,
-      modelName: o.modelName,
-      revision: o.revision,
+      ...where,
       ...filters,
       force: o.force || config.downloader.forceDownload,
       offline: o.offline,
