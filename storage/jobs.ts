@@ -32,7 +32,6 @@ import {
   modelStatus,
   readStatusRecord,
   type ResumeInfo,
-  type StatusRecord,
 } from "./status.ts";
 import type { Credentials, DownloadProgress, Source } from "./types.ts";
 import { refuseBucketRoot } from "./uri.ts";
@@ -303,11 +302,9 @@ export function createDownloadJobs(
     const models = await listModels(await checkLocalDir(localDirOf(localDirArg), config.downloader.roots));
     return {
       object: "list" as const,
-      data: models.map((m) => ({
-        model_name: m.model_name,
-        model_root_path: m.model_root_path,
-        source: m.source,
-        model_status: jobs.has(m.model_root_path) ? "downloading" : m.model_status,
+      data: models.map(({ record: _, ...card }) => ({
+        ...card,
+        model_status: jobs.has(card.model_root_path) ? "downloading" : card.model_status,
       })),
     };
   }
@@ -336,11 +333,9 @@ export function createDownloadJobs(
     const { m, layout } = found;
     await checkModelRoot(localDir, layout.root);
     const job = jobs.get(layout.root);
-    const rec: StatusRecord | null = m.record;
+    const { record: rec, ...card } = m;
     return {
-      model_name: m.model_name,
-      model_root_path: m.model_root_path,
-      source: m.source,
+      ...card,
       model_status: job ? "downloading" : m.model_status,
       model_path: rec?.model_path ?? (m.model_status === "downloaded" ? layout.modelPath() : undefined),
       progress: job?.progress ?? rec?.progress ?? null,
