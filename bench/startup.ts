@@ -1,11 +1,13 @@
 // bench/startup: time from spawn to the first /healthz 200, and idle RSS, for dist/airuntime next to a bare
 // Hono app compiled the same way (the floor for this stack), measured interleaved in one run.
-// Usage: npm run build && bun bench/startup.ts [runs=20]
+// Usage: npm run build && bun bench/startup.ts [runs=20] [base-bin]
+// With base-bin (an older build), it is measured interleaved too, for a paired before/after.
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { freePort } from "../tests/helpers/ports.ts";
 
 const runs = Number(process.argv[2] ?? 20);
+const baseBin = process.argv[3];
 const bare = "/tmp/airuntime-bench-bare-hono";
 const b = spawnSync(
   process.execPath,
@@ -48,15 +50,16 @@ async function once(bin: string): Promise<{ ms: number; rssMiB: number }> {
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const res: Record<string, { ms: number[]; rss: number[] }> = {
-  airuntime: { ms: [], rss: [] },
-  "bare-hono": { ms: [], rss: [] },
-};
+const bins: Array<[string, string]> = [
+  ["airuntime", "dist/airuntime"],
+  ["bare-hono", bare],
+  ...(baseBin ? [["base", baseBin] as [string, string]] : []),
+];
+const res: Record<string, { ms: number[]; rss: number[] }> = Object.fromEntries(
+  bins.map(([name]) => [name, { ms: [], rss: [] }]),
+);
 for (let i = 0; i < runs; i++) {
-  for (const [name, bin] of [
-    ["airuntime", "dist/airuntime"],
-    ["bare-hono", bare],
-  ] as const) {
+  for (const [name, bin] of bins) {
     const r = await once(bin);
     res[name]!.ms.push(r.ms);
     res[name]!.rss.push(r.rssMiB);
@@ -72,6 +75,12 @@ for (const [name, r] of Object.entries(res))
 console.log(
   `ratio airuntime/bare-hono: startup ${(pct(a.ms, 50) / pct(h.ms, 50)).toFixed(2)}x, RSS ${(pct(a.rss, 50) / pct(h.rss, 50)).toFixed(2)}x`,
 );
+if (baseBin) {
+  const base = res.base!;
+  console.log(
+    `ratio airuntime/base: startup ${(pct(a.ms, 50) / pct(base.ms, 50)).toFixed(2)}x, RSS ${(pct(a.rss, 50) / pct(base.rss, 50)).toFixed(2)}x`,
+  );
+}
 console.log(
   `targets: first /healthz < 50 ms -> ${pct(a.ms, 50) < 50 ? "met" : "MISSED"}; idle RSS < 45 MB -> ${pct(a.rss, 50) * 1.048576 < 45 ? "met" : "MISSED"}`,
 );

@@ -31,7 +31,7 @@ const run = async (tuning: Partial<TransferTuning>) => {
     uri: "s3://bkt/m",
     localDir: local,
     settings: settings({ AWS_ENDPOINT_URL: s3.url, AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK }),
-    tuning: { partSize: 1 * MiB, tuneWindowMs: 200, fsync: false, ...tuning },
+    tuning: { partSize: 1 * MiB, tuneWindowMs: 100, fsync: false, ...tuning },
   });
   expect(await sha256File(join(r.path, "weights.bin"))).toBe(sha256(payload));
   return s3.stats("bkt", "m/weights.bin");
