@@ -4,7 +4,7 @@
 // session token and its expiry; a wrong or expired credential fails naming the source; no secret reaches a
 // log line, an error message or a file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../log.ts";
 import { BIN, spawnProcess } from "../helpers/sidecar.ts";
@@ -19,7 +19,15 @@ import {
   startFakeImds,
 } from "../fakes/aws-credentials.ts";
 import { type FakeS3, startFakeS3 } from "../fakes/s3.ts";
-import { randomPayload, removeTempDirs, settings, sha256, sha256File, tempDir } from "./helpers.ts";
+import {
+  filesBelow,
+  randomPayload,
+  removeTempDirs,
+  settings,
+  sha256,
+  sha256File,
+  tempDir,
+} from "./helpers.ts";
 
 const POD_TOKEN = "pod-identity-token-7f3a9c";
 const STATIC = { accessKeyId: "AKIASTATIC1", secretAccessKey: "static-secret-4b8e1d" };
@@ -55,19 +63,7 @@ afterAll(async () => {
     PROFILE.secretAccessKey,
     ...[pod, imds].flatMap((e) => e.issued.flatMap((c) => [c.secretAccessKey, c.sessionToken])),
   ];
-  const files = (
-    await Promise.all(
-      downloaded.map(async (d) =>
-        Promise.all(
-          (
-            await readdir(d, { recursive: true, withFileTypes: true })
-          )
-            .filter((f) => f.isFile())
-            .map((f) => readFile(join(f.parentPath, f.name), "latin1")),
-        ),
-      ),
-    )
-  ).flat();
+  const files = await filesBelow(downloaded);
   expect(logLines.length).toBeGreaterThan(0);
   for (const s of secrets)
     for (const text of [...logLines, ...messages, ...files]) expect(text.includes(s)).toBe(false);

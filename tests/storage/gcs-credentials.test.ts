@@ -6,7 +6,7 @@
 // file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../log.ts";
 import { resolveCredentials } from "../../lora/credentials.ts";
@@ -18,7 +18,15 @@ import {
 } from "../../storage/sources/credentials/gcp-service-account.ts";
 import { type FakeGcs, startFakeGcs } from "../fakes/gcs.ts";
 import { BIN, spawnProcess } from "../helpers/sidecar.ts";
-import { randomPayload, removeTempDirs, settings, sha256, sha256File, tempDir } from "./helpers.ts";
+import {
+  filesBelow,
+  randomPayload,
+  removeTempDirs,
+  settings,
+  sha256,
+  sha256File,
+  tempDir,
+} from "./helpers.ts";
 
 const EMAIL = "model-reader@proj.iam.gserviceaccount.com";
 const keyPair = () =>
@@ -77,19 +85,7 @@ afterAll(async () => {
     ...gcs.issued,
     ...expiring.issued,
   ];
-  const files = (
-    await Promise.all(
-      dirs.map(async (d) =>
-        Promise.all(
-          (
-            await readdir(d, { recursive: true, withFileTypes: true })
-          )
-            .filter((f) => f.isFile())
-            .map((f) => readFile(join(f.parentPath, f.name), "latin1")),
-        ),
-      ),
-    )
-  ).flat();
+  const files = await filesBelow(dirs);
   expect(logLines.length).toBeGreaterThan(0);
   for (const s of secrets)
     for (const t of [...logLines, ...messages, ...files]) expect(t.includes(s)).toBe(false);

@@ -1,7 +1,7 @@
 // Helpers for downloader tests: random payloads, SHA-256 of files on disk, temp dirs, source settings.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../config.ts";
@@ -46,4 +46,19 @@ export async function removeTempDirs(): Promise<void> {
 
 export function settings(env: Record<string, string | undefined>): SourceSettings {
   return loadConfig(env);
+}
+
+/** The text (latin1, so any bytes) of every file below each of `dirs`: what a download left on disk, for
+ *  tests that check no secret reached a file. */
+export async function filesBelow(dirs: readonly string[]): Promise<string[]> {
+  const texts = await Promise.all(
+    dirs.map(async (d) =>
+      Promise.all(
+        (await readdir(d, { recursive: true, withFileTypes: true }))
+          .filter((f) => f.isFile())
+          .map((f) => readFile(join(f.parentPath, f.name), "latin1")),
+      ),
+    ),
+  );
+  return texts.flat();
 }
